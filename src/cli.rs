@@ -1,0 +1,136 @@
+//! Command-line types (clap). Behaviour lives in `commands/`; this file only describes flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hf-relay",
+    version,
+    about = "Publish JSONL datasets to the Hugging Face Hub the git-native way",
+    long_about = "hf-relay converts JSONL into Parquet shards, writes a dataset card and commits \
+                  both into a local git clone of a Hub dataset repository; everything except \
+                  push and clone works offline."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new local clone for the Hub dataset repo OWNER/NAME.
+    Init(InitArgs),
+    /// Convert JSONL into Parquet shards, regenerate the card and commit.
+    Build(BuildArgs),
+    /// Show the dataset card the next build would write.
+    Card(CardArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The Hub dataset repository id, OWNER/NAME.
+    pub repo_id: String,
+    /// Where to create the clone (default: ./NAME).
+    pub dir: Option<PathBuf>,
+    /// Hub endpoint (default: $HF_ENDPOINT, else https://huggingface.co).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The clone to build into.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Commit subject (replaces the generated one).
+    #[arg(short = 'm', long = "message", value_name = "MESSAGE")]
+    pub message: Option<String>,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub card: CardFlags,
+}
+
+/// Which JSONL files go where, and how they are converted.
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// JSONL files for split `train`, read in the order given.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// A JSONL file for a named split (repeatable; several files of a split keep their order).
+    #[arg(long = "split", value_name = "NAME=FILE")]
+    pub splits: Vec<String>,
+    /// Dataset config (subset) name; its files go under a folder of that name.
+    #[arg(long, default_value = "default", value_name = "NAME")]
+    pub config: String,
+    /// Largest uncompressed size of one shard, e.g. 500MB, 1GB, 200MiB.
+    #[arg(long, default_value = "500MB", value_name = "SIZE")]
+    pub max_shard_size: String,
+    /// Parquet compression codec.
+    #[arg(long, value_enum, default_value_t = Compression::Snappy)]
+    pub compression: Compression,
+    /// What to do with a value whose type conflicts with the column's type.
+    #[arg(long, value_enum, default_value_t = OnTypeConflict::Error)]
+    pub on_type_conflict: OnTypeConflict,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Compression {
+    Snappy,
+    Zstd,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OnTypeConflict {
+    /// Stop with an error naming file, line, field and both types.
+    Error,
+    /// Store the conflicting column as JSON text.
+    String,
+}
+
+/// Card metadata flags: written into the README's YAML and kept there afterwards.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CardFlags {
+    #[arg(long, value_name = "NAME")]
+    pub pretty_name: Option<String>,
+    /// License id, e.g. mit, apache-2.0, cc-by-4.0.
+    #[arg(long, value_name = "ID")]
+    pub license: Option<String>,
+    /// Language code (repeatable).
+    #[arg(long, value_name = "CODE")]
+    pub language: Vec<String>,
+    /// Task category (repeatable), e.g. text-generation.
+    #[arg(long, value_name = "TASK")]
+    pub task_category: Vec<String>,
+    /// Tag (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// How annotations were created (repeatable), e.g. machine-generated.
+    #[arg(long, value_name = "KIND")]
+    pub annotations_creators: Vec<String>,
+    /// Source datasets (repeatable), e.g. original.
+    #[arg(long, value_name = "SOURCE")]
+    pub source_datasets: Vec<String>,
+    /// Markdown template for the card body on first build.
+    #[arg(long, value_name = "FILE")]
+    pub card_template: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CardArgs {
+    /// The clone whose card to show.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Print the card the next build would write (writes nothing).
+    #[arg(long, required = true)]
+    pub preview: bool,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    #[command(flatten)]
+    pub card: CardFlags,
+}

@@ -1,0 +1,1 @@
+//! JSONL → Arrow → Parquet shards. Never prints.
