@@ -24,7 +24,9 @@ impl Feature {
             DataType::Float64 => Feature::Value("float64"),
             DataType::Boolean => Feature::Value("bool"),
             DataType::Null => Feature::Value("null"),
-            DataType::List(item) => Feature::List(Box::new(Feature::from_data_type(item.data_type()))),
+            DataType::List(item) => {
+                Feature::List(Box::new(Feature::from_data_type(item.data_type())))
+            }
             DataType::Struct(fields) => Feature::Struct(struct_features(fields)),
             other => unreachable!("hf-relay never builds columns of type {other}"),
         }
@@ -68,7 +70,10 @@ fn struct_features(fields: &Fields) -> Vec<(String, Feature)> {
     fields
         .iter()
         .map(|field: &std::sync::Arc<Field>| {
-            (field.name().clone(), Feature::from_data_type(field.data_type()))
+            (
+                field.name().clone(),
+                Feature::from_data_type(field.data_type()),
+            )
         })
         .collect()
 }

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod convert;
 pub mod env;
 pub mod features;
+pub mod output;
 pub mod repo;
 pub mod repo_id;
 pub mod units;

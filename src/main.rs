@@ -6,9 +6,6 @@ fn main() -> ExitCode {
     let cli = hf_relay::cli::Cli::parse();
     match hf_relay::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            hf_relay::commands::report_error(&error);
-            ExitCode::FAILURE
-        }
+        Err(error) => ExitCode::from(hf_relay::commands::report_error(&error)),
     }
 }

@@ -26,7 +26,10 @@ impl RepoId {
         if name.ends_with(".git") {
             bail!("invalid repo id {text:?}: the name must not end with .git");
         }
-        Ok(RepoId { owner: owner.to_string(), name: name.to_string() })
+        Ok(RepoId {
+            owner: owner.to_string(),
+            name: name.to_string(),
+        })
     }
 }
 
@@ -37,7 +40,10 @@ fn check_part(full: &str, what: &str, part: &str) -> anyhow::Result<()> {
     if part.len() > MAX_PART_LEN {
         bail!("invalid repo id {full:?}: the {what} is longer than {MAX_PART_LEN} characters");
     }
-    if let Some(bad) = part.chars().find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c))) {
+    if let Some(bad) = part
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c)))
+    {
         bail!(
             "invalid repo id {full:?}: {bad:?} is not allowed in the {what} \
              (use letters, digits, '-', '_' and '.')"
@@ -78,13 +84,18 @@ mod tests {
 
     #[test]
     fn accepts_hub_ids() {
-        assert_eq!(RepoId::parse("you/friction-disagreement-v2").unwrap().name, "friction-disagreement-v2");
+        assert_eq!(
+            RepoId::parse("you/friction-disagreement-v2").unwrap().name,
+            "friction-disagreement-v2"
+        );
         assert!(RepoId::parse("a_b/c.d").is_ok());
     }
 
     #[test]
     fn rejects_bad_ids() {
-        for bad in ["noslash", "a/b/c", "/x", "x/", "a/b--c", "a/b..c", "a/-b", "a/b.", "a/b c", "a/b.git"] {
+        for bad in [
+            "noslash", "a/b/c", "/x", "x/", "a/b--c", "a/b..c", "a/-b", "a/b.", "a/b c", "a/b.git",
+        ] {
             assert!(RepoId::parse(bad).is_err(), "{bad} should be rejected");
         }
         assert!(RepoId::parse(&format!("a/{}", "x".repeat(97))).is_err());
@@ -95,6 +106,9 @@ mod tests {
         let id = RepoId::parse("o/n").unwrap();
         let url = dataset_url("http://127.0.0.1:9", &id);
         assert_eq!(from_dataset_url(&url).unwrap(), id);
-        assert_eq!(from_dataset_url("https://huggingface.co/datasets/o/n.git").unwrap(), id);
+        assert_eq!(
+            from_dataset_url("https://huggingface.co/datasets/o/n.git").unwrap(),
+            id
+        );
     }
 }

@@ -1,19 +1,49 @@
-//! One orchestration function per command.
+//! One orchestration function per command: flags in, library calls, status out.
+
+mod build;
+mod card;
+mod init;
+mod next_state;
+mod plan;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::{Cli, Command};
+use crate::convert::ConvertError;
+
+/// Set by Ctrl-C; long work stops at the next checkpoint and leaves the clone as it was.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Exit codes (documented in the README).
+pub const EXIT_FAILURE: u8 = 1;
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    // Failing to install the handler only means Ctrl-C kills the process the default way.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     match cli.command {
-        Command::Init(_) => todo!(),
-        Command::Build(_) => todo!(),
-        Command::Card(_) => todo!(),
+        Command::Init(args) => init::run(args),
+        Command::Build(args) => build::run(args),
+        Command::Card(args) => card::run(args),
     }
 }
 
-/// `Error: …` with the cause chain on stderr.
-pub fn report_error(error: &anyhow::Error) {
+/// `Error: …` with the cause chain on stderr; returns the exit code.
+pub fn report_error(error: &anyhow::Error) -> u8 {
     eprintln!("Error: {error}");
     for cause in error.chain().skip(1) {
         eprintln!("Caused by: {cause}");
+    }
+    let interrupted = error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<ConvertError>(),
+            Some(ConvertError::Interrupted)
+        )
+    });
+    if interrupted {
+        eprintln!("Hint: nothing was written; the clone is as it was.");
+        EXIT_INTERRUPTED
+    } else {
+        EXIT_FAILURE
     }
 }

@@ -1,21 +1,46 @@
 //! The local clone: a git repository (libgit2 via git2) with a git-lfs object store.
 //! Never prints; returns data.
+//!
+//! git2 runs no git-lfs filters, so LFS files are committed as pointer blobs written here, their
+//! content is kept in `.git/lfs/objects` as git-lfs would, and the index records the stat data
+//! of the real files, as after a git-lfs smudge: `git status` stays clean.
 
 pub mod lfs;
+pub mod signature;
+#[cfg(test)]
+mod tests;
 
+use std::collections::HashSet;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context as _, bail, ensure};
+
+use self::signature::Env;
 
 /// One change to the tree of the next commit.
 #[derive(Debug)]
 pub enum Change {
     /// A file committed as a Git LFS pointer. `staged` is the real content, written by the
     /// caller somewhere under [`Clone::staging_dir`]; on commit it is stored in
-    /// `.git/lfs/objects` and moved to `path` in the working tree.
+    /// `.git/lfs/objects` and moved to `path` in the working tree. An empty file is committed
+    /// as an empty blob (its own pointer) and never stored.
     Lfs { path: String, staged: PathBuf },
     /// A regular file committed as its bytes (README.md, .gitattributes, …).
     File { path: String, bytes: Vec<u8> },
-    /// A file removed from the tree and the working tree.
+    /// A file removed from the tree and the working tree. A path absent from HEAD is ignored.
     Delete { path: String },
+}
+
+impl Change {
+    /// The `/`-separated path, relative to the root of the clone.
+    pub fn path(&self) -> &str {
+        match self {
+            Change::Lfs { path, .. } | Change::File { path, .. } | Change::Delete { path } => path,
+        }
+    }
 }
 
 /// What `commit` did.
@@ -23,66 +48,797 @@ pub enum Change {
 pub enum CommitOutcome {
     /// The resulting tree equals HEAD's: nothing was committed or touched.
     Unchanged,
-    Committed { id: git2::Oid },
+    Committed {
+        id: git2::Oid,
+    },
 }
 
 /// An open clone.
 pub struct Clone {
     pub repo: git2::Repository,
+    /// The root of the working tree.
     pub root: PathBuf,
+    /// The branch HEAD points at, e.g. `refs/heads/main`; commits move it.
+    pub branch: String,
 }
 
 /// Held while a command works on a clone; a second process fails clearly.
 pub struct Lock {
-    _file: std::fs::File,
+    _file: fs::File,
 }
 
+/// The lock file, inside `.git/`.
+const LOCK_FILE: &str = "hf-relay.lock";
+
+/// The Hub refuses regular (non-LFS) files larger than this (hub-protocol §1.3).
+pub const MAX_REGULAR_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// The `.gitattributes` the Hub writes into a new dataset repo (hub-protocol §6.3).
+pub const DEFAULT_GITATTRIBUTES: &str = "\
+*.7z filter=lfs diff=lfs merge=lfs -text
+*.arrow filter=lfs diff=lfs merge=lfs -text
+*.avro filter=lfs diff=lfs merge=lfs -text
+*.bin filter=lfs diff=lfs merge=lfs -text
+*.bz2 filter=lfs diff=lfs merge=lfs -text
+*.ckpt filter=lfs diff=lfs merge=lfs -text
+*.ftz filter=lfs diff=lfs merge=lfs -text
+*.gz filter=lfs diff=lfs merge=lfs -text
+*.h5 filter=lfs diff=lfs merge=lfs -text
+*.joblib filter=lfs diff=lfs merge=lfs -text
+*.lfs.* filter=lfs diff=lfs merge=lfs -text
+*.lz4 filter=lfs diff=lfs merge=lfs -text
+*.mds filter=lfs diff=lfs merge=lfs -text
+*.mlmodel filter=lfs diff=lfs merge=lfs -text
+*.model filter=lfs diff=lfs merge=lfs -text
+*.msgpack filter=lfs diff=lfs merge=lfs -text
+*.npy filter=lfs diff=lfs merge=lfs -text
+*.npz filter=lfs diff=lfs merge=lfs -text
+*.onnx filter=lfs diff=lfs merge=lfs -text
+*.ot filter=lfs diff=lfs merge=lfs -text
+*.parquet filter=lfs diff=lfs merge=lfs -text
+*.pb filter=lfs diff=lfs merge=lfs -text
+*.pickle filter=lfs diff=lfs merge=lfs -text
+*.pkl filter=lfs diff=lfs merge=lfs -text
+*.pt filter=lfs diff=lfs merge=lfs -text
+*.pth filter=lfs diff=lfs merge=lfs -text
+*.rar filter=lfs diff=lfs merge=lfs -text
+*.safetensors filter=lfs diff=lfs merge=lfs -text
+saved_model/**/* filter=lfs diff=lfs merge=lfs -text
+*.tar.* filter=lfs diff=lfs merge=lfs -text
+*.tar filter=lfs diff=lfs merge=lfs -text
+*.tflite filter=lfs diff=lfs merge=lfs -text
+*.tgz filter=lfs diff=lfs merge=lfs -text
+*.wasm filter=lfs diff=lfs merge=lfs -text
+*.xz filter=lfs diff=lfs merge=lfs -text
+*.zip filter=lfs diff=lfs merge=lfs -text
+*.zst filter=lfs diff=lfs merge=lfs -text
+*tfevents* filter=lfs diff=lfs merge=lfs -text
+# Audio files - uncompressed
+*.pcm filter=lfs diff=lfs merge=lfs -text
+*.sam filter=lfs diff=lfs merge=lfs -text
+*.raw filter=lfs diff=lfs merge=lfs -text
+# Audio files - compressed
+*.aac filter=lfs diff=lfs merge=lfs -text
+*.flac filter=lfs diff=lfs merge=lfs -text
+*.mp3 filter=lfs diff=lfs merge=lfs -text
+*.ogg filter=lfs diff=lfs merge=lfs -text
+*.wav filter=lfs diff=lfs merge=lfs -text
+# Image files - uncompressed
+*.bmp filter=lfs diff=lfs merge=lfs -text
+*.gif filter=lfs diff=lfs merge=lfs -text
+*.png filter=lfs diff=lfs merge=lfs -text
+*.tiff filter=lfs diff=lfs merge=lfs -text
+# Image files - compressed
+*.jpg filter=lfs diff=lfs merge=lfs -text
+*.jpeg filter=lfs diff=lfs merge=lfs -text
+*.webp filter=lfs diff=lfs merge=lfs -text
+# Video files - compressed
+*.mp4 filter=lfs diff=lfs merge=lfs -text
+*.webm filter=lfs diff=lfs merge=lfs -text
+";
+
+/// The `.gitignore` of a new clone: keeps a token in `.env` out of git.
+pub const DEFAULT_GITIGNORE: &str = ".env\n.env.*\n";
+
 impl Clone {
+    /// Opens the clone whose working tree root is `dir`; HEAD must be a branch with commits.
     pub fn open(dir: &Path) -> anyhow::Result<Clone> {
-        let _ = dir;
-        todo!()
+        let shown = dir.display();
+        let not_a_repo = || {
+            anyhow::anyhow!(
+                "{shown} is not a git repository; run `hf-relay init OWNER/NAME` or \
+                 `hf-relay clone OWNER/NAME` first"
+            )
+        };
+        let repo = match git2::Repository::open(dir) {
+            Ok(repo) => repo,
+            Err(error) if error.code() == git2::ErrorCode::NotFound => return Err(not_a_repo()),
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot open the git repository {shown}"));
+            }
+        };
+        let Some(workdir) = repo.workdir() else {
+            return Err(not_a_repo()).context("it is a bare repository, without a working tree");
+        };
+        let root: PathBuf = workdir.components().collect();
+        // `Repository::open` also accepts the `.git` folder itself; we want the root.
+        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if !same(dir, &root) {
+            bail!(
+                "{shown} is not the root of a git working tree (its root is {})",
+                root.display()
+            );
+        }
+
+        let branch = {
+            let head = repo.find_reference("HEAD").context("cannot read HEAD")?;
+            match head.symbolic_target() {
+                Ok(Some(target)) if target.starts_with("refs/heads/") => target.to_string(),
+                _ => bail!("HEAD of {shown} is not on a branch (detached); check out `main` first"),
+            }
+        };
+        match repo.find_reference(&branch) {
+            Ok(_) => {}
+            Err(error) if error.code() == git2::ErrorCode::NotFound => bail!(
+                "{shown} has no commit yet (branch {} is unborn); run `hf-relay init OWNER/NAME` \
+                 or `hf-relay clone OWNER/NAME` to start from the Hub's first commit",
+                short_branch(&branch)
+            ),
+            Err(error) => return Err(error).with_context(|| format!("cannot read {branch}")),
+        }
+        Ok(Clone { repo, root, branch })
     }
 
     /// Takes the clone's lock (`.git/hf-relay.lock`); fails at once, clearly, when another
     /// hf-relay process holds it.
     pub fn lock(&self) -> anyhow::Result<Lock> {
-        todo!()
+        let path = self.repo.path().join(LOCK_FILE);
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Lock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => bail!(
+                "another hf-relay process is working on {} (lock held on .git/{LOCK_FILE}); \
+                 wait for it to finish",
+                self.root.display()
+            ),
+            Err(fs::TryLockError::Error(error)) => {
+                Err(error).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
     }
 
     /// The `origin` remote's URL.
     pub fn origin_url(&self) -> anyhow::Result<String> {
-        todo!()
+        let remote = self
+            .repo
+            .find_remote("origin")
+            .with_context(|| format!("{} has no remote `origin`", self.root.display()))?;
+        remote
+            .url()
+            .map(str::to_string)
+            .context("the URL of remote `origin` is not valid UTF-8")
     }
 
     /// A fresh temporary directory inside `.git/` (same filesystem as the working tree, so
     /// staged files can be renamed into place), removed when dropped.
     pub fn staging_dir(&self) -> anyhow::Result<tempfile::TempDir> {
-        todo!()
+        tempfile::Builder::new()
+            .prefix("hf-relay-staging-")
+            .tempdir_in(self.repo.path())
+            .with_context(|| {
+                format!(
+                    "cannot create a staging folder in {}",
+                    self.repo.path().display()
+                )
+            })
     }
 
     /// The raw blob at `path` in HEAD (for an LFS file: its pointer text); `None` when absent.
     pub fn head_blob(&self, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        let _ = path;
-        todo!()
+        check_path(path)?;
+        let tree = self.head_commit()?.tree()?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(entry) => entry,
+            Err(error) if error.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(error) => return Err(error).with_context(|| format!("cannot read {path} in HEAD")),
+        };
+        ensure!(
+            entry.kind() == Some(git2::ObjectType::Blob),
+            "{path} is not a file in HEAD"
+        );
+        let blob = self.repo.find_blob(entry.id())?;
+        Ok(Some(blob.content().to_vec()))
     }
 
     /// Paths of the files in HEAD's tree directly under folder `dir` (not recursive), sorted.
+    /// `""` is the root; an absent folder has no files.
     pub fn head_files_in(&self, dir: &str) -> anyhow::Result<Vec<String>> {
-        let _ = dir;
-        todo!()
+        let dir = dir.trim_matches('/');
+        let root_tree = self.head_commit()?.tree()?;
+        let tree = if dir.is_empty() || dir == "." {
+            root_tree
+        } else {
+            check_path(dir)?;
+            match root_tree.get_path(Path::new(dir)) {
+                Ok(entry) if entry.kind() == Some(git2::ObjectType::Tree) => {
+                    self.repo.find_tree(entry.id())?
+                }
+                Ok(_) => return Ok(Vec::new()),
+                Err(error) if error.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
+                Err(error) => {
+                    return Err(error).with_context(|| format!("cannot read {dir}/ in HEAD"));
+                }
+            }
+        };
+        let mut files = Vec::new();
+        for entry in tree.iter() {
+            if entry.kind() != Some(git2::ObjectType::Blob) {
+                continue;
+            }
+            let name = entry.name().with_context(|| {
+                format!(
+                    "a file name in {dir}/ is not valid UTF-8: {:?}",
+                    String::from_utf8_lossy(entry.name_bytes())
+                )
+            })?;
+            files.push(if dir.is_empty() || dir == "." {
+                name.to_string()
+            } else {
+                format!("{dir}/{name}")
+            });
+        }
+        files.sort();
+        Ok(files)
     }
 
     /// Applies `changes` on top of HEAD's tree and commits with `message`. Nothing is touched
-    /// when the resulting tree equals HEAD's tree.
+    /// when the resulting tree equals HEAD's tree. Author and committer come from the
+    /// `GIT_AUTHOR_*` / `GIT_COMMITTER_*` variables, else git config, else `hf-relay`.
     pub fn commit(&self, changes: Vec<Change>, message: &str) -> anyhow::Result<CommitOutcome> {
-        let _ = (changes, message);
-        todo!()
+        self.commit_with_env(changes, message, &signature::process_env)
+    }
+
+    /// [`Clone::commit`] with the `GIT_*` variables looked up through `env` (tests pass a
+    /// fixed map instead of mutating the process environment).
+    pub fn commit_with_env(
+        &self,
+        changes: Vec<Change>,
+        message: &str,
+        env: Env<'_>,
+    ) -> anyhow::Result<CommitOutcome> {
+        let message = git2::message_prettify(message, None).context("invalid commit message")?;
+        ensure!(!message.trim().is_empty(), "the commit message is empty");
+        let subject = message.lines().next().unwrap_or_default().to_string();
+        let identities = signature::resolve(&self.repo.config()?, env)?;
+
+        let mut seen = HashSet::new();
+        for change in &changes {
+            check_path(change.path())?;
+            ensure!(
+                seen.insert(change.path().to_string()),
+                "{} appears more than once in one commit",
+                change.path()
+            );
+        }
+
+        let head = self.head_commit()?;
+        let head_tree = head.tree()?;
+
+        // 1–2. Hash the LFS files and write every blob; nothing outside the odb is touched yet.
+        let mut hasher = None;
+        let mut planned = Vec::with_capacity(changes.len());
+        for change in changes {
+            planned.push(match change {
+                Change::Lfs { path, staged } => {
+                    let meta = fs::metadata(&staged)
+                        .with_context(|| format!("cannot read the staged {}", staged.display()))?;
+                    ensure!(meta.is_file(), "{} is not a file", staged.display());
+                    let pointer = hasher
+                        .get_or_insert_with(lfs::Hasher::new)
+                        .pointer_for(&staged)
+                        .with_context(|| format!("cannot hash {}", staged.display()))?;
+                    let blob = self.repo.blob(&pointer.git_blob())?;
+                    Planned::Lfs {
+                        path,
+                        staged,
+                        pointer,
+                        blob,
+                    }
+                }
+                Change::File { path, bytes } => {
+                    let blob = self.repo.blob(&bytes)?;
+                    Planned::File { path, bytes, blob }
+                }
+                Change::Delete { path } => match head_tree.get_path(Path::new(&path)) {
+                    Ok(entry) => {
+                        ensure!(
+                            entry.kind() == Some(git2::ObjectType::Blob),
+                            "cannot delete {path}: it is a folder in HEAD, not a file"
+                        );
+                        Planned::Delete { path }
+                    }
+                    Err(error) if error.code() == git2::ErrorCode::NotFound => continue,
+                    Err(error) => return Err(error).with_context(|| format!("cannot read {path}")),
+                },
+            });
+        }
+
+        // 3. The new tree.
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        for plan in &planned {
+            match plan {
+                Planned::Lfs { path, blob, .. } | Planned::File { path, blob, .. } => {
+                    update.upsert(path.as_str(), *blob, git2::FileMode::Blob);
+                }
+                Planned::Delete { path } => {
+                    update.remove(path.as_str());
+                }
+            }
+        }
+        let tree_id = update
+            .create_updated(&self.repo, &head_tree)
+            .context("cannot build the new tree")?;
+
+        // 4. Same tree: nothing to commit, nothing to touch.
+        if tree_id == head_tree.id() {
+            return Ok(CommitOutcome::Unchanged);
+        }
+
+        // 5. Refuse what the Hub would refuse, and anything that would write outside the clone.
+        for plan in &planned {
+            if let Planned::File { path, bytes, .. } = plan
+                && let Some(reason) = hub_rejects_as_regular_file(bytes)
+            {
+                bail!(
+                    "{path} cannot be committed as a regular file: {reason}, which the Hub \
+                     rejects; it must go through LFS"
+                );
+            }
+            check_worktree_target(&self.root, plan.path())?;
+        }
+
+        // 6. Expensive work first: the LFS store, the files to move in, the commit object.
+        let git_dir = self.repo.path();
+        let scratch = tempfile::Builder::new()
+            .prefix("hf-relay-commit-")
+            .tempdir_in(git_dir)
+            .with_context(|| {
+                format!("cannot create a temporary folder in {}", git_dir.display())
+            })?;
+        let settled_mtime = SystemTime::now() - Duration::from_secs(1);
+        let mut upserts = Vec::new();
+        let mut deletes = Vec::new();
+        for (number, plan) in planned.iter().enumerate() {
+            match plan {
+                Planned::Lfs {
+                    path,
+                    staged,
+                    pointer,
+                    blob,
+                } => {
+                    lfs::store(git_dir, pointer, staged).with_context(|| {
+                        format!("cannot store {} in the LFS store", staged.display())
+                    })?;
+                    settle(staged, settled_mtime)?;
+                    upserts.push((path.as_str(), staged.clone(), *blob));
+                }
+                Planned::File { path, bytes, blob } => {
+                    let source = scratch.path().join(number.to_string());
+                    fs::write(&source, bytes)
+                        .with_context(|| format!("cannot write {}", source.display()))?;
+                    settle(&source, settled_mtime)?;
+                    upserts.push((path.as_str(), source, *blob));
+                }
+                Planned::Delete { path } => deletes.push(path.as_str()),
+            }
+        }
+        let tree = self.repo.find_tree(tree_id)?;
+        let commit_id = self
+            .repo
+            .commit(
+                None,
+                &identities.author,
+                &identities.committer,
+                &message,
+                &tree,
+                &[&head],
+            )
+            .context("cannot create the commit")?;
+
+        // The short window: working tree, index, branch.
+        let mut index = self.repo.index().context("cannot open the git index")?;
+        index.read(false).context("cannot read the git index")?;
+        for (path, source, blob) in &upserts {
+            let target = self.root.join(path);
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create folder {}", parent.display()))?;
+            }
+            fs::rename(source, &target).with_context(|| {
+                format!("cannot move {} to {}", source.display(), target.display())
+            })?;
+            let meta = fs::symlink_metadata(&target)
+                .with_context(|| format!("cannot read {}", target.display()))?;
+            index
+                .add(&index_entry(path, *blob, &meta))
+                .with_context(|| format!("cannot add {path} to the git index"))?;
+        }
+        for path in &deletes {
+            let target = self.root.join(path);
+            match fs::remove_file(&target) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => {
+                    return Err(error)
+                        .with_context(|| format!("cannot delete {}", target.display()));
+                }
+            }
+            remove_empty_parents(&self.root, path);
+            index
+                .remove_path(Path::new(path))
+                .with_context(|| format!("cannot remove {path} from the git index"))?;
+        }
+        index.write().context("cannot write the git index")?;
+        self.repo
+            .reference_matching(
+                &self.branch,
+                commit_id,
+                true,
+                head.id(),
+                &format!("hf-relay: {subject}"),
+            )
+            .with_context(|| {
+                format!(
+                    "cannot move {} to the new commit {commit_id}",
+                    short_branch(&self.branch)
+                )
+            })?;
+        Ok(CommitOutcome::Committed { id: commit_id })
+    }
+
+    fn head_commit(&self) -> anyhow::Result<git2::Commit<'_>> {
+        self.repo
+            .find_reference(&self.branch)
+            .and_then(|reference| reference.peel_to_commit())
+            .with_context(|| format!("cannot read the last commit of {}", self.branch))
+    }
+}
+
+/// A change with its blob written.
+enum Planned {
+    Lfs {
+        path: String,
+        staged: PathBuf,
+        pointer: lfs::Pointer,
+        blob: git2::Oid,
+    },
+    File {
+        path: String,
+        bytes: Vec<u8>,
+        blob: git2::Oid,
+    },
+    Delete {
+        path: String,
+    },
+}
+
+impl Planned {
+    fn path(&self) -> &str {
+        match self {
+            Planned::Lfs { path, .. } | Planned::File { path, .. } | Planned::Delete { path } => {
+                path
+            }
+        }
+    }
+}
+
+fn short_branch(branch: &str) -> &str {
+    branch.strip_prefix("refs/heads/").unwrap_or(branch)
+}
+
+/// Paths are `/`-separated and relative to the root; no `.`, `..`, empty components or `.git`.
+fn check_path(path: &str) -> anyhow::Result<()> {
+    ensure!(!path.is_empty(), "empty path in the repository");
+    ensure!(
+        !path.starts_with('/'),
+        "{path:?} must be relative to the root of the clone"
+    );
+    for component in path.split('/') {
+        ensure!(
+            !component.is_empty() && component != "." && component != "..",
+            "{path:?} is not a normalized relative path (no empty, `.` or `..` components)"
+        );
+        ensure!(
+            !component.eq_ignore_ascii_case(".git"),
+            "{path:?} points into .git"
+        );
+        ensure!(
+            !component.contains(['\\', '\0']),
+            "{path:?} contains a backslash or NUL character"
+        );
+    }
+    Ok(())
+}
+
+/// Refuses to write `path` when it, or a folder on the way to it, is a symbolic link (which
+/// could lead out of the clone), when a folder is in the way, or when a parent is a file.
+fn check_worktree_target(root: &Path, path: &str) -> anyhow::Result<()> {
+    let components: Vec<&str> = path.split('/').collect();
+    let mut current = root.to_path_buf();
+    for (position, component) in components.iter().enumerate() {
+        current.push(component);
+        let last = position + 1 == components.len();
+        let meta = match fs::symlink_metadata(&current) {
+            Ok(meta) => meta,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot inspect {}", current.display()));
+            }
+        };
+        let shown = components[..=position].join("/");
+        ensure!(
+            !meta.file_type().is_symlink(),
+            "refusing to write {path}: {shown} is a symbolic link in the working tree"
+        );
+        if last {
+            ensure!(
+                !meta.is_dir(),
+                "cannot write {path}: it is a folder in the working tree"
+            );
+        } else {
+            ensure!(
+                meta.is_dir(),
+                "cannot write {path}: {shown} is a file in the working tree"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Why the Hub's pre-receive hook would reject `bytes` as a regular (non-LFS) file, if it would.
+fn hub_rejects_as_regular_file(bytes: &[u8]) -> Option<String> {
+    if bytes.len() as u64 > MAX_REGULAR_FILE_SIZE {
+        return Some(format!("it is larger than 10 MiB ({} bytes)", bytes.len()));
+    }
+    if is_binary(bytes) {
+        return Some("it is binary".to_string());
+    }
+    None
+}
+
+/// huggingface_hub's old rule (`repository.py::is_binary_file`): after removing the printable
+/// bytes (0x20–0xFF except 0x7F) and `\a\b\t\n\f\r\x1b`, anything left means binary.
+fn is_binary(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&byte| {
+        let text = (byte >= 0x20 && byte != 0x7f) || matches!(byte, 7 | 8 | 9 | 10 | 12 | 13 | 27);
+        !text
+    })
+}
+
+/// Prepares a file that is about to be moved into the working tree: no executable bit (the
+/// index says 100644) and an mtime at least a second old. A file modified in the same second
+/// as the index is "racily clean" to git, which then re-hashes it; for an LFS file that takes
+/// the git-lfs clean filter, and without git-lfs installed git would see the Parquet bytes
+/// instead of the pointer and call the file modified. Later edits still change the mtime.
+fn settle(path: &Path, mtime: SystemTime) -> anyhow::Result<()> {
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let meta = file.metadata()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = meta.permissions().mode();
+        if mode & 0o111 != 0 {
+            file.set_permissions(fs::Permissions::from_mode(mode & !0o111))
+                .with_context(|| format!("cannot change the mode of {}", path.display()))?;
+        }
+    }
+    if meta.modified()? > mtime {
+        file.set_modified(mtime)
+            .with_context(|| format!("cannot set the mtime of {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// An index entry for `path` with the stat data of the working-tree file, so git sees it clean.
+fn index_entry(path: &str, id: git2::Oid, meta: &fs::Metadata) -> git2::IndexEntry {
+    // The index stores 32-bit fields; git truncates the same way.
+    #[cfg(unix)]
+    let (ctime, mtime, dev, ino, uid, gid) = {
+        use std::os::unix::fs::MetadataExt as _;
+        (
+            git2::IndexTime::new(meta.ctime() as i32, meta.ctime_nsec() as u32),
+            git2::IndexTime::new(meta.mtime() as i32, meta.mtime_nsec() as u32),
+            meta.dev() as u32,
+            meta.ino() as u32,
+            meta.uid(),
+            meta.gid(),
+        )
+    };
+    #[cfg(not(unix))]
+    let (ctime, mtime, dev, ino, uid, gid) = {
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|since| git2::IndexTime::new(since.as_secs() as i32, since.subsec_nanos()))
+            .unwrap_or_else(|| git2::IndexTime::new(0, 0));
+        (mtime, mtime, 0, 0, 0, 0)
+    };
+    git2::IndexEntry {
+        ctime,
+        mtime,
+        dev,
+        ino,
+        mode: 0o100644,
+        uid,
+        gid,
+        file_size: meta.len() as u32,
+        id,
+        flags: 0,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    }
+}
+
+/// Removes the folders of `path` that became empty, deepest first, never `root` itself.
+fn remove_empty_parents(root: &Path, path: &str) {
+    let mut parent = Path::new(path).parent();
+    while let Some(folder) = parent {
+        if folder.as_os_str().is_empty() || fs::remove_dir(root.join(folder)).is_err() {
+            break;
+        }
+        parent = folder.parent();
     }
 }
 
 /// Creates a new clone at `dir` for `remote_url`: branch `main`, remote `origin`, the Hub's
 /// `.gitattributes`, a `.gitignore` holding `.env`, and a first commit.
 pub fn init(dir: &Path, remote_url: &str, repo_id: &str) -> anyhow::Result<git2::Oid> {
-    let _ = (dir, remote_url, repo_id);
-    todo!()
+    init_with_env(dir, remote_url, repo_id, &signature::process_env)
+}
+
+/// [`init`] with the `GIT_*` variables looked up through `env`.
+pub fn init_with_env(
+    dir: &Path,
+    remote_url: &str,
+    repo_id: &str,
+    env: Env<'_>,
+) -> anyhow::Result<git2::Oid> {
+    check_remote_url(remote_url)?;
+    // Resolved before anything is created: a bad GIT_*_DATE leaves no trace.
+    let config = git2::Config::open_default().context("cannot read git config")?;
+    let identities = signature::resolve(&config, env)?;
+    let created = prepare_empty_dir(dir)?;
+    let result = init_in(dir, remote_url, repo_id, &identities);
+    if result.is_err() {
+        match &created {
+            Some(top) => {
+                let _ = fs::remove_dir_all(top);
+            }
+            None => empty_dir(dir),
+        }
+    }
+    result
+}
+
+fn init_in(
+    dir: &Path,
+    remote_url: &str,
+    repo_id: &str,
+    identities: &signature::Identities,
+) -> anyhow::Result<git2::Oid> {
+    let mut options = git2::RepositoryInitOptions::new();
+    options
+        .initial_head("main")
+        .no_reinit(true)
+        .mkdir(false)
+        .mkpath(false);
+    let repo = git2::Repository::init_opts(dir, &options)
+        .with_context(|| format!("cannot create a git repository in {}", dir.display()))?;
+    repo.remote("origin", remote_url)
+        .context("cannot add the remote `origin`")?;
+    let workdir = repo
+        .workdir()
+        .context("the new repository has no working tree")?;
+    let mut index = repo.index()?;
+    for (name, content) in [
+        (".gitattributes", DEFAULT_GITATTRIBUTES),
+        (".gitignore", DEFAULT_GITIGNORE),
+    ] {
+        let path = workdir.join(name);
+        fs::write(&path, content).with_context(|| format!("cannot write {}", path.display()))?;
+        index
+            .add_path(Path::new(name))
+            .with_context(|| format!("cannot add {name} to the git index"))?;
+    }
+    index.write().context("cannot write the git index")?;
+    let tree = repo.find_tree(index.write_tree()?)?;
+    let message = format!("Initialize dataset repository {repo_id}\n");
+    repo.commit(
+        Some("HEAD"),
+        &identities.author,
+        &identities.committer,
+        &message,
+        &tree,
+        &[],
+    )
+    .context("cannot create the first commit")
+}
+
+/// Makes sure `dir` is an empty folder; returns the topmost folder created for it, if any.
+fn prepare_empty_dir(dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+    match fs::metadata(dir) {
+        Ok(meta) => {
+            ensure!(
+                meta.is_dir(),
+                "{} already exists and is not a folder",
+                dir.display()
+            );
+            let mut entries =
+                fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+            ensure!(
+                entries.next().is_none(),
+                "{} already exists and is not empty; choose a new folder",
+                dir.display()
+            );
+            Ok(None)
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            let mut top = dir.to_path_buf();
+            while let Some(parent) = top.parent() {
+                if parent.as_os_str().is_empty() || parent.exists() {
+                    break;
+                }
+                top = parent.to_path_buf();
+            }
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            Ok(Some(top))
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot inspect {}", dir.display())),
+    }
+}
+
+/// Removes everything inside `dir` (which was empty before we started).
+fn empty_dir(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let _ = match entry.file_type() {
+            Ok(kind) if kind.is_dir() => fs::remove_dir_all(&path),
+            _ => fs::remove_file(&path),
+        };
+    }
+}
+
+/// The remote URL is stored in `.git/config`: a token or password must never be part of it.
+fn check_remote_url(url: &str) -> anyhow::Result<()> {
+    ensure!(!url.trim().is_empty(), "the remote URL is empty");
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if let Some((userinfo, _host)) = authority.rsplit_once('@') {
+            let http = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+            // Not echoing the URL: it holds a secret.
+            ensure!(
+                !http && !userinfo.contains(':'),
+                "the remote URL must not contain credentials; hf-relay sends the token only \
+                 when it talks to the Hub"
+            );
+        }
+    }
+    Ok(())
 }

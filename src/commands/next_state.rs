@@ -1,0 +1,246 @@
+//! What the next commit holds after a conversion: the changes to the tree, the card, and a
+//! summary for the commit message and the user. Shared by `build` and `card --preview`.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context;
+
+use super::plan::BuildPlan;
+use crate::card::{self, CardRequest, ConfigInfo, SplitInfo};
+use crate::convert::Converted;
+use crate::features::Feature;
+use crate::repo::lfs::Pointer;
+use crate::repo::{Change, Clone};
+
+const GITATTRIBUTES_PARQUET: &str = "*.parquet filter=lfs diff=lfs merge=lfs -text";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShardStatus {
+    Added,
+    Changed,
+    Unchanged,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ShardSummary {
+    pub path: String,
+    pub status: ShardStatus,
+    pub num_rows: u64,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SplitSummary {
+    pub name: String,
+    pub num_examples: u64,
+    /// Rows in the previous commit's card, when the split existed.
+    pub previous_examples: Option<u64>,
+    pub num_bytes: u64,
+    pub shards: Vec<ShardSummary>,
+    pub removed_shards: Vec<String>,
+}
+
+/// The next state of the clone.
+pub struct NextState {
+    pub readme: String,
+    pub changes: Vec<Change>,
+    pub splits: Vec<SplitSummary>,
+    pub schema_changes: Vec<String>,
+}
+
+pub fn next_state(
+    clone: &Clone,
+    repo_id: &str,
+    plan: &BuildPlan,
+    converted: &Converted,
+) -> anyhow::Result<NextState> {
+    let existing = current_readme(clone)?;
+    let old_configs = match &existing {
+        Some(text) => card::read_configs(text).context("cannot read the current README.md")?,
+        None => Vec::new(),
+    };
+    let old_config = old_configs
+        .iter()
+        .find(|c| c.config_name == plan.config_name);
+
+    let mut changes = Vec::new();
+    let mut summaries = Vec::new();
+    let mut split_infos = Vec::new();
+    let mut download_size = 0;
+    let head_files = clone.head_files_in(&plan.data_dir)?;
+
+    for split in &converted.splits {
+        let mut shards = Vec::new();
+        let mut new_paths = BTreeSet::new();
+        for shard in &split.shards {
+            let path = format!("{}/{}", plan.data_dir, shard.file_name);
+            let status = match clone.head_blob(&path)?.as_deref().and_then(Pointer::parse) {
+                Some(old) if old.oid == shard.sha256 => ShardStatus::Unchanged,
+                Some(_) => ShardStatus::Changed,
+                None if head_files.contains(&path) => ShardStatus::Changed,
+                None => ShardStatus::Added,
+            };
+            download_size += shard.file_size;
+            shards.push(ShardSummary {
+                path: path.clone(),
+                status,
+                num_rows: shard.num_rows,
+                size: shard.file_size,
+            });
+            changes.push(Change::Lfs {
+                path: path.clone(),
+                staged: shard.path.clone(),
+            });
+            new_paths.insert(path);
+        }
+        let removed: Vec<String> = shard_files_of(&head_files, &plan.data_dir, &split.name)
+            .filter(|path| !new_paths.contains(*path))
+            .cloned()
+            .collect();
+        for path in &removed {
+            changes.push(Change::Delete { path: path.clone() });
+        }
+        let previous_examples = old_config
+            .and_then(|c| c.splits.iter().find(|s| s.name == split.name))
+            .map(|s| s.num_examples);
+        summaries.push(SplitSummary {
+            name: split.name.clone(),
+            num_examples: split.num_examples,
+            previous_examples,
+            num_bytes: split.num_bytes,
+            shards,
+            removed_shards: removed,
+        });
+        split_infos.push(SplitInfo {
+            name: split.name.clone(),
+            num_bytes: split.num_bytes,
+            num_examples: split.num_examples,
+        });
+    }
+
+    // Splits of this config that this build does not rebuild stay as they are.
+    if let Some(old) = old_config {
+        for kept in old
+            .splits
+            .iter()
+            .filter(|s| !converted.splits.iter().any(|n| n.name == s.name))
+        {
+            for path in shard_files_of(&head_files, &plan.data_dir, &kept.name) {
+                if let Some(pointer) = clone.head_blob(path)?.as_deref().and_then(Pointer::parse) {
+                    download_size += pointer.size;
+                }
+            }
+            split_infos.push(kept.clone());
+        }
+    }
+
+    let config = ConfigInfo {
+        config_name: plan.config_name.clone(),
+        data_dir: plan.data_dir.clone(),
+        features: converted.features.clone(),
+        splits: split_infos,
+        download_size,
+    };
+    let readme = card::render(&CardRequest {
+        repo_id,
+        existing: existing.as_deref(),
+        template: plan.template.as_deref(),
+        config: &config,
+        flags: &plan.flags,
+    })?;
+    changes.push(Change::File {
+        path: "README.md".into(),
+        bytes: readme.clone().into_bytes(),
+    });
+    if let Some(gitattributes) = gitattributes_with_parquet(clone)? {
+        changes.push(Change::File {
+            path: ".gitattributes".into(),
+            bytes: gitattributes.into_bytes(),
+        });
+    }
+    let schema_changes = match old_config {
+        Some(old) => schema_changes(&old.features, &converted.features),
+        None => Vec::new(),
+    };
+    Ok(NextState {
+        readme,
+        changes,
+        splits: summaries,
+        schema_changes,
+    })
+}
+
+/// The README as the user sees it: the working tree's (hand edits included), else HEAD's.
+pub fn current_readme(clone: &Clone) -> anyhow::Result<Option<String>> {
+    let path = clone.root.join("README.md");
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => clone.head_blob("README.md")?,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    bytes
+        .map(|b| String::from_utf8(b).context("README.md is not valid UTF-8"))
+        .transpose()
+}
+
+/// Shard files of one split in a HEAD folder listing: `{dir}/{split}-*.parquet`.
+fn shard_files_of<'a>(
+    head_files: &'a [String],
+    data_dir: &str,
+    split: &str,
+) -> impl Iterator<Item = &'a String> {
+    let prefix = format!("{data_dir}/{split}-");
+    head_files
+        .iter()
+        .filter(move |p| p.starts_with(&prefix) && p.ends_with(".parquet"))
+}
+
+/// `.gitattributes` with the Parquet LFS rule added, when HEAD's lacks it (e.g. a clone of a
+/// repo made elsewhere).
+fn gitattributes_with_parquet(clone: &Clone) -> anyhow::Result<Option<String>> {
+    let current = clone
+        .head_blob(".gitattributes")?
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    let has_rule = current.as_deref().is_some_and(|text| {
+        text.lines().any(|line| {
+            let mut words = line.split_whitespace();
+            words.next() == Some("*.parquet") && words.any(|w| w == "filter=lfs")
+        })
+    });
+    if has_rule {
+        return Ok(None);
+    }
+    let mut text = current.unwrap_or_default();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(GITATTRIBUTES_PARQUET);
+    text.push('\n');
+    Ok(Some(text))
+}
+
+/// Column-level differences between two feature lists.
+pub fn schema_changes(old: &[(String, Feature)], new: &[(String, Feature)]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (name, feature) in new {
+        match old.iter().find(|(n, _)| n == name) {
+            None => lines.push(format!("added column {name} ({})", feature.display_type())),
+            Some((_, before)) if before != feature => lines.push(format!(
+                "column {name}: {} → {}",
+                before.display_type(),
+                feature.display_type()
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, feature) in old {
+        if !new.iter().any(|(n, _)| n == name) {
+            lines.push(format!(
+                "removed column {name} ({})",
+                feature.display_type()
+            ));
+        }
+    }
+    lines
+}

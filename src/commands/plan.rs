@@ -1,0 +1,157 @@
+//! Turning build flags into one checked plan before anything is written.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::card::MetadataFlags;
+use crate::cli::{CardFlags, Compression, InputArgs, OnTypeConflict};
+use crate::convert::{Codec, Options, SplitInput};
+
+/// Everything a build (or a card preview) will do, resolved and validated.
+pub struct BuildPlan {
+    pub config_name: String,
+    /// `data` for the default config, else the config name.
+    pub data_dir: String,
+    pub splits: Vec<SplitInput>,
+    pub options: Options,
+    pub flags: MetadataFlags,
+    pub template: Option<String>,
+}
+
+impl BuildPlan {
+    pub fn resolve(inputs: &InputArgs, card: &CardFlags) -> anyhow::Result<BuildPlan> {
+        let config_name = inputs.config.clone();
+        check_config_name(&config_name)?;
+        let data_dir = if config_name == "default" {
+            "data".to_string()
+        } else {
+            config_name.clone()
+        };
+
+        let mut splits: Vec<SplitInput> = Vec::new();
+        let mut add = |name: &str, file: &Path| -> anyhow::Result<()> {
+            check_split_name(name)?;
+            let metadata = std::fs::metadata(file)
+                .with_context(|| format!("cannot read input {}", file.display()))?;
+            if !metadata.is_file() {
+                bail!("input {} is not a file", file.display());
+            }
+            match splits.iter_mut().find(|s| s.name == name) {
+                Some(split) => split.files.push(file.to_path_buf()),
+                None => splits.push(SplitInput {
+                    name: name.to_string(),
+                    files: vec![file.to_path_buf()],
+                }),
+            }
+            Ok(())
+        };
+        for file in &inputs.inputs {
+            add("train", file)?;
+        }
+        for spec in &inputs.splits {
+            let Some((name, file)) = spec.split_once('=') else {
+                bail!("invalid --split {spec:?}: expected NAME=FILE, e.g. --split test=test.jsonl");
+            };
+            add(name, Path::new(file))?;
+        }
+        if splits.is_empty() {
+            bail!("no input: give JSONL files (split train) or --split NAME=FILE");
+        }
+
+        let max_shard_bytes =
+            crate::units::parse_size(&inputs.max_shard_size).context("invalid --max-shard-size")?;
+        let options = Options {
+            max_shard_bytes,
+            codec: match inputs.compression {
+                Compression::Snappy => Codec::Snappy,
+                Compression::Zstd => Codec::Zstd,
+            },
+            conflicts_as_json: inputs.on_type_conflict == OnTypeConflict::String,
+        };
+        let template = match &card.card_template {
+            Some(path) => Some(read_template(path)?),
+            None => None,
+        };
+        Ok(BuildPlan {
+            config_name,
+            data_dir,
+            splits,
+            options,
+            flags: metadata_flags(card),
+            template,
+        })
+    }
+}
+
+pub fn metadata_flags(card: &CardFlags) -> MetadataFlags {
+    MetadataFlags {
+        pretty_name: card.pretty_name.clone(),
+        license: card.license.clone(),
+        language: card.language.clone(),
+        task_categories: card.task_category.clone(),
+        tags: card.tag.clone(),
+        annotations_creators: card.annotations_creators.clone(),
+        source_datasets: card.source_datasets.clone(),
+    }
+}
+
+pub fn read_template(path: &PathBuf) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read card template {}", path.display()))
+}
+
+/// Split names as `datasets` accepts them: `^\w+(\.\w+)*$` (no dashes: they separate the
+/// split from the shard number in file names).
+pub fn check_split_name(name: &str) -> anyhow::Result<()> {
+    let valid = !name.is_empty()
+        && name
+            .split('.')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '_'));
+    if !valid {
+        bail!(
+            "invalid split name {name:?}: use letters, digits and '_' (dots between words), \
+             e.g. train, validation, test"
+        );
+    }
+    Ok(())
+}
+
+/// Config names become folder names: letters, digits, `-`, `_`, `.`; not `data` (reserved by
+/// `datasets` for the default config); no path tricks.
+pub fn check_config_name(name: &str) -> anyhow::Result<()> {
+    if name == "data" {
+        bail!(
+            "invalid config name \"data\": `datasets` reserves it for the default config's folder"
+        );
+    }
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && !name.contains("..")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !valid {
+        bail!("invalid config name {name:?}: use letters, digits, '-', '_' and '.'");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(check_split_name("train").is_ok());
+        assert!(check_split_name("test.v2").is_ok());
+        for bad in ["", "a-b", "../x", "a/b", ".x", "x."] {
+            assert!(check_split_name(bad).is_err(), "{bad}");
+        }
+        assert!(check_config_name("en").is_ok());
+        for bad in ["data", "..", "a/b", ".hidden", ""] {
+            assert!(check_config_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Conversion errors: each knows where in the input it happened.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A position in the input: file, 1-based line, and 1-based column when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: u64,
+    pub column: Option<u64>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)?;
+        if let Some(column) = self.column {
+            write!(f, ":{column}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error("{location}: invalid JSON: {message}")]
+    Malformed { location: Location, message: String },
+    #[error("{location}: expected a JSON object per line, found {found}")]
+    NotAnObject {
+        location: Location,
+        found: &'static str,
+    },
+    #[error(
+        "{location}: type conflict in field `{path}`: found {found}, but earlier lines have {expected}"
+    )]
+    TypeConflict {
+        location: Location,
+        path: String,
+        found: String,
+        expected: String,
+    },
+    #[error("{location}: field `{path}`: integer {value} does not fit in int64")]
+    IntegerOutOfRange {
+        location: Location,
+        path: String,
+        value: String,
+    },
+    #[error(
+        "{location}: field `{path}` was not seen while inferring the schema (did the file change during the build?)"
+    )]
+    InputChanged { location: Location, path: String },
+    #[error("cannot read {}: {source}", file.display())]
+    Io {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", file.display())]
+    Write {
+        file: PathBuf,
+        source: parquet::errors::ParquetError,
+    },
+    #[error("split `{split}` has no records (its input files are empty or hold only blank lines)")]
+    NoRecords { split: String },
+    #[error("no field in any record: every line is an empty object `{{}}`")]
+    NoColumns,
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// The JSON path of a nested field: `agent_responses[].friction_moments`.
+pub fn join_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}

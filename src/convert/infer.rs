@@ -1,0 +1,264 @@
+//! Whole-input schema inference: one pass that widens types as it meets them.
+//!
+//! Rules: null (or an empty list's item) and a typed value resolve to the typed value; int
+//! widens to float; keys keep first-seen order, including a key first seen on the last line;
+//! strings stay strings. Anything else is a conflict: an error, or (with
+//! `--on-type-conflict string`) a column of JSON text.
+
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Fields, Schema};
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::error::join_path;
+
+/// The inferred type of one JSON path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ty {
+    /// Only nulls seen so far (or nothing: an empty list's items).
+    Null,
+    Bool,
+    Int,
+    Float,
+    Str,
+    /// Values of conflicting types, stored as their JSON text.
+    Json,
+    List(Box<Ty>),
+    Struct(IndexMap<String, Ty>),
+}
+
+/// A conflict found while merging: the path and the two type names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub path: String,
+    pub found: String,
+    pub expected: String,
+}
+
+impl Ty {
+    /// A short name for error messages: `string`, `list<int64>`, `object`.
+    pub fn describe(&self) -> String {
+        match self {
+            Ty::Null => "null".into(),
+            Ty::Bool => "bool".into(),
+            Ty::Int => "int64".into(),
+            Ty::Float => "float64".into(),
+            Ty::Str => "string".into(),
+            Ty::Json => "JSON text".into(),
+            Ty::List(item) => match item.as_ref() {
+                Ty::Null => "list".into(),
+                other => format!("list<{}>", other.describe()),
+            },
+            Ty::Struct(_) => "object".into(),
+        }
+    }
+
+    /// The type of one JSON value; `path` is the value's JSON path (restored on return).
+    pub fn of_value(
+        value: &Value,
+        path: &mut String,
+        conflicts_as_json: bool,
+    ) -> Result<Ty, ValueTypeError> {
+        Ok(match value {
+            Value::Null => Ty::Null,
+            Value::Bool(_) => Ty::Bool,
+            Value::Number(n) if n.is_i64() => Ty::Int,
+            Value::Number(n) if n.is_u64() => {
+                return Err(ValueTypeError::IntegerOutOfRange {
+                    path: path.clone(),
+                    value: n.to_string(),
+                });
+            }
+            Value::Number(_) => Ty::Float,
+            Value::String(_) => Ty::Str,
+            Value::Array(items) => {
+                let len = path.len();
+                path.push_str("[]");
+                let mut item_ty = Ty::Null;
+                for item in items {
+                    let ty = Ty::of_value(item, path, conflicts_as_json)?;
+                    item_ty = merge(item_ty, ty, path, conflicts_as_json)
+                        .map_err(ValueTypeError::Conflict)?;
+                }
+                path.truncate(len);
+                Ty::List(Box::new(item_ty))
+            }
+            Value::Object(map) => {
+                let mut fields = IndexMap::with_capacity(map.len());
+                for (key, value) in map {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                    let ty = Ty::of_value(value, path, conflicts_as_json)?;
+                    path.truncate(len);
+                    fields.insert(key.clone(), ty);
+                }
+                Ty::Struct(fields)
+            }
+        })
+    }
+}
+
+/// Why one value's type could not be taken in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueTypeError {
+    IntegerOutOfRange { path: String, value: String },
+    Conflict(Conflict),
+}
+
+/// Merges `new` into `acc` (the type seen so far). With `conflicts_as_json`, irreconcilable
+/// types become [`Ty::Json`] instead of an error.
+pub fn merge(acc: Ty, new: Ty, path: &str, conflicts_as_json: bool) -> Result<Ty, Conflict> {
+    Ok(match (acc, new) {
+        (Ty::Null, other) | (other, Ty::Null) => other,
+        (Ty::Json, _) | (_, Ty::Json) => Ty::Json,
+        (Ty::Int, Ty::Float) | (Ty::Float, Ty::Int) => Ty::Float,
+        (Ty::List(a), Ty::List(b)) => {
+            let item_path = format!("{path}[]");
+            Ty::List(Box::new(merge(*a, *b, &item_path, conflicts_as_json)?))
+        }
+        (Ty::Struct(mut a), Ty::Struct(b)) => {
+            for (key, ty) in b {
+                let field_path = join_path(path, &key);
+                match a.get_mut(&key) {
+                    Some(slot) => {
+                        let old = std::mem::replace(slot, Ty::Null);
+                        *slot = merge(old, ty, &field_path, conflicts_as_json)?;
+                    }
+                    None => {
+                        a.insert(key, ty);
+                    }
+                }
+            }
+            Ty::Struct(a)
+        }
+        (a, b) if a == b => a,
+        (a, b) => {
+            if conflicts_as_json {
+                Ty::Json
+            } else {
+                return Err(Conflict {
+                    path: if path.is_empty() {
+                        "<root>".into()
+                    } else {
+                        path.to_string()
+                    },
+                    found: b.describe(),
+                    expected: a.describe(),
+                });
+            }
+        }
+    })
+}
+
+/// The name of list items, as `datasets`/pyarrow write them.
+pub const LIST_ITEM_NAME: &str = "element";
+
+impl Ty {
+    /// The Arrow type for this inferred type. An object that never had a key is stored as JSON
+    /// text (Parquet cannot hold an empty group).
+    pub fn data_type(&self) -> DataType {
+        match self {
+            Ty::Null => DataType::Null,
+            Ty::Bool => DataType::Boolean,
+            Ty::Int => DataType::Int64,
+            Ty::Float => DataType::Float64,
+            Ty::Str | Ty::Json => DataType::Utf8,
+            Ty::List(item) => {
+                DataType::List(Arc::new(Field::new(LIST_ITEM_NAME, item.data_type(), true)))
+            }
+            Ty::Struct(fields) if fields.is_empty() => DataType::Utf8,
+            Ty::Struct(fields) => DataType::Struct(struct_fields(fields)),
+        }
+    }
+
+    /// Replaces objects that never had a key by JSON text, so the decoder and the Arrow type
+    /// agree.
+    pub fn finalize(self) -> Ty {
+        match self {
+            Ty::Struct(fields) if fields.is_empty() => Ty::Json,
+            Ty::Struct(fields) => {
+                Ty::Struct(fields.into_iter().map(|(k, v)| (k, v.finalize())).collect())
+            }
+            Ty::List(item) => Ty::List(Box::new(item.finalize())),
+            other => other,
+        }
+    }
+}
+
+fn struct_fields(fields: &IndexMap<String, Ty>) -> Fields {
+    fields
+        .iter()
+        .map(|(name, ty)| Field::new(name, ty.data_type(), true))
+        .collect()
+}
+
+/// The Arrow schema of the records (the top-level type is always an object).
+pub fn schema_of(root: &Ty) -> Schema {
+    match root {
+        Ty::Struct(fields) => Schema::new(struct_fields(fields)),
+        other => unreachable!("records are objects, got {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ty(value: Value) -> Ty {
+        Ty::of_value(&value, &mut String::new(), false).unwrap()
+    }
+
+    fn merged(values: &[Value]) -> Result<Ty, Conflict> {
+        values
+            .iter()
+            .try_fold(Ty::Null, |acc, v| merge(acc, ty(v.clone()), "", false))
+    }
+
+    #[test]
+    fn keeps_first_seen_order_and_late_keys() {
+        let t = merged(&[json!({"b": 1, "a": "x"}), json!({"a": "y", "z": true})]).unwrap();
+        let Ty::Struct(fields) = t else { panic!() };
+        assert_eq!(fields.keys().collect::<Vec<_>>(), ["b", "a", "z"]);
+    }
+
+    #[test]
+    fn null_and_empty_list_resolve_to_typed() {
+        let t = merged(&[json!({"l": [], "n": null}), json!({"l": ["s"], "n": 2.5})]).unwrap();
+        assert_eq!(schema_of(&t).field(0).data_type().to_string(), "List(Utf8)");
+        assert_eq!(schema_of(&t).field(1).data_type(), &DataType::Float64);
+    }
+
+    #[test]
+    fn int_widens_to_float() {
+        let t = merged(&[json!({"x": 1}), json!({"x": 1.5}), json!({"x": 2})]).unwrap();
+        assert_eq!(schema_of(&t).field(0).data_type(), &DataType::Float64);
+    }
+
+    #[test]
+    fn conflict_names_path_and_types() {
+        let err = merged(&[
+            json!({"agent_responses": [{"friction_moments": ["a"]}]}),
+            json!({"agent_responses": [{"friction_moments": "oops"}]}),
+        ])
+        .unwrap_err();
+        assert_eq!(err.path, "agent_responses[].friction_moments");
+        assert_eq!(err.found, "string");
+        assert_eq!(err.expected, "list<string>");
+    }
+
+    #[test]
+    fn conflicts_as_json_text() {
+        let a = ty(json!({"x": "s"}));
+        let b = ty(json!({"x": {"k": 1}}));
+        let t = merge(merge(Ty::Null, a, "", true).unwrap(), b, "", true).unwrap();
+        assert_eq!(
+            t,
+            Ty::Struct([("x".to_string(), Ty::Json)].into_iter().collect())
+        );
+    }
+}

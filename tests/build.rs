@@ -1,0 +1,507 @@
+//! `hf-relay init` / `build` / `card --preview`, driven as a user would, checked with git,
+//! git-lfs and the Python clients.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+
+fn friction_inputs() -> Vec<PathBuf> {
+    vec![
+        repo_path("examples/friction/dialogues-01.jsonl"),
+        repo_path("examples/friction/dialogues-02.jsonl"),
+    ]
+}
+
+fn build(env: &TestEnv, clone: &std::path::Path, args: &[&str]) -> std::process::Output {
+    env.hf_relay()
+        .arg("build")
+        .arg("--dir")
+        .arg(clone)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn init_creates_a_clone_with_lfs_attributes_and_a_first_commit() {
+    let env = TestEnv::new();
+    let output = env
+        .hf_relay()
+        .args(["init", "you/friction-disagreement-v2"])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let clone = env.path().join("friction-disagreement-v2");
+    assert_eq!(
+        env.git_out(&clone, &["rev-parse", "--abbrev-ref", "HEAD"])
+            .trim(),
+        "main"
+    );
+    assert_eq!(
+        env.git_out(&clone, &["remote", "get-url", "origin"]).trim(),
+        "https://huggingface.co/datasets/you/friction-disagreement-v2"
+    );
+    let attributes = std::fs::read_to_string(clone.join(".gitattributes")).unwrap();
+    assert!(attributes.contains("*.parquet filter=lfs diff=lfs merge=lfs -text"));
+    assert!(
+        std::fs::read_to_string(clone.join(".gitignore"))
+            .unwrap()
+            .lines()
+            .any(|l| l == ".env")
+    );
+    assert_eq!(
+        env.git_out(&clone, &["rev-list", "--count", "HEAD"]).trim(),
+        "1"
+    );
+    assert_eq!(env.git_out(&clone, &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn init_honours_hf_endpoint_and_rejects_bad_repo_ids() {
+    let env = TestEnv::new();
+    let output = env
+        .hf_relay()
+        .args(["init", "org/data", "mirror"])
+        .env("HF_ENDPOINT", "http://hub.local:8080/")
+        .output()
+        .unwrap();
+    assert_success(&output);
+    assert_eq!(
+        env.git_out(&env.path().join("mirror"), &["remote", "get-url", "origin"])
+            .trim(),
+        "http://hub.local:8080/datasets/org/data"
+    );
+    for bad in [
+        "no-owner",
+        "a/b/c",
+        "you/bad name",
+        "you/x--y",
+        "you/.hidden",
+    ] {
+        let output = env
+            .hf_relay()
+            .args(["init", bad, "target"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{bad}");
+        assert!(
+            stderr(&output).contains("invalid repo id"),
+            "{bad}: {}",
+            stderr(&output)
+        );
+        assert!(
+            !env.path().join("target").exists(),
+            "{bad} created a folder"
+        );
+    }
+    let output = env
+        .hf_relay()
+        .args(["init", "you/x", "--no-such-flag"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn friction_example_builds_a_clone_that_git_lfs_and_datasets_read_back() {
+    let env = TestEnv::new();
+    let clone = env.init("friction-disagreement-v2");
+    let template = repo_path("examples/friction/card.md");
+    let mut args = vec![
+        "--card-template".to_string(),
+        template.display().to_string(),
+    ];
+    args.extend(
+        [
+            "--license",
+            "mit",
+            "--pretty-name",
+            "Friction Disagreement v2",
+            "--tag",
+            "friction",
+            "--language",
+            "en",
+        ]
+        .map(String::from),
+    );
+    args.extend(friction_inputs().iter().map(|p| p.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = build(&env, &clone, &args);
+    assert_success(&output);
+
+    // One new commit with a descriptive message and provenance trailers.
+    let message = env.git_out(&clone, &["log", "-1", "--format=%B"]);
+    assert!(
+        message.starts_with("Add train: 120 rows in 1 shard\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains("added   data/train-00000.parquet"),
+        "{message}"
+    );
+    assert!(message.contains("dialogues-01.jsonl sha256:"), "{message}");
+    assert!(message.contains(&format!("Hf-Relay-Version: {}", env!("CARGO_PKG_VERSION"))));
+    assert_eq!(
+        env.git_out(&clone, &["rev-list", "--count", "HEAD"]).trim(),
+        "2"
+    );
+
+    // The Parquet file is committed as an LFS pointer; git-lfs sees a consistent store.
+    let blob = env.git_out(&clone, &["cat-file", "-p", "HEAD:data/train-00000.parquet"]);
+    assert!(
+        blob.starts_with("version https://git-lfs.github.com/spec/v1\noid sha256:"),
+        "{blob}"
+    );
+    assert!(
+        std::fs::read(clone.join("data/train-00000.parquet"))
+            .unwrap()
+            .starts_with(b"PAR1")
+    );
+    assert_eq!(
+        env.git_out(&clone, &["lfs", "ls-files", "--name-only"])
+            .trim(),
+        "data/train-00000.parquet"
+    );
+    env.git_out(&clone, &["lfs", "fsck"]);
+    assert_eq!(env.git_out(&clone, &["status", "--porcelain"]), "");
+
+    // The card: user keys from flags, generated keys, the template's prose.
+    let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
+    assert!(readme.starts_with("---\n"), "{readme}");
+    assert!(readme.contains("license: mit\n"));
+    assert!(readme.contains("pretty_name: Friction Disagreement v2\n"));
+    assert!(readme.contains("- name: agent_responses\n"), "{readme}");
+    assert!(readme.contains("num_examples: 120\n"));
+    assert!(readme.contains("path: data/train-*\n"));
+    assert!(readme.contains("# Friction Disagreement v2\n"), "{readme}");
+    assert!(readme.contains("## Why friction matters"));
+    assert!(
+        readme.contains("`agent_responses[].friction_moments`")
+            || readme.contains("agent_responses[].friction_moments"),
+        "{readme}"
+    );
+    assert!(!readme.contains("{{"), "unrendered placeholder in {readme}");
+
+    let summary = check_with_python(&clone, &[("train", friction_inputs())]);
+    assert!(summary.contains("\"train\": 120"), "{summary}");
+}
+
+#[test]
+fn an_identical_rebuild_makes_no_commit() {
+    let env = TestEnv::new();
+    let clone = env.init("same");
+    let input = friction_inputs()[0].display().to_string();
+    assert_success(&build(&env, &clone, &[&input]));
+    let head = env.git_out(&clone, &["rev-parse", "HEAD"]);
+    let before = env.snapshot(&clone);
+    let output = build(&env, &clone, &[&input, "--json"]);
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("Nothing to commit"),
+        "{}",
+        stderr(&output)
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["committed"], false);
+    assert_eq!(env.git_out(&clone, &["rev-parse", "HEAD"]), head);
+    assert_eq!(env.snapshot(&clone), before);
+}
+
+#[test]
+fn appending_rows_changes_only_the_last_shard() {
+    let env = TestEnv::new();
+    let clone = env.init("append");
+    let lines: Vec<String> = std::fs::read_to_string(&friction_inputs()[0])
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let base = env.write("grow.jsonl", lines[..60].join("\n") + "\n");
+    let first = build(
+        &env,
+        &clone,
+        &[base.to_str().unwrap(), "--max-shard-size", "60KB"],
+    );
+    assert_success(&first);
+    let shards_before = env.git_out(&clone, &["ls-tree", "-r", "HEAD", "data/"]);
+    let count_before = shards_before.lines().count();
+    assert!(count_before >= 3, "{shards_before}");
+
+    // Append 20 more rows (a third more) to the same input.
+    env.write("grow.jsonl", lines[..80].join("\n") + "\n");
+    let output = build(
+        &env,
+        &clone,
+        &[base.to_str().unwrap(), "--max-shard-size", "60KB", "--json"],
+    );
+    assert_success(&output);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let shards = json["splits"][0]["shards"].as_array().unwrap();
+    let statuses: Vec<&str> = shards
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    let last_old = count_before - 1;
+    assert!(
+        statuses[..last_old].iter().all(|s| *s == "unchanged"),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[last_old], "changed", "{statuses:?}");
+    assert!(
+        statuses[last_old + 1..].iter().all(|s| *s == "added"),
+        "{statuses:?}"
+    );
+
+    // git agrees: only the last old shard and the new ones differ.
+    let diff = env.git_out(
+        &clone,
+        &["diff", "--name-status", "HEAD~1", "HEAD", "--", "data/"],
+    );
+    let changed: Vec<&str> = diff.lines().collect();
+    assert_eq!(
+        changed[0],
+        format!("M\tdata/train-{last_old:05}.parquet"),
+        "{diff}"
+    );
+    assert!(changed[1..].iter().all(|l| l.starts_with('A')), "{diff}");
+    let subject = env.git_out(&clone, &["log", "-1", "--format=%s"]);
+    assert!(
+        subject.starts_with("Update train: 80 rows (+20) in "),
+        "{subject}"
+    );
+    check_with_python(&clone, &[("train", vec![base])]);
+}
+
+#[test]
+fn removed_shards_go_in_the_same_commit() {
+    let env = TestEnv::new();
+    let clone = env.init("shrink");
+    let input = friction_inputs()[0].display().to_string();
+    assert_success(&build(&env, &clone, &[&input, "--max-shard-size", "100KB"]));
+    let many = env
+        .git_out(&clone, &["ls-tree", "-r", "--name-only", "HEAD", "data/"])
+        .lines()
+        .count();
+    assert!(many > 1);
+    assert_success(&build(&env, &clone, &[&input]));
+    let files = env.git_out(&clone, &["ls-tree", "-r", "--name-only", "HEAD", "data/"]);
+    assert_eq!(files.trim(), "data/train-00000.parquet");
+    assert!(!clone.join("data/train-00001.parquet").exists());
+    assert_eq!(env.git_out(&clone, &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn output_is_deterministic_across_clones() {
+    let env = TestEnv::new();
+    let input = friction_inputs()[1].display().to_string();
+    let mut results = Vec::new();
+    for name in ["zq-first", "zq-second"] {
+        let clone = env.init(name);
+        assert_success(&build(
+            &env,
+            &clone,
+            &[&input, "--split", &format!("test={input}")],
+        ));
+        results.push((
+            std::fs::read(clone.join("data/train-00000.parquet")).unwrap(),
+            std::fs::read(clone.join("data/test-00000.parquet")).unwrap(),
+            std::fs::read_to_string(clone.join("README.md"))
+                .unwrap()
+                .replace(name, "NAME"),
+        ));
+    }
+    assert!(
+        results[0] == results[1],
+        "two builds of the same input differ"
+    );
+}
+
+#[test]
+fn schema_is_inferred_over_the_whole_input() {
+    let env = TestEnv::new();
+    let clone = env.init("schema");
+    let mut lines = vec![r#"{"id": 1, "tags": [], "score": null, "meta": {"a": 1}}"#.to_string()];
+    for i in 2..500 {
+        lines.push(format!(
+            r#"{{"id": {i}, "tags": [], "score": {i}, "meta": {{"a": {i}}}}}"#
+        ));
+    }
+    lines.push(r#"{"id": 500, "tags": ["late"], "score": 0.5, "meta": {"a": 1.5, "b": "x"}, "late_key": "only here"}"#.to_string());
+    let input = env.write("schema.jsonl", lines.join("\r\n") + "\r\n\r\n");
+    let output = build(&env, &clone, &[input.to_str().unwrap()]);
+    assert_success(&output);
+    let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
+    let front = readme.split("\n---\n").next().unwrap();
+    // First-seen order, late keys kept, null/empty resolved, int widened to float.
+    let id = front.find("- name: id").unwrap();
+    let tags = front.find("- name: tags\n    list: string").expect(front);
+    let score = front
+        .find("- name: score\n    dtype: float64")
+        .expect(front);
+    let late = front
+        .find("- name: late_key\n    dtype: string")
+        .expect(front);
+    assert!(id < tags && tags < score && score < late);
+    assert!(front.contains("- name: b\n      dtype: string"), "{front}");
+    check_with_python(&clone, &[("train", vec![input])]);
+}
+
+fn assert_rejected(
+    env: &TestEnv,
+    clone: &std::path::Path,
+    name: &str,
+    contents: &[u8],
+    expected: &[&str],
+) {
+    let before = env.snapshot(clone);
+    let input = env.write(name, contents);
+    let output = build(env, clone, &[input.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{name}: {}", stderr(&output));
+    let err = stderr(&output);
+    for part in expected {
+        assert!(err.contains(part), "{name}: expected {part:?} in:\n{err}");
+    }
+    assert_eq!(env.snapshot(clone), before, "{name}: the clone changed");
+}
+
+#[test]
+fn bad_input_gets_a_precise_error_and_leaves_the_clone_untouched() {
+    let env = TestEnv::new();
+    let clone = env.init("bad");
+    let good = friction_inputs()[1].display().to_string();
+    assert_success(&build(&env, &clone, &[&good]));
+
+    assert_rejected(
+        &env,
+        &clone,
+        "malformed.jsonl",
+        b"{\"a\": 1}\n{\"a\": 2,}\n",
+        &["malformed.jsonl:2:", "invalid JSON"],
+    );
+    assert_rejected(
+        &env,
+        &clone,
+        "array.jsonl",
+        b"{\"a\": 1}\n\n[1, 2]\n",
+        &["array.jsonl:3:1", "expected a JSON object", "an array"],
+    );
+    assert_rejected(
+        &env,
+        &clone,
+        "utf8.jsonl",
+        b"{\"a\": \"ok\"}\n{\"a\": \"bad \xff byte\"}\n",
+        &["utf8.jsonl:2:", "invalid JSON"],
+    );
+    assert_rejected(
+        &env,
+        &clone,
+        "conflict.jsonl",
+        b"{\"agent_responses\": [{\"friction_moments\": [\"a\"]}]}\n{\"agent_responses\": [{\"friction_moments\": \"late string\"}]}\n",
+        &["conflict.jsonl:2", "agent_responses[].friction_moments", "string", "list<string>"],
+    );
+    assert_rejected(
+        &env,
+        &clone,
+        "mixed.jsonl",
+        b"{\"x\": \"s\"}\n{\"x\": 3}\n",
+        &["mixed.jsonl:2", "`x`", "int64", "string"],
+    );
+    assert_rejected(&env, &clone, "empty.jsonl", b"\n\n", &["no records"]);
+
+    // Unknown flags are usage errors (exit 2), and nothing is written either.
+    let before = env.snapshot(&clone);
+    let output = build(&env, &clone, &[&good, "--frobnicate"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(env.snapshot(&clone), before);
+}
+
+#[test]
+fn type_conflicts_can_be_stored_as_json_text() {
+    let env = TestEnv::new();
+    let clone = env.init("conflict");
+    let input = env.write(
+        "c.jsonl",
+        "{\"x\": \"s\"}\n{\"x\": {\"k\": [1]}}\n{\"x\": null}\n",
+    );
+    let output = build(
+        &env,
+        &clone,
+        &[input.to_str().unwrap(), "--on-type-conflict", "string"],
+    );
+    assert_success(&output);
+    let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
+    assert!(readme.contains("- name: x\n    dtype: string"), "{readme}");
+}
+
+#[test]
+fn card_preview_prints_the_next_card_and_writes_nothing() {
+    let env = TestEnv::new();
+    let clone = env.init("preview");
+    let input = friction_inputs()[1].display().to_string();
+    let before = env.snapshot(&clone);
+    let output = env
+        .hf_relay()
+        .args(["card", "--preview", "--dir"])
+        .arg(&clone)
+        .args([input.as_str(), "--license", "apache-2.0"])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let card = stdout(&output);
+    assert!(card.contains("license: apache-2.0"), "{card}");
+    assert!(card.contains("num_examples: 40"), "{card}");
+    assert_eq!(env.snapshot(&clone), before);
+
+    // After a build, the preview without inputs equals the committed card.
+    assert_success(&build(&env, &clone, &[&input, "--license", "apache-2.0"]));
+    let output = env
+        .hf_relay()
+        .args(["card", "--preview", "--dir"])
+        .arg(&clone)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    assert_eq!(
+        stdout(&output),
+        std::fs::read_to_string(clone.join("README.md")).unwrap()
+    );
+}
+
+#[test]
+fn card_keeps_user_keys_and_prose_across_builds() {
+    let env = TestEnv::new();
+    let clone = env.init("prose");
+    let input = friction_inputs()[1].display().to_string();
+    assert_success(&build(
+        &env,
+        &clone,
+        &[&input, "--license", "mit", "--tag", "friction"],
+    ));
+    // The user edits the card by hand: a new key, their own prose.
+    let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
+    let edited = readme.replacen("---\n", "---\nmy_custom_key: keep me\n", 1)
+        + "\n## Notes from the authors\n\nHand-written.\n";
+    std::fs::write(clone.join("README.md"), &edited).unwrap();
+    let more = env.write(
+        "more.jsonl",
+        std::fs::read_to_string(&friction_inputs()[0]).unwrap(),
+    );
+    let output = build(
+        &env,
+        &clone,
+        &[&input, "--split", &format!("test={}", more.display())],
+    );
+    assert_success(&output);
+    let after = std::fs::read_to_string(clone.join("README.md")).unwrap();
+    assert!(
+        after.starts_with("---\nmy_custom_key: keep me\n"),
+        "{after}"
+    );
+    assert!(after.contains("license: mit"));
+    assert!(after.contains("- friction"));
+    assert!(after.contains("## Notes from the authors\n\nHand-written.\n"));
+    assert!(after.contains("num_examples: 80"));
+    assert_eq!(env.git_out(&clone, &["status", "--porcelain"]), "");
+}

@@ -1,0 +1,179 @@
+//! A sealed environment for driving the built binary: temp HOME and HF_HOME, no inherited
+//! Hugging Face or git identity variables, fixed commit dates.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct TestEnv {
+    pub root: tempfile::TempDir,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let root = tempfile::Builder::new()
+            .prefix("hf-relay-test-")
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir_all(root.path().join("home")).unwrap();
+        TestEnv { root }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.root.path().join("home")
+    }
+
+    /// The hf-relay binary with a cleared environment, run in the test's root folder.
+    pub fn hf_relay(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hf-relay"));
+        self.seal(&mut command);
+        command
+    }
+
+    /// Plain `git` in the same sealed environment.
+    pub fn git(&self, dir: &Path) -> Command {
+        let mut command = Command::new("git");
+        self.seal(&mut command);
+        command.current_dir(dir);
+        command
+    }
+
+    fn seal(&self, command: &mut Command) {
+        command
+            .env_clear()
+            .current_dir(self.path())
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("HF_HOME", self.home().join(".cache/huggingface"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Test Author")
+            .env("GIT_AUTHOR_EMAIL", "author@example.com")
+            .env("GIT_AUTHOR_DATE", "@1764000000 +0000")
+            .env("GIT_COMMITTER_NAME", "Test Committer")
+            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+            .env("GIT_COMMITTER_DATE", "@1764000000 +0000")
+            .env("LANG", "C.UTF-8");
+    }
+
+    /// Runs `git` and returns its stdout, failing the test on a non-zero exit.
+    pub fn git_out(&self, dir: &Path, args: &[&str]) -> String {
+        let output = self.git(dir).args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    /// `hf-relay init you/NAME` with an offline endpoint; returns the clone's path.
+    pub fn init(&self, name: &str) -> PathBuf {
+        let output = self
+            .hf_relay()
+            .args([
+                "init",
+                &format!("you/{name}"),
+                "--endpoint",
+                "http://127.0.0.1:9",
+            ])
+            .output()
+            .unwrap();
+        assert_success(&output);
+        self.path().join(name)
+    }
+
+    /// A snapshot of everything a failed command must leave as it was: HEAD, the index, the
+    /// working tree and the files under .git (but for the lock file).
+    pub fn snapshot(&self, clone: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut entries = Vec::new();
+        collect(clone, clone, &mut entries);
+        entries.sort();
+        entries
+    }
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if rel == ".git/hf-relay.lock" {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            out.push((format!("{rel}/"), Vec::new()));
+            collect(root, &path, out);
+        } else {
+            out.push((rel, std::fs::read(&path).unwrap()));
+        }
+    }
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[track_caller]
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "command failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// The Python of the test venv (`scripts/test.sh` creates it and sets the variable).
+pub fn python() -> Command {
+    let python = std::env::var("HF_RELAY_TEST_PYTHON").expect(
+        "HF_RELAY_TEST_PYTHON is not set: run the tests with ./scripts/test.sh, which installs \
+         the Python clients (datasets, pyarrow, huggingface_hub, PyYAML) they need",
+    );
+    Command::new(python)
+}
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// Runs `tests/python/check_clone.py` on a clone (datasets/pyarrow/PyYAML/huggingface_hub).
+pub fn check_with_python(clone: &Path, splits: &[(&str, Vec<PathBuf>)]) -> String {
+    let mut command = python();
+    command
+        .arg(repo_path("tests/python/check_clone.py"))
+        .arg(clone);
+    for (split, files) in splits {
+        let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        command.arg(format!("{split}={}", files.join(",")));
+    }
+    let hf_home = clone.parent().unwrap().join("home/.cache/huggingface");
+    command
+        .env("HF_DATASETS_OFFLINE", "1")
+        .env("HF_HUB_OFFLINE", "1")
+        .env("HF_HOME", hf_home);
+    let output = command.output().unwrap();
+    assert_success(&output);
+    stdout(&output)
+}

@@ -1,0 +1,1014 @@
+#!/usr/bin/env python3
+"""A local stand-in for the Hugging Face Hub, for hf-relay's tests.
+
+Standard library only (Python 3.11). It speaks just enough of the Hub's
+protocol (see shared/hub-protocol.md, sections 1, 2, 3 and 7) for a git-native
+publisher:
+
+* git smart HTTP at /datasets/OWNER/NAME[.git], served by the real
+  `git http-backend` CGI, with a pre-receive hook that applies the Hub's
+  content rules (non-LFS files > 10 MiB, binary files, LFS pointers to
+  missing objects, read-only tokens);
+* the Git LFS batch API (basic and Hugging Face's "multipart" transfer),
+  with presigned-style storage URLs, verify, and download;
+* REST: POST /api/repos/create, GET /api/datasets/OWNER/NAME, GET /api/whoami-v2.
+
+Usage:
+    python3 hub_server.py --root DIR [--port 0] [--host 127.0.0.1]
+
+It prints one line `READY http://HOST:PORT` once it listens. All state lives
+under DIR:
+
+    DIR/tokens.json       {"hf_xxx": {"user": "alice", "write": true, "orgs": ["acme"]}}
+                          (re-read on every request)
+    DIR/faults.json       fault switches and knobs, re-read on every request;
+                          counters are decremented in the file (see FAULT KEYS)
+    DIR/repos/datasets/OWNER/NAME.git   bare repos
+    DIR/repos/datasets/OWNER/NAME.json  repo metadata ({"id", "private"})
+    DIR/lfs/OWNER/NAME/<oid>            LFS objects
+    DIR/lfs-tmp/                        uploads in progress
+    DIR/requests.log                    "time METHOD PATH STATUS" (never headers)
+
+FAULT KEYS (faults.json; a missing file means no faults):
+    lfs_429: N, retry_after: S   next N storage/part PUTs -> 429 + Retry-After: S
+    lfs_500: N / lfs_503: N      next N storage/part PUTs -> 500 / 503
+    lfs_drop: N                  next N storage/part PUTs: read some of the body,
+                                 then reset the connection without answering
+    lfs_slow_ms: M               sleep M ms before answering storage/part PUTs
+    batch_429: N, retry_after: S next N batch calls -> 429 (batch_500/batch_503 too)
+    expire_urls: true            every signed storage URL is treated as expired
+                                 (403 "Request has expired")
+    multipart_threshold: BYTES   objects >= BYTES get a multipart upload, if the
+                                 client offered "multipart" in `transfers`
+    chunk_size: BYTES            multipart part size (default 5 MiB)
+    large_file_bytes: BYTES      hook: non-LFS size limit (default 10 MiB)
+    binary_min_bytes: BYTES      hook: binary blobs smaller than this are let
+                                 through (default 0: every binary blob is refused)
+
+The hook mode (`hub_server.py --hook`) is what each repo's hooks/pre-receive runs.
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.parse
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MiB = 1024 * 1024
+URL_TTL = 900  # seconds a signed storage URL stays valid (the Hub uses 900)
+REALM = 'Basic realm="Hugging Face"'
+LFS_JSON = "application/vnd.git-lfs+json"
+OID_RE = re.compile(r"^[0-9a-f]{64}$")
+NAME_RE = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+POINTER_RE = re.compile(
+    rb"^version https://git-lfs\.github\.com/spec/v1\n"
+    rb"oid sha256:([0-9a-f]{64})\n"
+    rb"size ([0-9]+)\n$"
+)
+
+# The Hub's default .gitattributes for a new dataset repo (hub-protocol.md §6.3).
+_LFS_PATTERNS = [
+    "*.7z", "*.arrow", "*.avro", "*.bin", "*.bz2", "*.ckpt", "*.ftz", "*.gz", "*.h5",
+    "*.joblib", "*.lfs.*", "*.lz4", "*.mds", "*.mlmodel", "*.model", "*.msgpack",
+    "*.npy", "*.npz", "*.onnx", "*.ot", "*.parquet", "*.pb", "*.pickle", "*.pkl",
+    "*.pt", "*.pth", "*.rar", "*.safetensors", "saved_model/**/*", "*.tar.*", "*.tar",
+    "*.tflite", "*.tgz", "*.wasm", "*.xz", "*.zip", "*.zst", "*tfevents*",
+    "# Audio files - uncompressed", "*.pcm", "*.sam", "*.raw",
+    "# Audio files - compressed", "*.aac", "*.flac", "*.mp3", "*.ogg", "*.wav",
+    "# Image files - uncompressed", "*.bmp", "*.gif", "*.png", "*.tiff",
+    "# Image files - compressed", "*.jpg", "*.jpeg", "*.webp",
+    "# Video files - compressed", "*.mp4", "*.webm",
+]
+GITATTRIBUTES = "".join(
+    (p if p.startswith("#") else f"{p} filter=lfs diff=lfs merge=lfs -text") + "\n"
+    for p in _LFS_PATTERNS
+)
+
+
+def utcnow_iso(offset=0):
+    t = datetime.fromtimestamp(time.time() + offset, timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def git_env(extra=None):
+    """Environment for server-side git: none of the caller's GIT_* variables and
+    no global/system config, so the machine's git setup cannot leak in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    env["GIT_CONFIG_GLOBAL"] = os.devnull
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_git(args, cwd=None, input=None, env=None):
+    res = subprocess.run(["git", *args], cwd=cwd, input=input, env=env or git_env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if res.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {res.stderr.decode(errors='replace')}")
+    return res.stdout
+
+
+def is_binary(data):
+    """hfh's old client-side rule (repository.py, is_binary_file): drop the bytes
+    that count as text; anything left means binary."""
+    return bool(data.translate(None, _TEXT_BYTES))
+
+
+_TEXT_BYTES = bytes(sorted({7, 8, 9, 10, 12, 13, 27} | set(range(0x20, 0x100)) - {0x7F}))
+
+
+# --------------------------------------------------------------------------- state
+
+
+class Hub:
+    """Everything the handlers share: paths, config files, signed URLs."""
+
+    def __init__(self, root):
+        self.root = os.path.abspath(root)
+        self.repos_root = os.path.join(self.root, "repos")
+        self.lfs_root = os.path.join(self.root, "lfs")
+        self.tmp_root = os.path.join(self.root, "lfs-tmp")
+        for d in (self.repos_root, self.lfs_root, self.tmp_root):
+            os.makedirs(d, exist_ok=True)
+        self.lock = threading.Lock()        # repo creation, faults.json, signatures
+        self.log_lock = threading.Lock()
+        self.sigs = {}        # sig -> {"path": storage path it signs, "exp": unix time}
+        self.multipart = {}   # (owner, name, oid) -> {"size", "chunk", "parts"}
+
+    # ---- config files
+    def _load_json(self, name):
+        try:
+            with open(os.path.join(self.root, name)) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {}
+
+    def tokens(self):
+        return self._load_json("tokens.json")
+
+    def faults(self):
+        return self._load_json("faults.json")
+
+    def take_fault(self, keys):
+        """Consume one unit of the first positive counter among `keys`; the
+        decrement is written back so "the next N requests" spans processes and
+        survives tests re-reading the file. Returns (key, faults) or (None, faults)."""
+        with self.lock:
+            faults = self.faults()
+            for key in keys:
+                n = faults.get(key) or 0
+                if isinstance(n, int) and n > 0:
+                    faults[key] = n - 1
+                    path = os.path.join(self.root, "faults.json")
+                    tmp = path + ".tmp"
+                    with open(tmp, "w") as f:
+                        json.dump(faults, f, indent=1)
+                    os.replace(tmp, path)
+                    return key, faults
+            return None, faults
+
+    def log(self, method, path, status):
+        # Only method, path and status: never headers, so never tokens. Storage
+        # signatures are redacted as well.
+        path = re.sub(r"sig=[^&]*", "sig=REDACTED", path)
+        line = f"{utcnow_iso()} {method} {path} {status}\n"
+        with self.log_lock, open(os.path.join(self.root, "requests.log"), "a") as f:
+            f.write(line)
+
+    # ---- repos
+    def repo_dir(self, owner, name):
+        return os.path.join(self.repos_root, "datasets", owner, name + ".git")
+
+    def repo_meta(self, owner, name):
+        """Metadata of an existing repo, or None."""
+        if not os.path.isdir(self.repo_dir(owner, name)):
+            return None
+        try:
+            with open(os.path.join(self.repos_root, "datasets", owner, name + ".json")) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {"id": "", "private": False}
+
+    def lfs_dir(self, owner, name):
+        return os.path.join(self.lfs_root, owner, name)
+
+    def lfs_path(self, owner, name, oid):
+        return os.path.join(self.lfs_dir(owner, name), oid)
+
+    def create_repo(self, owner, name, private):
+        """Make the bare repo with the Hub's initial commit. Returns the meta, or
+        None if it already exists. Built in a temp dir and renamed into place so
+        no request ever sees a half-made repo."""
+        with self.lock:
+            final = self.repo_dir(owner, name)
+            if os.path.exists(final):
+                return None
+            parent = os.path.dirname(final)
+            os.makedirs(parent, exist_ok=True)
+            tmp = tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=parent)
+            try:
+                run_git(["init", "--bare", "-q", "--initial-branch=main", tmp])
+                run_git(["config", "http.receivepack", "true"], cwd=tmp)
+                hook = os.path.join(tmp, "hooks", "pre-receive")
+                with open(hook, "w") as f:
+                    f.write("#!/bin/sh\nexec %s %s --hook\n" % (
+                        shlex.quote(sys.executable), shlex.quote(os.path.abspath(__file__))))
+                os.chmod(hook, 0o755)
+                blob = run_git(["hash-object", "-w", "--stdin"], cwd=tmp,
+                               input=GITATTRIBUTES.encode()).decode().strip()
+                tree = run_git(["mktree"], cwd=tmp,
+                               input=f"100644 blob {blob}\t.gitattributes\n".encode()).decode().strip()
+                who = {"GIT_AUTHOR_NAME": "system", "GIT_AUTHOR_EMAIL": "system@hf.co",
+                       "GIT_COMMITTER_NAME": "system", "GIT_COMMITTER_EMAIL": "system@hf.co"}
+                commit = run_git(["commit-tree", tree, "-m", "initial commit"], cwd=tmp,
+                                 env=git_env(who)).decode().strip()
+                run_git(["update-ref", "refs/heads/main", commit], cwd=tmp)
+                meta = {"id": secrets.token_hex(12), "private": bool(private)}
+                with open(os.path.join(parent, name + ".json"), "w") as f:
+                    json.dump(meta, f)
+                os.rename(tmp, final)
+                return meta
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+
+    # ---- signed storage URLs
+    def sign(self, path):
+        sig = secrets.token_urlsafe(18)
+        with self.lock:
+            now = time.time()
+            # Forget expired signatures so the table does not grow forever.
+            for s in [s for s, v in self.sigs.items() if v["exp"] < now]:
+                del self.sigs[s]
+            self.sigs[sig] = {"path": path, "exp": now + URL_TTL}
+        return sig
+
+    def check_sig(self, sig, path):
+        """None if valid, else the error text for a 403."""
+        with self.lock:
+            entry = self.sigs.get(sig or "")
+        if entry is None or entry["path"] != path:
+            return "The request signature we calculated does not match the signature you provided."
+        if entry["exp"] < time.time() or self.faults().get("expire_urls"):
+            return "Request has expired"
+        return None
+
+
+class User:
+    def __init__(self, name, write, orgs):
+        self.name, self.write, self.orgs = name, write, list(orgs)
+
+    def owns(self, namespace):
+        return namespace == self.name or namespace in self.orgs
+
+    def can_read(self, owner, meta):
+        return not meta.get("private") or self.owns(owner)
+
+    def can_write(self, owner):
+        return self.write and self.owns(owner)
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+class ClientGone(Exception):
+    pass
+
+
+R_REPO = rf"/datasets/(?P<owner>{NAME_RE})/(?P<name>{NAME_RE}?)(?:\.git)?"
+R_STORE = rf"/lfs-storage/(?P<owner>{NAME_RE})/(?P<name>{NAME_RE})/(?P<oid>[0-9a-f]{{64}})"
+
+
+def valid_name(name):
+    return (0 < len(name) <= 96 and ".." not in name and "--" not in name
+            and not name.endswith(".git") and not name.endswith("."))
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "hf-relay-test-hub/1.0"
+    hub: Hub = None  # set in main()
+
+    ROUTES = [
+        ("GET", r"/api/whoami-v2", "api_whoami"),
+        ("POST", r"/api/repos/create", "api_create"),
+        ("GET", rf"/api/datasets/(?P<owner>{NAME_RE})/(?P<name>{NAME_RE})(?:/revision/(?P<rev>[^/]+))?",
+         "api_dataset_info"),
+        ("POST", R_REPO + r"/info/lfs/objects/batch", "lfs_batch"),
+        ("POST", R_REPO + r"/info/lfs/objects/verify", "lfs_verify"),
+        ("GET", R_REPO + r"/info/refs", "git_smart"),
+        ("POST", R_REPO + r"/(?P<service>git-upload-pack|git-receive-pack)", "git_smart"),
+        ("PUT", R_STORE + r"/part/(?P<part>[0-9]+)", "storage_put"),
+        ("PUT", R_STORE, "storage_put"),
+        ("GET", R_STORE, "storage_get"),
+        ("POST", rf"/lfs-complete/(?P<owner>{NAME_RE})/(?P<name>{NAME_RE})/(?P<oid>[0-9a-f]{{64}})",
+         "lfs_complete"),
+    ]
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def do_PUT(self):
+        self.dispatch("PUT")
+
+    def dispatch(self, method):
+        self.status_logged = False
+        self.body_started = False
+        path, _, self.query = self.path.partition("?")
+        self.params = urllib.parse.parse_qs(self.query)
+        try:
+            for m, pattern, fn in self.ROUTES:
+                match = re.fullmatch(pattern, path)
+                if match and m == method:
+                    getattr(self, fn)(**match.groupdict())
+                    break
+            else:
+                self.drain_body()
+                self.send_text(404, "Not Found")
+        except ClientGone:
+            self.close_connection = True
+        except Exception:
+            traceback.print_exc()
+            self.close_connection = True
+            if not self.status_logged:
+                try:
+                    self.send_text(500, "Internal Error")
+                except OSError:
+                    pass
+
+    # ---- logging: requests.log only, never headers
+    def log_request(self, code="-", size="-"):
+        self.status_logged = True
+        self.hub.log(self.command, self.path, getattr(code, "value", code))
+
+    # ---- auth
+    def token(self):
+        header = self.headers.get("Authorization", "")
+        scheme, _, value = header.strip().partition(" ")
+        if scheme.lower() == "bearer":
+            return value.strip() or None
+        if scheme.lower() == "basic":
+            try:
+                _, _, password = base64.b64decode(value.strip()).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return ""
+            return password  # the username is ignored, as on the Hub
+        return None if not header else ""
+
+    def auth(self):
+        """("none", None), ("invalid", None) or ("ok", User)."""
+        tok = self.token()
+        if tok is None:
+            return "none", None
+        entry = self.hub.tokens().get(tok)
+        if not isinstance(entry, dict) or "user" not in entry:
+            return "invalid", None
+        return "ok", User(entry["user"], bool(entry.get("write")), entry.get("orgs") or [])
+
+    # ---- request bodies
+    def iter_body(self, limit=None):
+        """Yield the request body in blocks: Content-Length or chunked (decoded
+        here; git and curl send chunked bodies for big uploads). `limit` stops
+        early after about that many bytes (used to simulate a dropped upload)."""
+        self.body_started = True
+        got = 0
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            while True:
+                line = self.rfile.readline(1024)
+                if not line:
+                    raise ClientGone()
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return
+                while size:
+                    block = self.rfile.read(min(size, 64 * 1024))
+                    if not block:
+                        raise ClientGone()
+                    size -= len(block)
+                    got += len(block)
+                    yield block
+                    if limit is not None and got >= limit:
+                        return
+                self.rfile.readline(8)  # CRLF after each chunk
+        else:
+            left = int(self.headers.get("Content-Length") or 0)
+            while left:
+                block = self.rfile.read(min(left, 64 * 1024))
+                if not block:
+                    raise ClientGone()
+                left -= len(block)
+                got += len(block)
+                yield block
+                if limit is not None and got >= limit:
+                    return
+
+    def read_body(self, max_bytes=16 * MiB):
+        data = bytearray()
+        for block in self.iter_body():
+            data += block
+            if len(data) > max_bytes:
+                raise ValueError("body too large")
+        return bytes(data)
+
+    def read_json(self):
+        try:
+            obj = json.loads(self.read_body() or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return obj if isinstance(obj, dict) else None
+
+    def drain_body(self):
+        """Read and drop an unread body, so that a keep-alive connection stays
+        in sync and the client is not reset while it still sends."""
+        if not self.body_started:
+            for _ in self.iter_body():
+                pass
+
+    # ---- responses
+    def send_bytes(self, code, body, ctype, headers=None):
+        self.drain_body()
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_text(self, code, text, headers=None):
+        self.send_bytes(code, text.encode(), "text/plain; charset=utf-8", headers)
+
+    def send_json(self, code, obj, headers=None, ctype="application/json; charset=utf-8"):
+        self.send_bytes(code, json.dumps(obj).encode(), ctype, headers)
+
+    def base_url(self):
+        host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
+        return f"http://{host}"
+
+    def abort_connection(self):
+        """Reset the TCP connection without an answer (SO_LINGER 0 -> RST)."""
+        self.hub.log(self.command, self.path, "DROPPED")
+        self.status_logged = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+        self.close_connection = True
+
+    # ---- REST API
+    def api_auth_error(self, state):
+        if state == "invalid":
+            msg = "Invalid credentials in Authorization header"
+            self.send_json(401, {"error": msg}, {"X-Error-Message": msg})
+        else:
+            self.send_json(401, {"error": "Invalid username or password."})
+
+    def api_whoami(self):
+        state, user = self.auth()
+        if user is None:
+            msg = "Invalid credentials in Authorization header"
+            return self.send_json(401, {"error": "Invalid user token."}, {"X-Error-Message": msg})
+        uid = hashlib.sha1(user.name.encode()).hexdigest()[:24]
+        self.send_json(200, {
+            "type": "user", "id": uid, "name": user.name, "fullname": user.name,
+            "email": f"{user.name}@example.com", "emailVerified": True, "isPro": False,
+            "canPay": False, "avatarUrl": f"/avatars/{uid}.svg", "periodEnd": None,
+            "billingMode": "postpaid",
+            "orgs": [{"type": "org", "id": hashlib.sha1(o.encode()).hexdigest()[:24], "name": o,
+                      "fullname": o, "email": None, "canPay": False,
+                      "avatarUrl": f"/avatars/{o}.svg", "periodEnd": None} for o in user.orgs],
+            "auth": {"type": "access_token", "accessToken": {
+                "displayName": "test-token", "role": "write" if user.write else "read",
+                "createdAt": "2024-01-01T00:00:00.000Z"}},
+        })
+
+    def api_create(self):
+        state, user = self.auth()
+        if user is None:
+            return self.api_auth_error(state)
+        body = self.read_json()
+        if body is None or not isinstance(body.get("name"), str):
+            return self.send_json(400, {"error": "Invalid request body: name is required"})
+        if body.get("type", "model") != "dataset":
+            return self.send_json(400, {"error": "This test server only hosts dataset repos"})
+        name = body["name"]
+        owner = body.get("organization") or user.name
+        if not (re.fullmatch(NAME_RE, name) and valid_name(name)
+                and isinstance(owner, str) and re.fullmatch(NAME_RE, owner)):
+            return self.send_json(400, {"error": "Repository name is invalid"})
+        if not user.can_write(owner):
+            return self.send_json(
+                403, {"error": "You don't have the rights to create a dataset under this namespace"})
+        private = body.get("visibility") == "private" or body.get("private") is True
+        url = f"{self.base_url()}/datasets/{owner}/{name}"
+        meta = self.hub.create_repo(owner, name, private)
+        if meta is None:
+            return self.send_json(409, {"error": "You already created this dataset repo", "url": url})
+        self.send_json(200, {"url": url, "name": f"{owner}/{name}", "id": meta["id"]})
+
+    def api_dataset_info(self, owner, name, rev=None):
+        state, user = self.auth()
+        if state == "invalid":
+            return self.api_auth_error(state)
+        meta = self.hub.repo_meta(owner, name)
+        if meta is None or (meta.get("private") and not (user and user.owns(owner))):
+            return self.send_json(404, {"error": "Repository not found"},
+                                  {"X-Error-Code": "RepoNotFound"})
+        repo = self.hub.repo_dir(owner, name)
+        rev = urllib.parse.unquote(rev) if rev else "main"
+        sha = None
+        if not rev.startswith("-"):
+            try:
+                sha = run_git(["rev-parse", "--verify", "-q", rev + "^{commit}"], cwd=repo).decode().strip()
+            except RuntimeError:
+                sha = None
+        if sha is None and rev != "main":
+            return self.send_json(404, {"error": f"Invalid rev id: {rev}"},
+                                  {"X-Error-Code": "RevisionNotFound"})
+        files, modified = [], None
+        if sha:
+            files = run_git(["ls-tree", "-r", "-z", "--name-only", sha], cwd=repo).decode().split("\0")
+            modified = run_git(["show", "-s", "--format=%cI", sha], cwd=repo).decode().strip()
+        self.send_json(200, {
+            "_id": meta.get("id"), "id": f"{owner}/{name}", "author": owner, "sha": sha,
+            "private": bool(meta.get("private")), "gated": False, "disabled": False,
+            "lastModified": modified, "siblings": [{"rfilename": f} for f in files if f],
+        })
+
+    # ---- git smart HTTP
+    def git_smart(self, owner, name, service=None):
+        if service is None:
+            service = (self.params.get("service") or [""])[0]
+        if service not in ("git-upload-pack", "git-receive-pack"):
+            return self.send_text(403, "Please upgrade your git client.")
+        state, user = self.auth()
+        if state == "invalid":
+            return self.send_text(401, "Invalid username or password.", {"WWW-Authenticate": REALM})
+        push = service == "git-receive-pack"
+        meta = self.hub.repo_meta(owner, name)
+        visible = meta is not None and (user.can_read(owner, meta) if user else not meta.get("private"))
+        if user is None and (push or not visible):
+            # Like the Hub: missing, private and "needs auth" all look the same.
+            return self.send_text(401, "Invalid username or password.", {"WWW-Authenticate": REALM})
+        if not visible:
+            return self.send_text(404, "Repository not found")
+        # A read-only token may connect; the pre-receive hook then answers DENIED
+        # (that is how the Hub reports it).
+        sub = "info/refs" if self.command == "GET" else service
+        self.run_backend(owner, name, sub, user, push and user.can_write(owner))
+
+    def run_backend(self, owner, name, sub, user, can_write):
+        env = git_env({
+            "GIT_PROJECT_ROOT": self.hub.repos_root,
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": f"/datasets/{owner}/{name}.git/{sub}",
+            "QUERY_STRING": self.query,
+            "REQUEST_METHOD": self.command,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "REMOTE_USER": user.name if user else "",
+            "REMOTE_ADDR": self.client_address[0],
+            "GATEWAY_INTERFACE": "CGI/1.1",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            # Read by the pre-receive hook (hub_server.py --hook).
+            "HUB_ROOT": self.hub.root,
+            "HUB_CAN_WRITE": "1" if can_write else "0",
+            "HUB_LFS_DIR": self.hub.lfs_dir(owner, name),
+        })
+        chunked_in = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        if self.command == "POST" and not chunked_in:
+            # Without CONTENT_LENGTH, http-backend reads stdin to EOF (chunked case).
+            env["CONTENT_LENGTH"] = self.headers.get("Content-Length", "0")
+        if self.headers.get("Content-Encoding"):
+            env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]  # http-backend gunzips
+        if self.headers.get("Git-Protocol"):
+            env["HTTP_GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        proc = subprocess.Popen(["git", "http-backend"], env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE)
+
+        # Feed the body from another thread so that neither side can block the other.
+        feed_error = []
+
+        def feed():
+            try:
+                for block in self.iter_body():
+                    proc.stdin.write(block)
+            except BrokenPipeError:
+                feed_error.append("backend stopped reading")
+            except Exception as e:  # client vanished, bad chunking, ...
+                feed_error.append(repr(e))
+            finally:
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        self.body_started = True
+        feeder.start()
+        try:
+            self.relay_cgi_output(proc)
+        finally:
+            feeder.join()
+            proc.stdout.close()
+            proc.wait()
+            if feed_error:
+                # Part of the body may be unread; the connection is out of sync.
+                self.close_connection = True
+
+    def relay_cgi_output(self, proc):
+        status, headers, length = 200, [], None
+        while True:
+            line = proc.stdout.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            key, _, value = line.decode("latin-1").rstrip("\r\n").partition(":")
+            key, value = key.strip(), value.strip()
+            if key.lower() == "status":
+                status = int(value.split()[0])
+            elif key.lower() == "content-length":
+                length = int(value)
+            else:
+                headers.append((key, value))
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        chunked_out = length is None and self.request_version == "HTTP/1.1"
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        elif chunked_out:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.close_connection = True
+        self.end_headers()
+        try:
+            while True:
+                block = proc.stdout.read1(64 * 1024)
+                if not block:
+                    break
+                if chunked_out:
+                    self.wfile.write(b"%x\r\n%b\r\n" % (len(block), block))
+                else:
+                    self.wfile.write(block)
+            if chunked_out:
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            raise ClientGone()
+
+    # ---- LFS batch API
+    def lfs_error(self, code, message, headers=None):
+        self.send_json(code, {"message": message,
+                              "documentation_url": "https://huggingface.co/docs/hub"},
+                       headers, ctype=LFS_JSON)
+
+    def lfs_access(self, owner, name, write):
+        """Apply the Hub's rules; returns (meta, user) or None after answering."""
+        state, user = self.auth()
+        unauth = {"WWW-Authenticate": REALM, "LFS-Authenticate": REALM}
+        if state == "invalid":
+            self.lfs_error(401, "Invalid username or password.", unauth)
+            return None
+        meta = self.hub.repo_meta(owner, name)
+        visible = meta is not None and (user.can_read(owner, meta) if user else not meta.get("private"))
+        if user is None and (write or not visible):
+            self.lfs_error(401, "Invalid username or password.", unauth)
+            return None
+        if not visible:
+            self.lfs_error(404, "Repository not found")
+            return None
+        if write and not user.can_write(owner):
+            self.lfs_error(403, "Authorization error.")
+            return None
+        return meta, user
+
+    def lfs_batch(self, owner, name):
+        fault, faults = self.hub.take_fault(["batch_429", "batch_500", "batch_503"])
+        if fault:
+            code = int(fault.split("_")[1])
+            headers = {"Retry-After": str(faults.get("retry_after", 1))} if code == 429 else None
+            return self.lfs_error(code, "Too Many Requests" if code == 429 else "Server error", headers)
+        body = self.read_json()
+        op = body.get("operation") if body else None
+        if op not in ("upload", "download") or not isinstance(body.get("objects"), list):
+            return self.lfs_error(422, "Invalid batch request")
+        if self.lfs_access(owner, name, write=(op == "upload")) is None:
+            return
+        base = self.base_url()
+        threshold = faults.get("multipart_threshold")
+        use_multipart = threshold is not None and "multipart" in (body.get("transfers") or [])
+        chunk = int(faults.get("chunk_size") or 5 * MiB)
+        out, transfer = [], "basic"
+        for obj in body["objects"]:
+            oid, size = (obj or {}).get("oid"), (obj or {}).get("size")
+            if not (isinstance(oid, str) and OID_RE.match(oid) and isinstance(size, int) and size >= 0):
+                out.append({"oid": oid, "size": size, "error": {"code": 422, "message": "Invalid object"}})
+                continue
+            entry = {"oid": oid, "size": size}
+            stored = self.hub.lfs_path(owner, name, oid)
+            have = os.path.isfile(stored) and os.path.getsize(stored) == size
+            store_path = f"/lfs-storage/{owner}/{name}/{oid}"
+            timing = {"expires_in": URL_TTL, "expires_at": utcnow_iso(URL_TTL)}
+            if op == "download":
+                if have:
+                    href = f"{base}{store_path}?sig={self.hub.sign(store_path)}"
+                    entry.update(authenticated=True,
+                                 actions={"download": {"href": href, "header": {}, **timing}})
+                else:
+                    entry["error"] = {"code": 404, "message": "Object does not exist"}
+            elif not have:  # upload of a missing object; present ones get no actions
+                verify = {"href": f"{base}/datasets/{owner}/{name}.git/info/lfs/objects/verify",
+                          "header": {}}
+                if use_multipart and size >= int(threshold):
+                    transfer = "multipart"
+                    nparts = max(1, -(-size // chunk))
+                    header = {"chunk_size": str(chunk)}
+                    for i in range(1, nparts + 1):
+                        p = f"{store_path}/part/{i}"
+                        header[f"{i:05d}"] = f"{base}{p}?sig={self.hub.sign(p)}"
+                    with self.hub.lock:
+                        self.hub.multipart[(owner, name, oid)] = {"size": size, "chunk": chunk,
+                                                                  "parts": nparts}
+                    upload = {"href": f"{base}/lfs-complete/{owner}/{name}/{oid}", "header": header}
+                else:
+                    upload = {"href": f"{base}{store_path}?sig={self.hub.sign(store_path)}",
+                              "header": {}}
+                entry.update(authenticated=True,
+                             actions={"upload": {**upload, **timing}, "verify": verify})
+            out.append(entry)
+        self.send_json(200, {"transfer": transfer, "objects": out, "hash_algo": "sha256"},
+                       ctype=LFS_JSON)
+
+    def lfs_verify(self, owner, name):
+        if self.lfs_access(owner, name, write=False) is None:
+            return
+        body = self.read_json() or {}
+        oid, size = body.get("oid"), body.get("size")
+        if not (isinstance(oid, str) and OID_RE.match(oid) and isinstance(size, int)):
+            return self.lfs_error(422, "Invalid verify request")
+        path = self.hub.lfs_path(owner, name, oid)
+        if os.path.isfile(path) and os.path.getsize(path) == size:
+            return self.send_json(200, {"message": "Object verified"}, ctype=LFS_JSON)
+        self.lfs_error(404, "Object does not exist")
+
+    # ---- storage (the "presigned" URLs)
+    def storage_put(self, owner, name, oid, part=None):
+        store_path = self.path.partition("?")[0]
+        err = self.hub.check_sig((self.params.get("sig") or [None])[0], store_path)
+        if err:
+            return self.send_text(403, err)
+        fault, faults = self.hub.take_fault(["lfs_429", "lfs_500", "lfs_503", "lfs_drop"])
+        if fault == "lfs_drop":
+            length = int(self.headers.get("Content-Length") or 0)
+            for _ in self.iter_body(limit=max(1, min(length // 2, 256 * 1024))):
+                pass
+            return self.abort_connection()
+        if fault:
+            code = int(fault.split("_")[1])
+            headers = {"Retry-After": str(faults.get("retry_after", 1))} if code == 429 else None
+            return self.send_text(code, {429: "Slow Down", 500: "Internal Error",
+                                         503: "Service Unavailable"}[code], headers)
+        # Stream to a temp file, hashing on the way: bodies can be gigabytes.
+        tmp = tempfile.NamedTemporaryFile(dir=self.hub.tmp_root, delete=False)
+        sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+        try:
+            with tmp:
+                for block in self.iter_body():
+                    tmp.write(block)
+                    sha.update(block)
+                    md5.update(block)
+                    size += len(block)
+            slow = faults.get("lfs_slow_ms")
+            if slow:
+                time.sleep(slow / 1000)
+            if part is not None:
+                # A multipart piece: keep it until the completion call.
+                part_dir = os.path.join(self.hub.tmp_root, "multipart", owner, name, oid)
+                os.makedirs(part_dir, exist_ok=True)
+                os.replace(tmp.name, os.path.join(part_dir, f"part-{int(part)}"))
+                return self.send_text(200, "", {"ETag": f'"{md5.hexdigest()}"'})
+            if sha.hexdigest() != oid:
+                return self.send_text(400, "sha256 mismatch")
+            os.makedirs(self.hub.lfs_dir(owner, name), exist_ok=True)
+            os.replace(tmp.name, self.hub.lfs_path(owner, name, oid))
+            self.send_text(200, "", {"ETag": f'"{md5.hexdigest()}"'})
+        finally:
+            if os.path.exists(tmp.name):
+                os.unlink(tmp.name)
+
+    def storage_get(self, owner, name, oid):
+        store_path = self.path.partition("?")[0]
+        err = self.hub.check_sig((self.params.get("sig") or [None])[0], store_path)
+        if err:
+            return self.send_text(403, err)
+        path = self.hub.lfs_path(owner, name, oid)
+        if not os.path.isfile(path):
+            return self.send_text(404, "The specified key does not exist.")
+        with open(path, "rb") as f:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(os.fstat(f.fileno()).st_size))
+            self.end_headers()
+            try:
+                shutil.copyfileobj(f, self.wfile, 256 * 1024)
+            except OSError:
+                raise ClientGone()
+
+    def lfs_complete(self, owner, name, oid):
+        """Hugging Face multipart completion: assemble the parts, check sha256/size."""
+        body = self.read_json()
+        with self.hub.lock:
+            session = self.hub.multipart.get((owner, name, oid))
+        if session is None:
+            return self.lfs_error(404, "No multipart upload in progress for this object")
+        if body is None or body.get("oid") != oid or not isinstance(body.get("parts"), list):
+            return self.lfs_error(400, "Invalid completion payload")
+        part_dir = os.path.join(self.hub.tmp_root, "multipart", owner, name, oid)
+        numbers = [p.get("partNumber") for p in body["parts"] if isinstance(p, dict)]
+        if numbers != list(range(1, session["parts"] + 1)):
+            return self.lfs_error(400, f"Expected parts 1..{session['parts']} in order, got {numbers}")
+        sha, size = hashlib.sha256(), 0
+        tmp = tempfile.NamedTemporaryFile(dir=self.hub.tmp_root, delete=False)
+        try:
+            with tmp:
+                for p in body["parts"]:
+                    n = p["partNumber"]
+                    ppath = os.path.join(part_dir, f"part-{n}")
+                    if not os.path.isfile(ppath):
+                        return self.lfs_error(400, f"Part {n} was not uploaded")
+                    want = min(session["chunk"], session["size"] - (n - 1) * session["chunk"])
+                    if os.path.getsize(ppath) != want:
+                        return self.lfs_error(
+                            400, f"Part {n} has {os.path.getsize(ppath)} bytes, expected {want}")
+                    md5 = hashlib.md5()
+                    with open(ppath, "rb") as f:
+                        while block := f.read(1024 * 1024):
+                            md5.update(block)
+                            sha.update(block)
+                            tmp.write(block)
+                            size += len(block)
+                    if str(p.get("etag", "")).strip('"') != md5.hexdigest():
+                        return self.lfs_error(400, f"ETag mismatch for part {n}")
+            if size != session["size"] or sha.hexdigest() != oid:
+                return self.lfs_error(400, "sha256 mismatch")
+            os.makedirs(self.hub.lfs_dir(owner, name), exist_ok=True)
+            os.replace(tmp.name, self.hub.lfs_path(owner, name, oid))
+            shutil.rmtree(part_dir, ignore_errors=True)
+            with self.hub.lock:
+                self.hub.multipart.pop((owner, name, oid), None)
+            self.send_json(200, {"oid": oid, "size": size}, ctype=LFS_JSON)
+        finally:
+            if os.path.exists(tmp.name):
+                os.unlink(tmp.name)
+
+
+# --------------------------------------------------------------------------- hook
+
+
+def run_hook():
+    """pre-receive: stdin has "<old> <new> <ref>" lines. Objects of the push are
+    visible (quarantined) but refs are not updated yet, so `--not --all` gives
+    exactly the commits this push brings."""
+    updates = [line.split() for line in sys.stdin.read().splitlines() if line.strip()]
+    err = sys.stderr
+    if os.environ.get("HUB_CAN_WRITE") != "1":
+        rule = "-" * 58 + "\n"
+        err.write(rule + "Your push was rejected for the following reasons:\n")
+        for _, _, ref in updates:
+            err.write(f"DENIED update {ref}: forbidden\n")
+        err.write(rule)
+        return 1
+    try:
+        with open(os.path.join(os.environ.get("HUB_ROOT", "."), "faults.json")) as f:
+            knobs = json.load(f)
+    except (FileNotFoundError, ValueError):
+        knobs = {}
+    large_limit = int(knobs.get("large_file_bytes") or 10 * MiB)
+    binary_min = int(knobs.get("binary_min_bytes") or 0)
+    lfs_dir = os.environ.get("HUB_LFS_DIR", "")
+    env = dict(os.environ)  # keep GIT_DIR / quarantine variables set by receive-pack
+
+    def git(*args):
+        return subprocess.run(["git", *args], env=env, check=True,
+                              stdout=subprocess.PIPE).stdout
+
+    cat = subprocess.Popen(["git", "cat-file", "--batch"], env=env,
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def read_blob(sha):
+        cat.stdin.write(sha.encode() + b"\n")
+        cat.stdin.flush()
+        size = int(cat.stdout.readline().split()[2])
+        data = cat.stdout.read(size)
+        cat.stdout.read(1)  # trailing newline
+        return data
+
+    verdicts = {}  # blob sha -> None | "large" | "binary" | "lfs-missing"
+
+    def classify(sha, size):
+        if size > large_limit:
+            return "large"  # a pointer is < 1 KiB, so this cannot be one
+        data = read_blob(sha)
+        m = POINTER_RE.match(data)
+        if m:
+            obj = os.path.join(lfs_dir, m.group(1).decode())
+            ok = os.path.isfile(obj) and os.path.getsize(obj) == int(m.group(2))
+            return None if ok else "lfs-missing"
+        if size >= binary_min and is_binary(data):
+            return "binary"
+        return None
+
+    offenders = {"large": [], "binary": [], "lfs-missing": []}
+    seen = set()
+    for old, new, ref in updates:
+        if set(new) == {"0"}:
+            continue  # deletion
+        commits = git("rev-list", new, "--not", "--all").decode().split()
+        for commit in commits:
+            listing = git("ls-tree", "-r", "-l", "-z", commit).decode("utf-8", "surrogateescape")
+            for entry in filter(None, listing.split("\0")):
+                info, _, path = entry.partition("\t")
+                mode, kind, sha, size = info.split()
+                if kind != "blob" or mode == "120000":
+                    continue  # submodules and symlinks carry no content to check
+                if sha not in verdicts:
+                    verdicts[sha] = classify(sha, int(size))
+                verdict = verdicts[sha]
+                if verdict and (verdict, path, ref) not in seen:
+                    seen.add((verdict, path, ref))
+                    offenders[verdict].append((path, ref))
+    cat.stdin.close()
+    cat.wait()
+
+    # Report the first rule that failed, laid out as the Hub's hook does it
+    # (dashed rules around the reason, then the offending paths).
+    rule = "-" * 73 + "\n"
+    if offenders["large"]:
+        err.write(rule + "Your push was rejected because it contains files larger than 10 MiB.\n"
+                  "Please use https://git-lfs.github.com/ to store large files.\n"
+                  "See also: https://hf.co/docs/hub/repositories-getting-started#terminal\n"
+                  + rule + "Offending files:\n")
+        err.writelines(f"  - {p} (ref: {r})\n" for p, r in offenders["large"])
+        return 1
+    if offenders["binary"]:
+        err.write(rule + "Your push was rejected because it contains binary files.\n"
+                  "Please use https://huggingface.co/docs/hub/xet to store binary files.\n"
+                  + rule + "Offending files:\n")
+        err.writelines(f"  - {p} (ref: {r})\n" for p, r in offenders["binary"])
+        return 1
+    if offenders["lfs-missing"]:
+        path = offenders["lfs-missing"][0][0]
+        err.write(rule + "Your push was rejected because an LFS pointer pointed to a file that does not exist.\n"
+                  "For instance, this can happen if you used git push --no-verify to push your changes.\n"
+                  + rule + f"Offending file:\n- {path}\n")
+        return 1
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--root", help="state directory")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    ap.add_argument("--hook", action="store_true", help="run as a repo's pre-receive hook")
+    args = ap.parse_args()
+    if args.hook:
+        sys.exit(run_hook())
+    if not args.root:
+        ap.error("--root is required")
+    Handler.hub = Hub(args.root)
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    server.daemon_threads = True
+    host, port = server.server_address[:2]
+    print(f"READY http://{host}:{port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
