@@ -26,6 +26,158 @@ pub enum Command {
     Build(BuildArgs),
     /// Show the dataset card the next build would write.
     Card(CardArgs),
+    /// Publish the clone to the Hub: create the repo, upload LFS objects, push branch and tags.
+    Push(PushArgs),
+    /// Clone an existing Hub dataset and download its LFS objects.
+    Clone(CloneArgs),
+    /// Create an annotated release tag, or list tags.
+    Tag(TagArgs),
+    /// One shot: open or create the clone, build, push.
+    Publish(PublishArgs),
+    /// What is not published yet: commits, LFS objects, tags, uncommitted changes.
+    Status(StatusArgs),
+    /// What changed in the card, the data and the schema between two states.
+    Diff(DiffArgs),
+    /// History with a dataset summary per commit.
+    Log(LogArgs),
+    /// Check LFS objects, Parquet files and the card against each other.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The clone to publish.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub visibility: VisibilityArgs,
+    /// Fail instead of creating the repo when it does not exist.
+    #[arg(long)]
+    pub no_create: bool,
+    /// Run every check and report what would be uploaded; change nothing remotely.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Overwrite the remote branch even when it has commits we do not have.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct VisibilityArgs {
+    /// Create the repo as private (ignored when it already exists).
+    #[arg(long, conflicts_with = "public")]
+    pub private: bool,
+    /// Create the repo as public.
+    #[arg(long)]
+    pub public: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CloneArgs {
+    /// The Hub dataset repository id, OWNER/NAME.
+    pub repo_id: String,
+    /// Where to clone (default: ./NAME).
+    pub dir: Option<PathBuf>,
+    /// Keep LFS pointers in the working tree; download no LFS objects.
+    #[arg(long)]
+    pub no_lfs: bool,
+    /// Hub endpoint (default: $HF_ENDPOINT, else https://huggingface.co).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The tag to create.
+    #[arg(required_unless_present = "list")]
+    pub name: Option<String>,
+    /// The commit to tag (default: HEAD).
+    pub rev: Option<String>,
+    /// Tag message (default: the dataset at that commit, splits and row counts).
+    #[arg(short = 'm', long = "message", value_name = "MESSAGE")]
+    pub message: Option<String>,
+    /// List tags instead.
+    #[arg(long, conflicts_with_all = ["name", "rev", "message"])]
+    pub list: bool,
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The Hub dataset repository id, OWNER/NAME.
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo_id: String,
+    /// The local clone to use (default: ./NAME).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub visibility: VisibilityArgs,
+    /// Run every check; change nothing remotely.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the card the build would write, and stop.
+    #[arg(long)]
+    pub preview_card: bool,
+    /// Hub endpoint (default: $HF_ENDPOINT, else https://huggingface.co).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Commit subject (replaces the generated one).
+    #[arg(short = 'm', long = "message", value_name = "MESSAGE")]
+    pub message: Option<String>,
+    #[command(flatten)]
+    pub card: CardFlags,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The older state (default: the last published state, origin/main, else the first commit).
+    pub from: Option<String>,
+    /// The newer state (default: the working tree).
+    pub to: Option<String>,
+    /// Only the summary: rows and shards per split, schema changes.
+    #[arg(long)]
+    pub stat: bool,
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with 1 when there are differences, like git diff --exit-code.
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// One line per commit.
+    #[arg(long)]
+    pub oneline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The commit to verify (default: HEAD).
+    pub rev: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -4,12 +4,14 @@
 //! dataset card), `repo` (the local git clone and its LFS store), `features` (the `datasets`
 //! type model). `commands` orchestrates them; `cli` describes the flags.
 
+pub mod auth;
 pub mod card;
 pub mod cli;
 pub mod commands;
 pub mod convert;
 pub mod env;
 pub mod features;
+pub mod hub;
 pub mod output;
 pub mod repo;
 pub mod repo_id;

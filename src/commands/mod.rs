@@ -2,9 +2,17 @@
 
 mod build;
 mod card;
+mod clone;
+mod diff;
 mod init;
+mod log;
 mod next_state;
 mod plan;
+mod publish;
+mod push;
+mod status;
+mod tag;
+mod verify;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -25,6 +33,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(args) => init::run(args),
         Command::Build(args) => build::run(args),
         Command::Card(args) => card::run(args),
+        Command::Push(args) => push::run(args),
+        Command::Clone(args) => clone::run(args),
+        Command::Tag(args) => tag::run(args),
+        Command::Publish(args) => publish::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Log(args) => log::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }
 

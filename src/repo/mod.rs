@@ -6,6 +6,7 @@
 //! of the real files, as after a git-lfs smudge: `git status` stays clean.
 
 pub mod lfs;
+pub mod remote;
 pub mod signature;
 #[cfg(test)]
 mod tests;

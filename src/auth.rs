@@ -1,0 +1,1 @@
+//! Authentication: finding the token, keeping it secret, redacting it.
