@@ -16,3 +16,60 @@ pub fn endpoint(flag: Option<&str>) -> String {
     };
     raw.trim().trim_end_matches('/').to_string()
 }
+
+/// The Hub access token; read first (as huggingface_hub does).
+pub const HF_TOKEN: &str = "HF_TOKEN";
+/// An older name for the token that some project scripts still set; read second.
+pub const HUGGINGFACE_API_KEY: &str = "HUGGINGFACE_API_KEY";
+/// huggingface_hub's deprecated name for the token; read third.
+pub const HUGGING_FACE_HUB_TOKEN: &str = "HUGGING_FACE_HUB_TOKEN";
+/// The token variables, in the order they are looked up.
+pub const TOKEN_VARS: [&str; 3] = [HF_TOKEN, HUGGINGFACE_API_KEY, HUGGING_FACE_HUB_TOKEN];
+/// Path of the token file written by `hf auth login`; default `$HF_HOME/token`.
+pub const HF_TOKEN_PATH: &str = "HF_TOKEN_PATH";
+/// huggingface_hub's home folder; default `$XDG_CACHE_HOME/huggingface`.
+pub const HF_HOME: &str = "HF_HOME";
+/// The XDG cache folder; default `~/.cache`.
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+/// The user's home folder (`~`).
+pub const HOME: &str = "HOME";
+/// The user's home folder on Windows, when `HOME` is unset.
+pub const USERPROFILE: &str = "USERPROFILE";
+/// Offline mode: `1`/`ON`/`YES`/`TRUE` (any case) forbids network access, as in huggingface_hub.
+pub const HF_HUB_OFFLINE: &str = "HF_HUB_OFFLINE";
+
+/// Where environment variables come from: the process ([`ProcessEnv`]) or, in tests, a map.
+pub trait Env {
+    /// The variable's value; `None` when unset or not valid UTF-8.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Env for std::collections::HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+impl Env for std::collections::BTreeMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+/// huggingface_hub's truthy values: `1`, `ON`, `YES`, `TRUE`, any case, surrounding spaces ignored.
+pub fn is_truthy(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_uppercase().as_str(),
+        "1" | "ON" | "YES" | "TRUE"
+    )
+}

@@ -12,6 +12,7 @@ pub mod convert;
 pub mod env;
 pub mod features;
 pub mod hub;
+pub mod inspect;
 pub mod output;
 pub mod repo;
 pub mod repo_id;

@@ -177,6 +177,13 @@ pub fn read_configs(readme: &str) -> anyhow::Result<Vec<ConfigInfo>> {
         .collect()
 }
 
+/// A README split into its YAML front matter (an empty mapping when it has none) and its
+/// Markdown body, as the Hub reads it; invalid YAML is an error naming line and column.
+pub fn split_front_matter(readme: &str) -> anyhow::Result<(Hash, &str)> {
+    let card = parse_card(readme)?;
+    Ok((card.meta, card.body))
+}
+
 /// An existing README split into its metadata and its body.
 struct ParsedCard<'a> {
     meta: Hash,

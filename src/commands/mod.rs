@@ -44,8 +44,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// An exit code without a message: the command already said everything (`diff --exit-code`).
+#[derive(Debug, thiserror::Error)]
+#[error("exit status {0}")]
+pub struct SilentExit(pub u8);
+
 /// `Error: …` with the cause chain on stderr; returns the exit code.
 pub fn report_error(error: &anyhow::Error) -> u8 {
+    if let Some(SilentExit(code)) = error.downcast_ref::<SilentExit>() {
+        return *code;
+    }
     eprintln!("Error: {error}");
     for cause in error.chain().skip(1) {
         eprintln!("Caused by: {cause}");

@@ -406,6 +406,9 @@ impl Clone {
                 );
             }
             check_worktree_target(&self.root, plan.path())?;
+            if let Planned::Lfs { staged, .. } = plan {
+                check_same_filesystem(staged, &self.root)?;
+            }
         }
 
         // 6. Expensive work first: the LFS store, the files to move in, the commit object.
@@ -603,6 +606,29 @@ fn check_worktree_target(root: &Path, path: &str) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// A staged file is renamed into the working tree; a rename cannot cross filesystems, and
+/// failing there would leave a half-updated working tree, so check first.
+fn check_same_filesystem(staged: &Path, root: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let device = |path: &Path| {
+            fs::metadata(path)
+                .map(|meta| meta.dev())
+                .with_context(|| format!("cannot inspect {}", path.display()))
+        };
+        ensure!(
+            device(staged)? == device(root)?,
+            "{} is not on the same filesystem as {}; stage files under Clone::staging_dir",
+            staged.display(),
+            root.display()
+        );
+    }
+    #[cfg(not(unix))]
+    let _ = (staged, root);
     Ok(())
 }
 

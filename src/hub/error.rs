@@ -1,0 +1,246 @@
+//! One error type for every Hub call. Each variant says what went wrong and what to do; every
+//! text field has been through the client's redactor, and URLs are shown without their query
+//! (presigned storage URLs carry signatures there).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum HubError {
+    /// HTTP 401. On a repo URL this is deliberately ambiguous on the Hub (hub-protocol.md §7.1).
+    #[error("{}", unauthorized_text(url, *invalid_token, *sent_token, message, request_id))]
+    Unauthorized {
+        url: String,
+        /// `X-Error-Message` said the credentials are invalid: the token itself was refused.
+        invalid_token: bool,
+        sent_token: bool,
+        message: Option<String>,
+        request_id: Option<String>,
+    },
+
+    /// HTTP 403: the token is valid but lacks the rights.
+    #[error(
+        "forbidden (HTTP 403) at {url}{}: the token lacks write access here (a read token, a \
+         fine-grained token without this repository, or no write access to the namespace); \
+         use a token with write access{}",
+        detail(message),
+        request(request_id)
+    )]
+    Forbidden {
+        url: String,
+        message: Option<String>,
+        request_id: Option<String>,
+    },
+
+    /// HTTP 404.
+    #[error(
+        "not found (HTTP 404) at {url}{}: the repository does not exist, or this token cannot \
+         see it{}",
+        detail(message),
+        request(request_id)
+    )]
+    NotFound {
+        url: String,
+        message: Option<String>,
+        request_id: Option<String>,
+    },
+
+    /// HTTP 429.
+    #[error(
+        "rate limited (HTTP 429) at {url}{}{}: wait a moment and try again{}",
+        detail(message),
+        wait_text(retry_after),
+        request(request_id)
+    )]
+    RateLimited {
+        url: String,
+        retry_after: Option<Duration>,
+        message: Option<String>,
+        request_id: Option<String>,
+    },
+
+    /// HTTP 5xx.
+    #[error(
+        "server error (HTTP {status}) at {url}{}: the Hub or its storage failed; try again \
+         later{}",
+        detail(message),
+        request(request_id)
+    )]
+    Server {
+        status: u16,
+        url: String,
+        retry_after: Option<Duration>,
+        message: Option<String>,
+        request_id: Option<String>,
+    },
+
+    /// Any other refusal (400, 408, 409, 413, 422, …).
+    #[error(
+        "request refused (HTTP {status}) at {url}{}{}",
+        detail(message),
+        request(request_id)
+    )]
+    Rejected {
+        status: u16,
+        url: String,
+        retry_after: Option<Duration>,
+        message: Option<String>,
+        request_id: Option<String>,
+    },
+
+    /// No HTTP answer: connection refused or reset, timeout, DNS, TLS, broken framing.
+    #[error("network error on {method} {url} (check the connection and HF_ENDPOINT)")]
+    Network {
+        method: &'static str,
+        url: String,
+        #[source]
+        source: ureq::Error,
+    },
+
+    /// The server answered something this client cannot use.
+    #[error("invalid response from {url}: {detail}")]
+    InvalidResponse { url: String, detail: String },
+
+    /// A per-object `error` in an LFS batch answer.
+    #[error("the Hub refused LFS object {oid}: {message} (code {code})")]
+    ObjectError {
+        oid: String,
+        code: i64,
+        message: String,
+    },
+
+    /// A presigned storage URL expired and asking for fresh ones did not help.
+    #[error(
+        "the signed storage URL {url} for LFS object {oid} has expired, and fresh URLs from a \
+         new batch request expired too; check the system clock"
+    )]
+    ExpiredUrl { oid: String, url: String },
+
+    /// A retryable error kept happening.
+    #[error("{what}: gave up after {attempts} attempts")]
+    RetriesExhausted {
+        what: String,
+        attempts: u32,
+        #[source]
+        last: Box<HubError>,
+    },
+
+    /// A local file could not be read or written.
+    #[error("{action} {}", path.display())]
+    LocalIo {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl HubError {
+    /// Whether sending the same request again may succeed: 408/429/500/502/503/504, a transient
+    /// 409, timeouts, connection failures and resets.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            HubError::RateLimited { .. } => true,
+            HubError::Server { status, .. } => matches!(status, 500 | 502 | 503 | 504),
+            HubError::Rejected {
+                status, message, ..
+            } => {
+                *status == 408
+                    || (*status == 409
+                        && message
+                            .as_deref()
+                            .is_some_and(|m| m.contains("conflicting operation")))
+            }
+            HubError::Network { source, .. } => matches!(
+                source,
+                ureq::Error::Io(_)
+                    | ureq::Error::Timeout(_)
+                    | ureq::Error::ConnectionFailed
+                    | ureq::Error::Protocol(_)
+            ),
+            _ => false,
+        }
+    }
+
+    /// The wait the server asked for (`Retry-After`, or `RateLimit` when exhausted).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            HubError::RateLimited { retry_after, .. }
+            | HubError::Server { retry_after, .. }
+            | HubError::Rejected { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HubError::Unauthorized { .. } => Some(401),
+            HubError::Forbidden { .. } => Some(403),
+            HubError::NotFound { .. } => Some(404),
+            HubError::RateLimited { .. } => Some(429),
+            HubError::Server { status, .. } | HubError::Rejected { status, .. } => Some(*status),
+            HubError::RetriesExhausted { last, .. } => last.status(),
+            _ => None,
+        }
+    }
+}
+
+/// The error and its causes on one line, as `anyhow`'s `{:#}` prints them.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn detail(message: &Option<String>) -> String {
+    match message {
+        Some(m) if !m.is_empty() => format!(" ({m})"),
+        _ => String::new(),
+    }
+}
+
+fn request(request_id: &Option<String>) -> String {
+    match request_id {
+        Some(id) => format!(" [request id: {id}]"),
+        None => String::new(),
+    }
+}
+
+fn wait_text(retry_after: &Option<Duration>) -> String {
+    match retry_after {
+        Some(wait) => format!(", retry after {} s", wait.as_secs()),
+        None => String::new(),
+    }
+}
+
+fn unauthorized_text(
+    url: &str,
+    invalid_token: bool,
+    sent_token: bool,
+    message: &Option<String>,
+    request_id: &Option<String>,
+) -> String {
+    let what = if invalid_token {
+        "the token was refused (invalid or expired); set HF_TOKEN to a valid token, or run \
+         `hf auth login`"
+    } else if sent_token {
+        "the repository is private or does not exist (or this token cannot see it), or the \
+         token was refused (invalid or expired)"
+    } else {
+        "no token was sent: this needs a token (set HF_TOKEN, or run `hf auth login`), or the \
+         repository is private or does not exist"
+    };
+    format!(
+        "unauthorized (HTTP 401) at {url}{}: {what}{}",
+        detail(message),
+        request(request_id)
+    )
+}

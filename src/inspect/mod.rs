@@ -1,0 +1,27 @@
+//! Reviewing a clone before publishing, in dataset terms: what is not published yet
+//! ([`status()`]), what changed in the card, the data and the schema between two states
+//! ([`diff()`]), the history with row counts ([`log()`]), and whether LFS objects, Parquet
+//! files and the card agree ([`verify()`]). Works offline: the remote is known only through
+//! `refs/remotes/origin/*` and the pushed-tags record ([`pushed_tags`]). Never prints.
+
+mod diff;
+mod log;
+mod meta;
+pub mod pushed_tags;
+mod schema;
+mod state;
+mod status;
+mod tree;
+mod verify;
+
+pub use diff::{
+    ConfigSchemaChange, DatasetDiff, FileDiff, FileStatus, ReadmeDiff, SplitDiff, diff, unified,
+};
+pub use log::{LogEntry, SplitRows, log, tags_by_commit};
+pub use meta::{MetaChange, flow};
+pub use pushed_tags::{pushed_tags_path, read_pushed_tags, record_pushed_tags};
+pub use schema::{SchemaChange, SchemaChangeKind, file_features};
+pub use state::{Card, DatasetState, Source, resolve, short_id};
+pub use status::{CommitLine, RemoteHead, Status, TagLine, remote_head, remote_ref, status};
+pub use tree::{ChangeKind, Content, Files, WorktreeChange};
+pub use verify::{Problem, VerifyReport, is_binary, verify};

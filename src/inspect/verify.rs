@@ -1,0 +1,414 @@
+//! `verify`: the LFS store, the Parquet files and the card agree with each other, and nothing
+//! in the tree would be refused by the Hub. `push` runs it first.
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::Context as _;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::schema::{self, SchemaChangeKind, file_features};
+use super::state::{DatasetState, resolve, short_id};
+use super::tree::Content;
+use crate::repo::lfs::{self, Pointer};
+use crate::repo::{Clone, MAX_REGULAR_FILE_SIZE};
+use crate::units::thousands;
+
+type Features = Vec<(String, crate::features::Feature)>;
+
+/// One thing wrong, at a path of the tree (`README.md` for the card's numbers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// The revision as given (`HEAD`, `v1`, …) and the commit it names.
+    pub rev: String,
+    pub commit: String,
+    pub short: String,
+    /// Files in the tree.
+    pub files: usize,
+    /// Non-empty LFS pointers in the tree.
+    pub lfs_objects: usize,
+    /// Rows in the Parquet files of the card's splits.
+    pub rows: u64,
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl fmt::Display for VerifyReport {
+    /// `verify: OK (…)`, or the problems, one per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_ok() {
+            let count = |n: u64, one: &str, many: &str| {
+                format!("{} {}", thousands(n), if n == 1 { one } else { many })
+            };
+            return write!(
+                f,
+                "verify: OK ({}, {}, {})",
+                count(self.files as u64, "file", "files"),
+                count(self.lfs_objects as u64, "LFS object", "LFS objects"),
+                count(self.rows, "row", "rows")
+            );
+        }
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks the commit `rev` names:
+/// - every LFS pointer has its object in `.git/lfs/objects`, with the pointer's size and sha256;
+/// - every Parquet shard of the card's splits is readable and its schema is the card's
+///   `features` for its config;
+/// - the card's `num_examples` per split equal the Parquet row counts, its `download_size` the
+///   sum of the config's Parquet file sizes, its `dataset_size` the sum of the splits'
+///   `num_bytes` (`num_bytes` itself is an estimate that only a full conversion recomputes);
+/// - nothing would be refused by the Hub: a non-LFS file over 10 MiB or binary, a README whose
+///   YAML does not parse.
+pub fn verify(clone: &Clone, rev: &str) -> anyhow::Result<VerifyReport> {
+    let commit = resolve(&clone.repo, rev)?;
+    let state = DatasetState::at_commit(clone, rev, &commit)?;
+    let mut problems = Vec::new();
+    let mut problem = |path: &str, message: String| {
+        problems.push(Problem {
+            path: path.to_string(),
+            message,
+        })
+    };
+    let git_dir = clone.repo.path();
+
+    // 1. Every file: LFS objects present and intact; regular files acceptable to the Hub.
+    let mut hasher = lfs::Hasher::new();
+    let mut lfs_objects = 0;
+    let mut intact = std::collections::HashSet::new();
+    for (path, content) in &state.files {
+        match content {
+            Content::Lfs(pointer) => {
+                lfs_objects += 1;
+                match check_object(git_dir, pointer, &mut hasher) {
+                    Ok(()) => {
+                        intact.insert(path.clone());
+                    }
+                    Err(message) => problem(path, message),
+                }
+            }
+            Content::Blob { id, size } => {
+                if *size > MAX_REGULAR_FILE_SIZE {
+                    problem(
+                        path,
+                        format!(
+                            "{} bytes, over the Hub's 10 MiB limit for a file not stored with \
+                             Git LFS",
+                            thousands(*size)
+                        ),
+                    );
+                } else if is_binary(clone.repo.find_blob(*id)?.content()) {
+                    problem(
+                        path,
+                        "binary file not stored with Git LFS; the Hub refuses it (add its \
+                         pattern to .gitattributes)"
+                            .to_string(),
+                    );
+                }
+            }
+        }
+    }
+
+    // 2. The card.
+    let mut rows = 0;
+    if let Some(card) = &state.card {
+        let meta = match &card.meta {
+            Ok(meta) => Some(meta),
+            Err(error) => {
+                problem(
+                    "README.md",
+                    error.trim_start_matches("README.md: ").to_string(),
+                );
+                None
+            }
+        };
+        match (&card.configs, meta) {
+            (Err(error), Some(_)) => {
+                problem(
+                    "README.md",
+                    error.trim_start_matches("README.md: ").to_string(),
+                );
+            }
+            (Ok(configs), Some(meta)) => {
+                let list_form = matches!(meta.get("dataset_info"), Some(Value::Array(_)));
+                for config in configs {
+                    let key = if list_form {
+                        format!("dataset_info[{}]", config.config_name)
+                    } else {
+                        "dataset_info".to_string()
+                    };
+                    let mut download_size = 0;
+                    for split in &config.splits {
+                        let shards = state.shards(&config.data_dir, &split.name);
+                        if shards.is_empty() {
+                            let glob = if config.data_dir.is_empty() {
+                                format!("{}-*.parquet", split.name)
+                            } else {
+                                format!("{}/{}-*.parquet", config.data_dir, split.name)
+                            };
+                            problem(
+                                &glob,
+                                format!(
+                                    "no Parquet file for split {} of config {}, which the card \
+                                     lists with {} rows",
+                                    split.name,
+                                    config.config_name,
+                                    thousands(split.num_examples)
+                                ),
+                            );
+                            continue;
+                        }
+                        let mut split_rows = Some(0);
+                        for (path, content) in shards {
+                            download_size += content.size();
+                            let file = match content {
+                                Content::Lfs(pointer) if intact.contains(path) => {
+                                    lfs::store_path(git_dir, &pointer.oid)
+                                }
+                                Content::Lfs(_) => {
+                                    split_rows = None;
+                                    continue;
+                                }
+                                Content::Blob { .. } => {
+                                    // Not LFS: step 1 already said whether the Hub takes it.
+                                    split_rows = None;
+                                    continue;
+                                }
+                            };
+                            match read_footer(&file) {
+                                Ok((num_rows, features)) => {
+                                    split_rows = split_rows.map(|n| n + num_rows);
+                                    rows += num_rows;
+                                    if let Some(features) = features
+                                        && let Some(message) =
+                                            schema_mismatch(&config.features, &features)
+                                    {
+                                        problem(
+                                            path,
+                                            format!(
+                                                "schema differs from the card's features of \
+                                                 config {}: {message}",
+                                                config.config_name
+                                            ),
+                                        );
+                                    }
+                                }
+                                Err(error) => {
+                                    split_rows = None;
+                                    problem(
+                                        path,
+                                        format!("not a readable Parquet file: {error:#}"),
+                                    );
+                                }
+                            }
+                        }
+                        if let Some(actual) = split_rows
+                            && actual != split.num_examples
+                        {
+                            problem(
+                                "README.md",
+                                format!(
+                                    "{key}.splits[{}].num_examples is {}, but its Parquet files \
+                                     hold {} rows",
+                                    split.name,
+                                    thousands(split.num_examples),
+                                    thousands(actual)
+                                ),
+                            );
+                        }
+                    }
+                    if download_size != config.download_size {
+                        problem(
+                            "README.md",
+                            format!(
+                                "{key}.download_size is {}, but the config's Parquet files total \
+                                 {} bytes",
+                                thousands(config.download_size),
+                                thousands(download_size)
+                            ),
+                        );
+                    }
+                    let declared = dataset_size(meta, &config.config_name, list_form);
+                    let sum: u64 = config.splits.iter().map(|s| s.num_bytes).sum();
+                    if let Some(declared) = declared
+                        && declared != sum
+                    {
+                        problem(
+                            "README.md",
+                            format!(
+                                "{key}.dataset_size is {}, but the splits' num_bytes add up to {}",
+                                thousands(declared),
+                                thousands(sum)
+                            ),
+                        );
+                    }
+                }
+            }
+            (_, None) => {}
+        }
+    }
+
+    Ok(VerifyReport {
+        rev: rev.to_string(),
+        commit: commit.id().to_string(),
+        short: short_id(&clone.repo, commit.id()),
+        files: state.files.len(),
+        lfs_objects,
+        rows,
+        problems,
+    })
+}
+
+/// The object of `pointer` is in the store with the right size and sha256; else what is wrong.
+fn check_object(git_dir: &Path, pointer: &Pointer, hasher: &mut lfs::Hasher) -> Result<(), String> {
+    let path = lfs::store_path(git_dir, &pointer.oid);
+    let meta = match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_file() => meta,
+        _ => {
+            return Err(format!(
+                "LFS object {} is missing from .git/lfs/objects",
+                pointer.oid
+            ));
+        }
+    };
+    if meta.len() != pointer.size {
+        return Err(format!(
+            "LFS object {} is {} bytes in .git/lfs/objects, the pointer says {}",
+            pointer.oid,
+            thousands(meta.len()),
+            thousands(pointer.size)
+        ));
+    }
+    let actual = hasher
+        .pointer_for(&path)
+        .map_err(|error| format!("cannot read LFS object {}: {error}", path.display()))?;
+    if actual.oid != pointer.oid {
+        return Err(format!(
+            "LFS object {} in .git/lfs/objects is corrupt: its content has sha256 {}",
+            pointer.oid, actual.oid
+        ));
+    }
+    Ok(())
+}
+
+/// Row count and features (`None` when a column type is outside hf-relay's model) from the
+/// Parquet footer; the pages are not read.
+fn read_footer(path: &Path) -> anyhow::Result<(u64, Option<Features>)> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+    let num_rows = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    Ok((num_rows, file_features(builder.schema())))
+}
+
+/// How the file's features differ from the card's, in words; `None` when they are equal.
+fn schema_mismatch(
+    card: &[(String, crate::features::Feature)],
+    file: &[(String, crate::features::Feature)],
+) -> Option<String> {
+    if card == file {
+        return None;
+    }
+    let parts: Vec<String> = schema::changes(card, file)
+        .into_iter()
+        .map(|change| {
+            let old = change.old_type.unwrap_or_default();
+            let new = change.new_type.unwrap_or_default();
+            match change.change {
+                SchemaChangeKind::Added => {
+                    format!(
+                        "column {} ({new}) is in the file, not in the card",
+                        change.column
+                    )
+                }
+                SchemaChangeKind::Removed => {
+                    format!(
+                        "column {} ({old}) is in the card, not in the file",
+                        change.column
+                    )
+                }
+                SchemaChangeKind::TypeChanged => format!(
+                    "column {} is {old} in the card, {new} in the file",
+                    change.column
+                ),
+            }
+        })
+        .collect();
+    Some(if parts.is_empty() {
+        "the columns are in a different order".to_string()
+    } else {
+        parts.join("; ")
+    })
+}
+
+/// `dataset_size` of a config's `dataset_info` entry, as written.
+fn dataset_size(
+    meta: &serde_json::Map<String, Value>,
+    config: &str,
+    list_form: bool,
+) -> Option<u64> {
+    let info = meta.get("dataset_info")?;
+    let entry = if list_form {
+        info.as_array()?.iter().find(|entry| {
+            entry
+                .get("config_name")
+                .map(|name| match name {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_else(|| "default".to_string())
+                == config
+        })?
+    } else {
+        info
+    };
+    entry.get("dataset_size")?.as_u64()
+}
+
+/// huggingface_hub's rule (and the Hub's hook): delete the bytes that count as text — printable
+/// ones, `\a \b \t \n \f \r \x1b` and everything from 0x80 — and anything left means binary.
+pub fn is_binary(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .any(|&b| !(matches!(b, 7..=10 | 12 | 13 | 27) || (b >= 0x20 && b != 0x7f)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_rule_matches_huggingface_hub() {
+        assert!(!is_binary(b"plain text\twith tabs\r\n\x1b[0m and \xc3\xa9"));
+        assert!(!is_binary(b""));
+        assert!(is_binary(b"PAR1\x00\x15"));
+        assert!(is_binary(b"\x7f"));
+        assert!(is_binary(b"\x0b"));
+    }
+}
