@@ -1,1 +1,433 @@
-//! Git over HTTPS with the Hub: fetch, push, clone (git2), with the token only in memory.
+//! Git over HTTPS with the Hub: fetch, push, ls-remote and clone (git2), with the token only in
+//! memory.
+//!
+//! The token reaches libgit2 through the credentials callback only (HTTP Basic, hub-protocol
+//! §1.2), is offered once per connection, and never goes into a URL, `.git/config` or a
+//! message: every text relayed from libgit2 or the server passes through [`redact`]. Failures
+//! come back as a [`RemoteError`] (inside the `anyhow::Error`; use `downcast_ref`), which
+//! tells a refused token from a missing repo, a refused ref (with the server's `remote:`
+//! lines) and a transient network problem.
+
+mod credentials;
+mod lfs_objects;
+#[cfg(test)]
+mod test_hub;
+#[cfg(test)]
+mod tests;
+
+use std::cell::RefCell;
+use std::fs;
+use std::path::Path;
+
+use anyhow::Context as _;
+use git2::{AutotagOption, Direction, ErrorClass, ErrorCode, FetchOptions, Oid, PushOptions};
+
+pub use self::credentials::{Credentials, USERNAME, redact};
+pub use self::lfs_objects::{
+    FetchObject, LfsCheckout, checkout_lfs, lfs_pointers_at, lfs_pointers_between,
+};
+use super::Clone;
+
+/// The branch hf-relay publishes.
+pub const MAIN: &str = "refs/heads/main";
+/// Where `fetch` keeps the remote's `main`.
+pub const ORIGIN_MAIN: &str = "refs/remotes/origin/main";
+const TAG_PREFIX: &str = "refs/tags/";
+/// The remote's main may move anywhere (the Hub allows force-push); its tags never overwrite a
+/// local tag of the same name (as git fetch does since 2.20).
+const FETCH_REFSPECS: [&str; 2] = [
+    "+refs/heads/main:refs/remotes/origin/main",
+    "refs/tags/*:refs/tags/*",
+];
+
+/// Why talking to the Hub over git failed. Every text in it is redacted.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The server asked for credentials and there was no token.
+    #[error(
+        "this repository needs a token: {repo} is private or gated, or does not exist; set \
+         HF_TOKEN to a token that can access it"
+    )]
+    TokenNeeded { repo: String },
+    /// The server refused the token (HTTP 401 after it was sent).
+    #[error(
+        "authentication failed: the Hub refused the token (invalid, expired, or without access \
+         to {repo})"
+    )]
+    AuthFailed { repo: String },
+    /// HTTP 404: no such repository, or the token cannot see it.
+    #[error("repository not found: {repo} does not exist on the Hub, or the token cannot see it")]
+    NotFound { repo: String },
+    /// The remote has no `main` branch.
+    #[error("{repo} has no branch `main` on the Hub")]
+    NoMain { repo: String },
+    /// A non-forced push of a branch the remote has moved ahead of.
+    #[error(
+        "the remote branch has commits this clone does not have; run push again to integrate \
+         them, or use --force"
+    )]
+    NotFastForward,
+    /// The server refused at least one ref (pre-receive hook, permissions).
+    #[error("{}", refused_message(refused, remote))]
+    Refused {
+        /// `(ref, reason)`, e.g. `("refs/heads/main", "pre-receive hook declined")`.
+        refused: Vec<(String, String)>,
+        /// The server's `remote:` lines.
+        remote: Vec<String>,
+    },
+    /// An HTTP status other than the above.
+    #[error("the Hub answered HTTP {status} for {repo}: {message}")]
+    Http {
+        repo: String,
+        status: u16,
+        message: String,
+    },
+    /// The connection failed (DNS, refused, reset, TLS, timeout).
+    #[error("cannot reach the Hub for {repo}: {message}")]
+    Network { repo: String, message: String },
+    /// Anything else libgit2 reported.
+    #[error("{}", with_remote_lines(message, remote))]
+    Git {
+        message: String,
+        remote: Vec<String>,
+    },
+}
+
+impl RemoteError {
+    /// Whether trying again later may succeed (hub-protocol §7: 408, 429, 5xx, network errors).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RemoteError::Http { status, .. } => matches!(status, 408 | 429 | 500..=599),
+            RemoteError::Network { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the server refused a push because an LFS object it points to is not uploaded
+    /// (hub-protocol §1.3); uploading the objects and pushing again fixes it.
+    pub fn is_missing_lfs_object(&self) -> bool {
+        matches!(self, RemoteError::Refused { remote, .. }
+            if remote.iter().any(|line| line.contains("an LFS pointer pointed to a file that does not exist")))
+    }
+}
+
+fn refused_message(refused: &[(String, String)], remote: &[String]) -> String {
+    let refs: Vec<String> = refused
+        .iter()
+        .map(|(name, reason)| format!("the Hub refused {name}: {reason}"))
+        .collect();
+    with_remote_lines(&refs.join("\n"), remote)
+}
+
+fn with_remote_lines(message: &str, remote: &[String]) -> String {
+    let mut text = message.to_string();
+    for line in remote {
+        text.push('\n');
+        text.push_str(line);
+    }
+    text
+}
+
+/// What a successful push did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushReport {
+    /// The remote refs the server accepted.
+    pub updated: Vec<String>,
+    /// The server's messages, one `remote: …` line each (redacted).
+    pub remote_messages: Vec<String>,
+}
+
+/// `OWNER/NAME` of a dataset URL, else the redacted URL: how messages name the repository.
+fn repo_label(url: &str) -> String {
+    crate::repo_id::from_dataset_url(url)
+        .map(|id| id.to_string())
+        .unwrap_or_else(|_| redact(url, None))
+}
+
+fn origin<'r>(clone: &'r Clone) -> anyhow::Result<(git2::Remote<'r>, String)> {
+    let url = clone.origin_url()?;
+    let remote = clone.repo.find_remote("origin")?;
+    Ok((remote, repo_label(&url)))
+}
+
+fn proxy_options() -> git2::ProxyOptions<'static> {
+    let mut proxy = git2::ProxyOptions::new();
+    proxy.auto();
+    proxy
+}
+
+/// Fetches `main` (into `refs/remotes/origin/main`) and the tags of `origin` (a local tag keeps
+/// its value when the remote's differs); returns the remote's `main` tip, `None` when the
+/// remote has no `main` (then the stale tracking ref, if any, is deleted).
+pub fn fetch(clone: &Clone, token: Option<&str>) -> anyhow::Result<Option<Oid>> {
+    let (mut remote, label) = origin(clone)?;
+    let credentials = Credentials::new(token, label);
+    let mut options = FetchOptions::new();
+    options
+        .remote_callbacks(credentials.callbacks())
+        .proxy_options(proxy_options())
+        .download_tags(AutotagOption::None);
+    let local_tags = tag_refs(&clone.repo)?;
+    remote
+        .fetch(&FETCH_REFSPECS, Some(&mut options), None)
+        .map_err(|error| explain(&error, &credentials, Vec::new()))?;
+    // libgit2 ignores the missing `+` on fetch; put back the local tags it moved.
+    for (name, id) in local_tags {
+        if clone.repo.refname_to_id(&name).ok() != Some(id) {
+            clone
+                .repo
+                .reference(&name, id, true, "hf-relay: keep the local tag")
+                .with_context(|| format!("cannot restore the local tag {name}"))?;
+        }
+    }
+    // The advertisement stays readable after the fetch disconnected.
+    let tip = remote
+        .list()
+        .context("cannot read the refs the Hub advertised")?
+        .iter()
+        .find(|head| head.name() == MAIN)
+        .map(|head| head.oid());
+    if tip.is_none()
+        && let Ok(mut stale) = clone.repo.find_reference(ORIGIN_MAIN)
+    {
+        stale
+            .delete()
+            .with_context(|| format!("cannot delete the stale {ORIGIN_MAIN}"))?;
+    }
+    Ok(tip)
+}
+
+/// `refs/tags/*` of `repo`, with their ids.
+fn tag_refs(repo: &git2::Repository) -> anyhow::Result<Vec<(String, Oid)>> {
+    let mut tags = Vec::new();
+    for reference in repo.references_glob("refs/tags/*")? {
+        let reference = reference?;
+        if let (Ok(name), Some(id)) = (reference.name(), reference.target()) {
+            tags.push((name.to_string(), id));
+        }
+    }
+    Ok(tags)
+}
+
+/// Pushes `refspecs` (e.g. `refs/heads/main:refs/heads/main`, `refs/tags/v1:refs/tags/v1`) to
+/// `origin`; `force` adds `+` to each. Fails with [`RemoteError::Refused`] when the server
+/// refused any ref, even though libgit2 itself reports success then.
+pub fn push(
+    clone: &Clone,
+    token: &str,
+    refspecs: &[String],
+    force: bool,
+) -> anyhow::Result<PushReport> {
+    let (mut remote, label) = origin(clone)?;
+    let credentials = Credentials::new(Some(token), label);
+    let statuses: RefCell<Vec<(String, Option<String>)>> = RefCell::new(Vec::new());
+    let sideband: RefCell<Vec<u8>> = RefCell::new(Vec::new());
+    let mut callbacks = credentials.callbacks();
+    callbacks
+        .push_update_reference(|name, status| {
+            statuses
+                .borrow_mut()
+                .push((name.to_string(), status.map(str::to_string)));
+            Ok(())
+        })
+        .sideband_progress(|bytes| {
+            sideband.borrow_mut().extend_from_slice(bytes);
+            true
+        });
+    let mut options = PushOptions::new();
+    options
+        .remote_callbacks(callbacks)
+        .proxy_options(proxy_options());
+    let refspecs: Vec<String> = refspecs
+        .iter()
+        .map(|spec| match force && !spec.starts_with('+') {
+            true => format!("+{spec}"),
+            false => spec.clone(),
+        })
+        .collect();
+    let result = remote.push(&refspecs, Some(&mut options));
+    drop(options);
+
+    let remote_messages = remote_lines(&sideband.borrow(), &credentials);
+    let statuses = statuses.into_inner();
+    let refused: Vec<(String, String)> = statuses
+        .iter()
+        .filter_map(|(name, status)| {
+            status
+                .as_ref()
+                .map(|reason| (credentials.redact(name), credentials.redact(reason)))
+        })
+        .collect();
+    if !refused.is_empty() {
+        return Err(RemoteError::Refused {
+            refused,
+            remote: remote_messages,
+        }
+        .into());
+    }
+    if let Err(error) = result {
+        return Err(explain(&error, &credentials, remote_messages).into());
+    }
+    Ok(PushReport {
+        updated: statuses.into_iter().map(|(name, _)| name).collect(),
+        remote_messages,
+    })
+}
+
+/// The refs `origin` advertises (ls-remote): `(full ref name, id)`, peeled entries (`^{}`)
+/// included as the server sends them.
+pub fn ls_remote(clone: &Clone, token: Option<&str>) -> anyhow::Result<Vec<(String, Oid)>> {
+    let (mut remote, label) = origin(clone)?;
+    let credentials = Credentials::new(token, label);
+    let connection = remote
+        .connect_auth(
+            Direction::Fetch,
+            Some(credentials.callbacks()),
+            Some(proxy_options()),
+        )
+        .map_err(|error| explain(&error, &credentials, Vec::new()))?;
+    let heads = connection
+        .list()
+        .context("cannot read the refs the Hub advertised")?
+        .iter()
+        .map(|head| (head.name().to_string(), head.oid()))
+        .collect();
+    Ok(heads)
+}
+
+/// The tags of `origin`: `(NAME, id)` sorted by name, where the id is the tag object of an
+/// annotated tag (what the local `refs/tags/NAME` holds), not the commit it points to.
+pub fn remote_tags(clone: &Clone, token: Option<&str>) -> anyhow::Result<Vec<(String, Oid)>> {
+    let mut tags: Vec<(String, Oid)> = ls_remote(clone, token)?
+        .into_iter()
+        .filter(|(name, _)| !name.ends_with("^{}"))
+        .filter_map(|(name, id)| Some((name.strip_prefix(TAG_PREFIX)?.to_string(), id)))
+        .collect();
+    tags.sort();
+    Ok(tags)
+}
+
+/// The tip of `origin`'s `main`, `None` when it has none (no fetch: objects are not downloaded).
+pub fn remote_head(clone: &Clone, token: Option<&str>) -> anyhow::Result<Option<Oid>> {
+    Ok(ls_remote(clone, token)?
+        .into_iter()
+        .find(|(name, _)| name == MAIN)
+        .map(|(_, id)| id))
+}
+
+/// Clones `url` into `dir` (which must be absent or empty), branch `main`. LFS files are
+/// checked out as their pointer text (see [`checkout_lfs`]). The origin URL is stored as given,
+/// so it must hold no credentials. On failure, whatever was created is removed.
+pub fn clone_from(url: &str, dir: &Path, token: Option<&str>) -> anyhow::Result<Clone> {
+    super::check_remote_url(url)?;
+    let created = super::prepare_empty_dir(dir)?;
+    let result = clone_into(url, dir, token);
+    if result.is_err() {
+        match &created {
+            Some(top) => {
+                let _ = fs::remove_dir_all(top);
+            }
+            None => super::empty_dir(dir),
+        }
+    }
+    result
+}
+
+fn clone_into(url: &str, dir: &Path, token: Option<&str>) -> anyhow::Result<Clone> {
+    let credentials = Credentials::new(token, repo_label(url));
+    let mut options = FetchOptions::new();
+    options
+        .remote_callbacks(credentials.callbacks())
+        .proxy_options(proxy_options());
+    let cloned = git2::build::RepoBuilder::new()
+        .branch("main")
+        .fetch_options(options)
+        .clone(url, dir);
+    match cloned {
+        Ok(repo) => drop(repo),
+        Err(error)
+            if error.code() == ErrorCode::NotFound && error.message().contains(ORIGIN_MAIN) =>
+        {
+            return Err(RemoteError::NoMain {
+                repo: credentials.repo().to_string(),
+            }
+            .into());
+        }
+        Err(error) => return Err(explain(&error, &credentials, Vec::new()).into()),
+    }
+    Clone::open(dir)
+}
+
+/// Turns a libgit2 failure into a [`RemoteError`], using what the credentials callback saw.
+fn explain(error: &git2::Error, credentials: &Credentials<'_>, remote: Vec<String>) -> RemoteError {
+    let repo = credentials.repo().to_string();
+    if credentials.token_refused() {
+        return RemoteError::AuthFailed { repo };
+    }
+    if credentials.token_missing() {
+        return RemoteError::TokenNeeded { repo };
+    }
+    if error.code() == ErrorCode::NotFastForward {
+        return RemoteError::NotFastForward;
+    }
+    let message = credentials.redact(error.message());
+    if let Some(status) = http_status(&message) {
+        return match status {
+            404 => RemoteError::NotFound { repo },
+            401 if credentials.token().is_some() => RemoteError::AuthFailed { repo },
+            401 => RemoteError::TokenNeeded { repo },
+            _ => RemoteError::Http {
+                repo,
+                status,
+                message,
+            },
+        };
+    }
+    if error.code() == ErrorCode::Auth {
+        return match credentials.token() {
+            Some(_) => RemoteError::AuthFailed { repo },
+            None => RemoteError::TokenNeeded { repo },
+        };
+    }
+    match error.class() {
+        ErrorClass::Net | ErrorClass::Os | ErrorClass::Ssl | ErrorClass::Http => {
+            RemoteError::Network { repo, message }
+        }
+        _ => RemoteError::Git { message, remote },
+    }
+}
+
+/// The status in libgit2's "unexpected http status code: 404".
+fn http_status(message: &str) -> Option<u16> {
+    let (_, rest) = message.split_once("status code: ")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// The server's sideband text as `remote: …` lines: progress overwritten in place (`\r`) keeps
+/// its last state and is dropped when it is only progress; decoration rules are dropped too.
+fn remote_lines(sideband: &[u8], credentials: &Credentials<'_>) -> Vec<String> {
+    let text = String::from_utf8_lossy(sideband);
+    text.split('\n')
+        .filter_map(|line| line.rsplit('\r').find(|part| !part.trim().is_empty()))
+        .map(str::trim_end)
+        .filter(|line| !line.trim().is_empty())
+        .filter(|line| !line.trim().chars().all(|c| matches!(c, '-' | '=' | '*')))
+        .filter(|line| !is_progress(line))
+        .map(|line| format!("remote: {}", credentials.redact(line)))
+        .collect()
+}
+
+/// `Resolving deltas: 100% (3/3), done.` and the like.
+fn is_progress(line: &str) -> bool {
+    match line.split_once(": ") {
+        Some((label, rest)) => {
+            label.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')
+                && rest.trim_start().split('%').next().is_some_and(|number| {
+                    !number.is_empty() && number.trim().chars().all(|c| c.is_ascii_digit())
+                })
+                && rest.contains('%')
+        }
+        None => false,
+    }
+}

@@ -1,0 +1,117 @@
+//! The project's Hub server (`tests/hub/hub_server.py`) on loopback, for tests: a temp root,
+//! fixed tokens, killed when dropped. Shared by the unit tests of `repo::remote` and
+//! `tests/clone.rs` (which includes this file with `#[path]`), so it uses no crate item.
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// alice's write token (member of org `acme`).
+pub const WRITE_TOKEN: &str = "hf_testwrite0000000000000000000000";
+/// alice's read-only token.
+pub const READ_TOKEN: &str = "hf_testread00000000000000000000000";
+/// A token the server does not know.
+pub const WRONG_TOKEN: &str = "hf_wrongtoken000000000000000000000";
+
+pub struct TestHub {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    pub root: tempfile::TempDir,
+}
+
+impl TestHub {
+    pub fn start() -> TestHub {
+        let root = tempfile::Builder::new()
+            .prefix("hf-relay-hub-")
+            .tempdir()
+            .unwrap();
+        let tokens = serde_json::json!({
+            WRITE_TOKEN: {"user": "alice", "write": true, "orgs": ["acme"]},
+            READ_TOKEN: {"user": "alice", "write": false, "orgs": []},
+        });
+        std::fs::write(root.path().join("tokens.json"), tokens.to_string()).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hub/hub_server.py");
+        let log = std::fs::File::create(root.path().join("server.err")).unwrap();
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg("--root")
+            .arg(root.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("cannot start python3 tests/hub/hub_server.py");
+        let stdout = child.stdout.take().unwrap();
+        let (send, receive) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("READY ") {
+                    let _ = send.send(url.trim().to_string());
+                }
+            }
+        });
+        let url = match receive.recv_timeout(Duration::from_secs(20)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the test Hub did not start: {}",
+                    std::fs::read_to_string(root.path().join("server.err")).unwrap_or_default()
+                );
+            }
+        };
+        TestHub { child, url, root }
+    }
+
+    /// `POST /api/repos/create` as alice.
+    pub fn create_dataset(&self, owner: &str, name: &str, private: bool) {
+        let body = serde_json::json!({
+            "type": "dataset",
+            "name": name,
+            "organization": owner,
+            "private": private,
+        });
+        ureq::post(&format!("{}/api/repos/create", self.url))
+            .header("Authorization", &format!("Bearer {WRITE_TOKEN}"))
+            .send_json(&body)
+            .unwrap_or_else(|error| panic!("cannot create {owner}/{name}: {error}"));
+    }
+
+    pub fn dataset_url(&self, owner: &str, name: &str) -> String {
+        format!("{}/datasets/{owner}/{name}", self.url)
+    }
+
+    /// Puts an LFS object straight into the server's store, as if it had been uploaded.
+    pub fn put_lfs_object(&self, owner: &str, name: &str, oid: &str, content: &[u8]) {
+        let dir = self.lfs_dir(owner, name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(oid), content).unwrap();
+    }
+
+    pub fn lfs_dir(&self, owner: &str, name: &str) -> PathBuf {
+        self.root.path().join("lfs").join(owner).join(name)
+    }
+
+    /// The server's bare repository of `owner/name`.
+    pub fn bare_repo(&self, owner: &str, name: &str) -> PathBuf {
+        self.root
+            .path()
+            .join("repos/datasets")
+            .join(owner)
+            .join(format!("{name}.git"))
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
