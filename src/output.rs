@@ -12,21 +12,28 @@ pub struct BarProgress {
     bar: ProgressBar,
 }
 
+/// A byte bar on stderr when it is a terminal; hidden (quiet) in pipes and CI.
+fn terminal_bar() -> ProgressBar {
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:>18} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
 impl BarProgress {
     pub fn new() -> BarProgress {
-        let bar = if std::io::stderr().is_terminal() {
-            ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{msg:>18} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
-        );
-        BarProgress { bar }
+        BarProgress {
+            bar: terminal_bar(),
+        }
     }
 
     pub fn finish(&self) {
@@ -55,4 +62,45 @@ impl Progress for BarProgress {
 /// A status line on stderr (stdout is kept for results).
 pub fn status(message: impl AsRef<str>) {
     eprintln!("{}", message.as_ref());
+}
+
+/// Byte progress of an LFS transfer on stderr (terminal only); retries are announced.
+pub struct TransferProgress {
+    bar: ProgressBar,
+    label: &'static str,
+}
+
+impl TransferProgress {
+    pub fn new(label: &'static str) -> TransferProgress {
+        let bar = terminal_bar();
+        bar.set_message(label);
+        TransferProgress { bar, label }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl crate::hub::UploadReporter for TransferProgress {
+    fn on_start(&self, total_objects: usize, total_bytes: u64) {
+        self.bar.set_length(total_bytes);
+        self.bar
+            .set_message(format!("{} {total_objects} objects", self.label));
+    }
+
+    fn on_bytes(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    fn on_object_done(&self, _oid: &str) {}
+
+    fn on_retry(&self, reason: &str, wait: std::time::Duration) {
+        let line = if wait.is_zero() {
+            reason.to_string()
+        } else {
+            format!("{reason}; trying again in {:.1}s", wait.as_secs_f64())
+        };
+        self.bar.suspend(|| status(line));
+    }
 }

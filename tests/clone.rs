@@ -251,3 +251,182 @@ fn clone_of_a_missing_repo_says_not_found() {
     );
     assert!(!env.path().join("nope").exists());
 }
+
+/// The LFS object `oid` in the clone's store.
+fn stored_object(dir: &Path, oid: &str) -> std::path::PathBuf {
+    lfs::store_path(&dir.join(".git"), oid)
+}
+
+/// The oid of the LFS file `path` at HEAD of the clone in `dir`.
+fn pointer_oid(env: &TestEnv, dir: &Path, path: &str) -> String {
+    let blob = env.git_out(dir, &["cat-file", "blob", &format!("HEAD:{path}")]);
+    lfs::Pointer::parse(blob.as_bytes()).unwrap().oid
+}
+
+#[track_caller]
+fn assert_git_clean_with_lfs(env: &TestEnv, dir: &Path) {
+    let fsck = env.git(dir).args(["lfs", "fsck"]).output().unwrap();
+    assert_success(&fsck);
+    assert_eq!(env.git_out(dir, &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn clone_downloads_lfs_objects_into_the_store_and_working_tree() {
+    let hub = TestHub::start();
+    let (head, content) = publish_dataset(&hub, "alice", "ds", false);
+    let env = TestEnv::new();
+    // Anonymous: the repo is public, and there is no token anywhere.
+    let output = clone_cmd(&env, &hub, &["alice/ds"]).output().unwrap();
+    assert_success(&output);
+    assert_eq!(stdout(&output), "");
+    let url = hub.dataset_url("alice", "ds");
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "Cloning alice/ds from {url} into ds\n\
+             Downloaded 1 LFS object (5.0 kB)\n\
+             Cloned alice/ds into ds (3 files, 1 LFS object)\n"
+        )
+    );
+    let dir = env.path().join("ds");
+    assert_eq!(env.git_out(&dir, &["rev-parse", "HEAD"]).trim(), head);
+    let path = "data/train-00000.parquet";
+    assert_eq!(std::fs::read(dir.join(path)).unwrap(), content);
+    let oid = pointer_oid(&env, &dir, path);
+    assert_eq!(std::fs::read(stored_object(&dir, &oid)).unwrap(), content);
+    assert_git_clean_with_lfs(&env, &dir);
+    assert_eq!(
+        env.git_out(&dir, &["lfs", "ls-files", "--name-only"]),
+        format!("{path}\n")
+    );
+    // Nothing left over from the transfer.
+    let leftovers: Vec<_> = std::fs::read_dir(stored_object(&dir, &oid).parent().unwrap())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from(&oid)]);
+
+    // The clone is a working hf-relay clone: a build replaces the shard and commits.
+    let output = env
+        .hf_relay()
+        .args(["build", "--dir"])
+        .arg(&dir)
+        .arg(repo_path("examples/friction/dialogues-02.jsonl"))
+        .output()
+        .unwrap();
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("Committed "),
+        "{}",
+        stderr(&output)
+    );
+    assert_ne!(env.git_out(&dir, &["rev-parse", "HEAD"]).trim(), head);
+    assert_ne!(std::fs::read(dir.join(path)).unwrap(), content);
+    assert_git_clean_with_lfs(&env, &dir);
+}
+
+#[test]
+fn clone_of_a_private_repo_downloads_with_a_token_and_fails_clearly_without() {
+    let hub = TestHub::start();
+    let (_, content) = publish_dataset(&hub, "acme", "secret", true);
+    let env = TestEnv::new();
+    let path = "data/train-00000.parquet";
+
+    let output = clone_cmd(&env, &hub, &["acme/secret"]).output().unwrap();
+    assert_failure(
+        &output,
+        "this repository needs a token: acme/secret is private or gated, or does not exist; \
+         set HF_TOKEN",
+    );
+    assert!(!env.path().join("secret").exists());
+
+    let output = clone_cmd(&env, &hub, &["acme/secret"])
+        .env("HF_TOKEN", WRONG_TOKEN)
+        .output()
+        .unwrap();
+    assert_failure(&output, "authentication failed: the Hub refused the token");
+    for text in [stdout(&output), stderr(&output)] {
+        assert!(!text.contains(WRONG_TOKEN), "{text}");
+    }
+    assert!(!env.path().join("secret").exists());
+
+    let output = clone_cmd(&env, &hub, &["acme/secret"])
+        .env("HF_TOKEN", WRITE_TOKEN)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    for text in [stdout(&output), stderr(&output)] {
+        assert!(!text.contains(WRITE_TOKEN), "{text}");
+    }
+    let dir = env.path().join("secret");
+    assert_eq!(std::fs::read(dir.join(path)).unwrap(), content);
+    assert_git_clean_with_lfs(&env, &dir);
+    let config = std::fs::read_to_string(dir.join(".git/config")).unwrap();
+    assert!(!config.contains(WRITE_TOKEN), "{config}");
+
+    // The token is found where huggingface_hub looks too: here the token file in HF_HOME.
+    let token_file = env.home().join(".cache/huggingface/token");
+    std::fs::create_dir_all(token_file.parent().unwrap()).unwrap();
+    std::fs::write(&token_file, format!("{WRITE_TOKEN}\n")).unwrap();
+    let output = clone_cmd(&env, &hub, &["acme/secret", "again"])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    assert_eq!(
+        std::fs::read(env.path().join("again").join(path)).unwrap(),
+        content
+    );
+}
+
+#[test]
+fn a_failed_lfs_download_removes_the_clone() {
+    let hub = TestHub::start();
+    let (_, content) = publish_dataset(&hub, "alice", "ds", false);
+    let env = TestEnv::new();
+    let oid = lfs::Hasher::new()
+        .pointer_for(&env.write("content", &content))
+        .unwrap()
+        .oid;
+    let served = hub.lfs_dir("alice", "ds").join(&oid);
+
+    // The server holds other bytes under the object's name: the download does not match.
+    let mut corrupted = content.clone();
+    corrupted[10] ^= 0xff;
+    std::fs::write(&served, &corrupted).unwrap();
+    let output = clone_cmd(&env, &hub, &["alice/ds", "nested/ds"])
+        .output()
+        .unwrap();
+    assert_failure(
+        &output,
+        "Error: cannot clone alice/ds into nested/ds; the partial clone was removed (--no-lfs \
+         clones without downloading the LFS files)",
+    );
+    assert!(
+        stderr(&output).contains("does not match"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!env.path().join("nested").exists());
+
+    // The object is gone from the server; a given empty folder is emptied again, not removed.
+    std::fs::remove_file(&served).unwrap();
+    std::fs::create_dir(env.path().join("empty")).unwrap();
+    let output = clone_cmd(&env, &hub, &["alice/ds", "empty"])
+        .output()
+        .unwrap();
+    assert_failure(
+        &output,
+        "Error: cannot clone alice/ds into empty; the partial clone was removed",
+    );
+    assert!(stderr(&output).contains(&oid), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read_dir(env.path().join("empty")).unwrap().count(),
+        0
+    );
+
+    // Without LFS, the same repo clones (its pointers only).
+    let output = clone_cmd(&env, &hub, &["alice/ds", "empty", "--no-lfs"])
+        .output()
+        .unwrap();
+    assert_success(&output);
+}

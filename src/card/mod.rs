@@ -7,7 +7,13 @@
 
 mod body;
 mod info;
+mod merge;
 mod yaml;
+
+pub use merge::{CardMergeError, merge_cards};
+
+/// Keys hf-relay regenerates on every build; every other key belongs to the user.
+pub const MACHINE_KEYS: [&str; 3] = ["dataset_info", "configs", "size_categories"];
 
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@ mod card;
 mod clone;
 mod diff;
 mod init;
+mod integrate;
 mod log;
 mod next_state;
 mod plan;

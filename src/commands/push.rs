@@ -1,8 +1,299 @@
-//! `hf-relay push`.
+//! `hf-relay push`: publish what `build` prepared. Order matters: the repo exists, the Hub's
+//! branch is integrated, every LFS object is uploaded and verified, and only then are refs
+//! pushed — so the Hub never holds a ref whose LFS objects are missing.
 
-use crate::cli::PushArgs;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use git2::Oid;
+
+use crate::auth::{self, FoundToken};
+use crate::cli::{PushArgs, VisibilityArgs};
+use crate::hub::{CreateOutcome, HubClient, LfsObject};
+use crate::inspect;
+use crate::output::{TransferProgress, status};
+use crate::repo::lfs::store_path;
+use crate::repo::{Clone, remote};
+use crate::repo_id::{RepoId, from_dataset_url};
+use crate::units::human_bytes;
+
+/// What a push did (or, with `--dry-run`, would do).
+#[derive(Debug, serde::Serialize)]
+pub struct PushResult {
+    pub repo_id: String,
+    pub dataset_url: String,
+    pub commit: String,
+    pub commit_url: String,
+    pub created_repo: bool,
+    pub merged_remote: Option<String>,
+    pub lfs_objects_uploaded: usize,
+    pub lfs_bytes_uploaded: u64,
+    pub lfs_objects_skipped: usize,
+    pub refs_pushed: Vec<String>,
+    pub dry_run: bool,
+}
 
 pub fn run(args: PushArgs) -> anyhow::Result<()> {
-    let _ = args;
-    anyhow::bail!("`hf-relay push` is not implemented yet")
+    let clone = Clone::open(&args.dir)?;
+    let result = push(
+        &clone,
+        &args.visibility,
+        &PushOptions {
+            no_create: args.no_create,
+            dry_run: args.dry_run,
+            force: args.force,
+        },
+    )?;
+    report(&result, args.json)
+}
+
+pub struct PushOptions {
+    pub no_create: bool,
+    pub dry_run: bool,
+    pub force: bool,
+}
+
+pub fn report(result: &PushResult, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(result)?);
+    } else if result.dry_run {
+        println!("{}", result.dataset_url);
+    } else {
+        println!("{}", result.dataset_url);
+        println!("{}", result.commit_url);
+    }
+    Ok(())
+}
+
+/// The endpoint part of a dataset remote URL (`{endpoint}/datasets/OWNER/NAME`).
+fn endpoint_of(url: &str, repo_id: &RepoId) -> String {
+    let trimmed = url.trim_end_matches('/').trim_end_matches(".git");
+    trimmed
+        .strip_suffix(&format!("/datasets/{repo_id}"))
+        .unwrap_or(trimmed)
+        .to_string()
+}
+
+pub fn token_for(clone: &Clone) -> anyhow::Result<FoundToken> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    auth::find_token(&cwd, Some(&clone.root)).map_err(|missing| anyhow::anyhow!("{missing}"))
+}
+
+pub fn push(
+    clone: &Clone,
+    visibility: &VisibilityArgs,
+    options: &PushOptions,
+) -> anyhow::Result<PushResult> {
+    // 1. Everything resolved and checked before any request.
+    if auth::offline() {
+        bail!("HF_HUB_OFFLINE is set: push needs the network (unset it to publish)");
+    }
+    let _lock = clone.lock()?;
+    let url = clone.origin_url()?;
+    let repo_id = from_dataset_url(&url)?;
+    let endpoint = endpoint_of(&url, &repo_id);
+    let found = token_for(clone)?;
+    let report = inspect::verify(clone, "HEAD")?;
+    if !report.is_ok() {
+        bail!(
+            "refusing to publish an inconsistent repository:\n{report}\nHint: fix it (e.g. rebuild) and run `hf-relay verify`"
+        );
+    }
+    let token = found.token.clone();
+    let client = HubClient::new(&endpoint, Some(found.token));
+    let id = repo_id.to_string();
+
+    // 2. The repo exists, or is created.
+    let mut created_repo = false;
+    let private = match (visibility.private, visibility.public) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    let exists = client
+        .dataset_info(&id)
+        .context("cannot look the repo up on the Hub")?
+        .is_some();
+    if !exists {
+        if options.no_create {
+            bail!(
+                "{id} does not exist on {endpoint} (or this token cannot see it); --no-create was given"
+            );
+        }
+        if options.dry_run {
+            status(format!(
+                "Would create dataset repo {id}{}",
+                if private == Some(true) {
+                    " (private)"
+                } else {
+                    ""
+                }
+            ));
+        } else {
+            match client
+                .create_dataset(&id, private)
+                .context("cannot create the repo")?
+            {
+                CreateOutcome::Created => status(format!("Created dataset repo {id}")),
+                CreateOutcome::AlreadyExists => status(format!("Dataset repo {id} already exists")),
+            }
+            created_repo = true;
+        }
+    } else if private.is_some() {
+        status(format!(
+            "Note: {id} already exists; --{} is ignored (change visibility in the repo settings)",
+            if private == Some(true) {
+                "private"
+            } else {
+                "public"
+            }
+        ));
+    }
+
+    // 3. The Hub's main: integrate what it has that we lack.
+    let remote_tip = if exists || created_repo {
+        remote::fetch(clone, Some(token.expose())).context("cannot fetch the Hub's main")?
+    } else {
+        None
+    };
+    let mut merged_remote = None;
+    if let Some(tip) = remote_tip
+        && !options.force
+    {
+        if options.dry_run {
+            let head = clone.repo.head()?.peel_to_commit()?.id();
+            if head != tip && !clone.repo.graph_descendant_of(head, tip)? {
+                status("Would integrate the Hub's main (it has commits this clone lacks)");
+            }
+        } else if let Some(merge) = crate::commands::integrate::integrate(clone, tip)? {
+            status(format!(
+                "Integrated the Hub's main into {}",
+                &merge.to_string()[..12]
+            ));
+            merged_remote = Some(tip.to_string());
+        }
+    }
+    let head = clone.repo.head()?.peel_to_commit()?.id();
+
+    // 4. LFS objects the new commits reference, uploaded and verified first.
+    let have: Vec<Oid> = remote_tip.into_iter().collect();
+    let pointers = remote::lfs_pointers_between(clone, &have, head)?;
+    let git_dir = clone.repo.path().to_path_buf();
+    let mut objects = Vec::new();
+    for (path, pointer) in &pointers {
+        if pointer.size == 0 {
+            continue;
+        }
+        let file = store_path(&git_dir, &pointer.oid);
+        if !file.is_file() {
+            bail!(
+                "the LFS object of {path} ({}) is missing from .git/lfs/objects; run `hf-relay verify`",
+                &pointer.oid[..12]
+            );
+        }
+        objects.push((
+            LfsObject {
+                oid: pointer.oid.clone(),
+                size: pointer.size,
+            },
+            file,
+        ));
+    }
+    let (uploaded, bytes, skipped) = if options.dry_run {
+        let wanted: Vec<LfsObject> = objects.iter().map(|(o, _)| o.clone()).collect();
+        let missing = if exists {
+            client.lfs_plan(&id, &wanted)?
+        } else {
+            wanted
+        };
+        let bytes = missing.iter().map(|o| o.size).sum();
+        status(format!(
+            "Would upload {} LFS objects ({})",
+            missing.len(),
+            human_bytes(bytes)
+        ));
+        (missing.len(), bytes, objects.len() - missing.len())
+    } else {
+        let progress = TransferProgress::new("Uploading");
+        let stats = client.lfs_upload(&id, &objects, &progress);
+        progress.finish();
+        let stats = stats.context("cannot upload the LFS objects")?;
+        status(format!(
+            "Uploaded {} LFS objects ({}), {} already on the Hub",
+            stats.objects_uploaded,
+            human_bytes(stats.bytes_uploaded),
+            stats.objects_skipped
+        ));
+        (
+            stats.objects_uploaded,
+            stats.bytes_uploaded,
+            stats.objects_skipped,
+        )
+    };
+
+    // 5. Refs: main, and the tags the Hub lacks.
+    let branch = clone
+        .repo
+        .head()?
+        .name()
+        .unwrap_or("refs/heads/main")
+        .to_string();
+    let mut refspecs = vec![format!("{branch}:refs/heads/main")];
+    let remote_tags: Vec<(String, Oid)> = if exists || created_repo {
+        remote::remote_tags(clone, Some(token.expose()))?
+    } else {
+        Vec::new()
+    };
+    let mut new_tags = Vec::new();
+    for reference in clone.repo.references_glob("refs/tags/*")? {
+        let reference = reference?;
+        let (Ok(name), Some(target)) = (reference.shorthand(), reference.target()) else {
+            continue;
+        };
+        if !remote_tags
+            .iter()
+            .any(|(remote_name, _)| remote_name == name)
+        {
+            refspecs.push(format!("refs/tags/{name}:refs/tags/{name}"));
+            new_tags.push((name.to_string(), target.to_string()));
+        }
+    }
+    if options.dry_run {
+        status(format!("Would push {}", refspecs.join(", ")));
+    } else {
+        remote::push(clone, token.expose(), &refspecs, options.force)?;
+        clone
+            .repo
+            .reference("refs/remotes/origin/main", head, true, "hf-relay: pushed")
+            .context("cannot record the published state")?;
+        let mut published: Vec<(String, String)> = remote_tags
+            .iter()
+            .map(|(n, id)| (n.clone(), id.to_string()))
+            .collect();
+        published.extend(new_tags);
+        inspect::record_pushed_tags(clone.repo.path(), &published)?;
+        status(format!(
+            "Pushed {}",
+            refspecs
+                .iter()
+                .map(|s| s.rsplit(':').next().unwrap_or(s))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+
+    let dataset_url = format!("{endpoint}/datasets/{id}");
+    Ok(PushResult {
+        commit_url: format!("{dataset_url}/commit/{head}"),
+        dataset_url,
+        repo_id: id,
+        commit: head.to_string(),
+        created_repo,
+        merged_remote,
+        lfs_objects_uploaded: uploaded,
+        lfs_bytes_uploaded: bytes,
+        lfs_objects_skipped: skipped,
+        refs_pushed: refspecs,
+        dry_run: options.dry_run,
+    })
 }

@@ -229,7 +229,9 @@ mod tests {
     #[test]
     fn null_and_empty_list_resolve_to_typed() {
         let t = merged(&[json!({"l": [], "n": null}), json!({"l": ["s"], "n": 2.5})]).unwrap();
-        assert!(matches!(schema_of(&t).field(0).data_type(), DataType::List(item) if item.data_type() == &DataType::Utf8 && item.name() == "element"));
+        assert!(
+            matches!(schema_of(&t).field(0).data_type(), DataType::List(item) if item.data_type() == &DataType::Utf8 && item.name() == "element")
+        );
         assert_eq!(schema_of(&t).field(1).data_type(), &DataType::Float64);
     }
 

@@ -317,6 +317,35 @@ impl Clone {
         message: &str,
         env: Env<'_>,
     ) -> anyhow::Result<CommitOutcome> {
+        self.commit_impl(changes, message, env, None)
+    }
+
+    /// A merge commit: `changes` on top of HEAD's tree, with parents HEAD and `other_parent`.
+    /// Committed even when the tree equals HEAD's (the second parent is the point).
+    pub fn merge_commit(
+        &self,
+        changes: Vec<Change>,
+        message: &str,
+        other_parent: git2::Oid,
+    ) -> anyhow::Result<git2::Oid> {
+        match self.commit_impl(
+            changes,
+            message,
+            &signature::process_env,
+            Some(other_parent),
+        )? {
+            CommitOutcome::Committed { id } => Ok(id),
+            CommitOutcome::Unchanged => unreachable!("merge commits are always made"),
+        }
+    }
+
+    fn commit_impl(
+        &self,
+        changes: Vec<Change>,
+        message: &str,
+        env: Env<'_>,
+        other_parent: Option<git2::Oid>,
+    ) -> anyhow::Result<CommitOutcome> {
         let message = git2::message_prettify(message, None).context("invalid commit message")?;
         ensure!(!message.trim().is_empty(), "the commit message is empty");
         let subject = message.lines().next().unwrap_or_default().to_string();
@@ -391,7 +420,7 @@ impl Clone {
             .context("cannot build the new tree")?;
 
         // 4. Same tree: nothing to commit, nothing to touch.
-        if tree_id == head_tree.id() {
+        if tree_id == head_tree.id() && other_parent.is_none() {
             return Ok(CommitOutcome::Unchanged);
         }
 
@@ -447,6 +476,14 @@ impl Clone {
             }
         }
         let tree = self.repo.find_tree(tree_id)?;
+        let mut parents = vec![head.clone()];
+        if let Some(id) = other_parent {
+            parents.push(
+                self.repo
+                    .find_commit(id)
+                    .context("cannot find the commit to merge")?,
+            );
+        }
         let commit_id = self
             .repo
             .commit(
@@ -455,7 +492,7 @@ impl Clone {
                 &identities.committer,
                 &message,
                 &tree,
-                &[&head],
+                &parents.iter().collect::<Vec<_>>(),
             )
             .context("cannot create the commit")?;
 

@@ -1,0 +1,138 @@
+//! Integrating the Hub's `main` into the local branch before a push, without force: the initial
+//! commit of a new Hub repo (its `.gitattributes`), or edits made on the Hub since the last
+//! publish (e.g. the card edited on the website). The result is a merge commit, so the push is
+//! a fast-forward and nothing on the Hub is lost.
+
+use anyhow::{Context, bail};
+use git2::{Oid, Tree};
+
+use crate::card::{CardRequest, MetadataFlags, merge_cards, read_configs, render};
+use crate::repo::lfs::Pointer;
+use crate::repo::{Change, Clone};
+use crate::repo_id::from_dataset_url;
+
+/// Merges `remote_tip` into HEAD when HEAD does not already contain it; returns the merge
+/// commit. Conflicts stop with a message and leave the clone as it was.
+pub fn integrate(clone: &Clone, remote_tip: Oid) -> anyhow::Result<Option<Oid>> {
+    let repo = &clone.repo;
+    let head = repo.head()?.peel_to_commit()?;
+    if head.id() == remote_tip || repo.graph_descendant_of(head.id(), remote_tip)? {
+        return Ok(None);
+    }
+    let theirs = repo
+        .find_commit(remote_tip)
+        .context("cannot read the Hub's main")?;
+    let base = repo.merge_base(head.id(), remote_tip).ok();
+    let base_tree = match base {
+        Some(id) => Some(repo.find_commit(id)?.tree()?),
+        None => None,
+    };
+    let ours_tree = head.tree()?;
+    let theirs_tree = theirs.tree()?;
+
+    let diff = repo.diff_tree_to_tree(base_tree.as_ref(), Some(&theirs_tree), None)?;
+    let mut changes = Vec::new();
+    for delta in diff.deltas() {
+        let Some(path) = delta.new_file().path().or(delta.old_file().path()) else {
+            continue;
+        };
+        let path = path.to_string_lossy().replace('\\', "/");
+        let ours_blob = blob_at(&ours_tree, &path);
+        let theirs_blob = blob_at(&theirs_tree, &path);
+        let base_blob = base_tree.as_ref().and_then(|t| blob_at(t, &path));
+        if ours_blob == theirs_blob {
+            continue;
+        }
+        let take_theirs = ours_blob == base_blob;
+        let resolved = if take_theirs {
+            match theirs_blob {
+                None => Change::Delete { path },
+                Some(id) => {
+                    let bytes = repo.find_blob(id)?.content().to_vec();
+                    if Pointer::parse(&bytes).is_some() {
+                        bail!(
+                            "the Hub has data this clone lacks ({path} changed there since the \
+                             last publish); start from a fresh `hf-relay clone`, or push with \
+                             --force to overwrite the Hub's version"
+                        );
+                    }
+                    Change::File { path, bytes }
+                }
+            }
+        } else {
+            let text = |id: Option<Oid>| -> anyhow::Result<Option<String>> {
+                id.map(|id| Ok(String::from_utf8_lossy(repo.find_blob(id)?.content()).into_owned()))
+                    .transpose()
+            };
+            let (ours_text, theirs_text) = (text(ours_blob)?, text(theirs_blob)?);
+            match (path.as_str(), ours_text, theirs_text) {
+                ("README.md", Some(ours), Some(theirs)) => {
+                    let base_text = text(base_blob)?;
+                    let merged = merge_cards(base_text.as_deref(), &ours, &theirs)?;
+                    let merged = refresh_generated(clone, &ours, merged)?;
+                    Change::File {
+                        path,
+                        bytes: merged.into_bytes(),
+                    }
+                }
+                (".gitattributes", Some(ours), Some(theirs)) => Change::File {
+                    path,
+                    bytes: union_lines(&ours, &theirs).into_bytes(),
+                },
+                _ => bail!(
+                    "{path} was changed both here and on the Hub since the last publish; \
+                     resolve it by hand, or push with --force to overwrite the Hub's version"
+                ),
+            }
+        };
+        changes.push(resolved);
+    }
+    let message = format!(
+        "Merge the Hub's main ({}) into the local main\n\nIntegrates what was published on the \
+         Hub since the last push, keeping the Hub's card edits and this clone's data.\n",
+        &remote_tip.to_string()[..12]
+    );
+    let id = clone
+        .merge_commit(changes, &message, remote_tip)
+        .context("cannot commit the merge")?;
+    Ok(Some(id))
+}
+
+/// Regenerates the machine-owned parts of a merged card from our data (the Hub's side may
+/// carry older tables).
+fn refresh_generated(clone: &Clone, ours: &str, merged: String) -> anyhow::Result<String> {
+    let repo_id = from_dataset_url(&clone.origin_url()?)?.to_string();
+    let mut card = merged;
+    for config in read_configs(ours)? {
+        card = render(&CardRequest {
+            repo_id: &repo_id,
+            existing: Some(&card),
+            template: None,
+            config: &config,
+            flags: &MetadataFlags::default(),
+        })?;
+    }
+    Ok(card)
+}
+
+fn blob_at(tree: &Tree, path: &str) -> Option<Oid> {
+    tree.get_path(std::path::Path::new(path))
+        .ok()
+        .map(|entry| entry.id())
+}
+
+/// Our lines, then theirs that we lack.
+fn union_lines(ours: &str, theirs: &str) -> String {
+    let mut out = ours.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let known: std::collections::HashSet<&str> = ours.lines().map(str::trim).collect();
+    for line in theirs.lines() {
+        if !line.trim().is_empty() && !known.contains(line.trim()) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
