@@ -88,9 +88,10 @@ pub fn next_state(
                 num_rows: shard.num_rows,
                 size: shard.file_size,
             });
-            changes.push(Change::Lfs {
+            changes.push(Change::LfsHashed {
                 path: path.clone(),
                 staged: shard.path.clone(),
+                pointer: Pointer { oid: shard.sha256.clone(), size: shard.file_size },
             });
             new_paths.insert(path);
         }

@@ -29,6 +29,13 @@ pub enum Change {
     /// `.git/lfs/objects` and moved to `path` in the working tree. An empty file is committed
     /// as an empty blob (its own pointer) and never stored.
     Lfs { path: String, staged: PathBuf },
+    /// [`Change::Lfs`] whose pointer the caller computed while writing the file (saves a
+    /// second read). The size is checked against the file; the hash is trusted.
+    LfsHashed {
+        path: String,
+        staged: PathBuf,
+        pointer: lfs::Pointer,
+    },
     /// A regular file committed as its bytes (README.md, .gitattributes, …).
     File { path: String, bytes: Vec<u8> },
     /// A file removed from the tree and the working tree. A path absent from HEAD is ignored.
@@ -39,7 +46,10 @@ impl Change {
     /// The `/`-separated path, relative to the root of the clone.
     pub fn path(&self) -> &str {
         match self {
-            Change::Lfs { path, .. } | Change::File { path, .. } | Change::Delete { path } => path,
+            Change::Lfs { path, .. }
+            | Change::LfsHashed { path, .. }
+            | Change::File { path, .. }
+            | Change::Delete { path } => path,
         }
     }
 }
@@ -377,6 +387,27 @@ impl Clone {
                         .get_or_insert_with(lfs::Hasher::new)
                         .pointer_for(&staged)
                         .with_context(|| format!("cannot hash {}", staged.display()))?;
+                    let blob = self.repo.blob(&pointer.git_blob())?;
+                    Planned::Lfs {
+                        path,
+                        staged,
+                        pointer,
+                        blob,
+                    }
+                }
+                Change::LfsHashed {
+                    path,
+                    staged,
+                    pointer,
+                } => {
+                    let meta = fs::metadata(&staged)
+                        .with_context(|| format!("cannot read the staged {}", staged.display()))?;
+                    ensure!(
+                        meta.is_file() && meta.len() == pointer.size,
+                        "{} does not match its LFS pointer ({} bytes expected)",
+                        staged.display(),
+                        pointer.size
+                    );
                     let blob = self.repo.blob(&pointer.git_blob())?;
                     Planned::Lfs {
                         path,
