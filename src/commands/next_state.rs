@@ -91,7 +91,10 @@ pub fn next_state(
             changes.push(Change::LfsHashed {
                 path: path.clone(),
                 staged: shard.path.clone(),
-                pointer: Pointer { oid: shard.sha256.clone(), size: shard.file_size },
+                pointer: Pointer {
+                    oid: shard.sha256.clone(),
+                    size: shard.file_size,
+                },
             });
             new_paths.insert(path);
         }

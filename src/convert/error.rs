@@ -46,6 +46,10 @@ pub enum ConvertError {
         value: String,
     },
     #[error(
+        "{location}: duplicate key `{path}` in one object (ambiguous: hf-relay does not pick one of the values)"
+    )]
+    DuplicateKey { location: Location, path: String },
+    #[error(
         "{location}: field `{path}` was not seen while inferring the schema (did the file change during the build?)"
     )]
     InputChanged { location: Location, path: String },

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Fields, Schema};
 use indexmap::IndexMap;
-use serde_json::Value;
 
 use super::error::join_path;
 
@@ -53,60 +52,6 @@ impl Ty {
             Ty::Struct(_) => "object".into(),
         }
     }
-
-    /// The type of one JSON value; `path` is the value's JSON path (restored on return).
-    pub fn of_value(
-        value: &Value,
-        path: &mut String,
-        conflicts_as_json: bool,
-    ) -> Result<Ty, ValueTypeError> {
-        Ok(match value {
-            Value::Null => Ty::Null,
-            Value::Bool(_) => Ty::Bool,
-            Value::Number(n) if n.is_i64() => Ty::Int,
-            Value::Number(n) if n.is_u64() => {
-                return Err(ValueTypeError::IntegerOutOfRange {
-                    path: path.clone(),
-                    value: n.to_string(),
-                });
-            }
-            Value::Number(_) => Ty::Float,
-            Value::String(_) => Ty::Str,
-            Value::Array(items) => {
-                let len = path.len();
-                path.push_str("[]");
-                let mut item_ty = Ty::Null;
-                for item in items {
-                    let ty = Ty::of_value(item, path, conflicts_as_json)?;
-                    item_ty = merge(item_ty, ty, path, conflicts_as_json)
-                        .map_err(ValueTypeError::Conflict)?;
-                }
-                path.truncate(len);
-                Ty::List(Box::new(item_ty))
-            }
-            Value::Object(map) => {
-                let mut fields = IndexMap::with_capacity(map.len());
-                for (key, value) in map {
-                    let len = path.len();
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(key);
-                    let ty = Ty::of_value(value, path, conflicts_as_json)?;
-                    path.truncate(len);
-                    fields.insert(key.clone(), ty);
-                }
-                Ty::Struct(fields)
-            }
-        })
-    }
-}
-
-/// Why one value's type could not be taken in.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ValueTypeError {
-    IntegerOutOfRange { path: String, value: String },
-    Conflict(Conflict),
 }
 
 /// Merges `new` into `acc` (the type seen so far). With `conflicts_as_json`, irreconcilable
@@ -207,10 +152,25 @@ pub fn schema_of(root: &Ty) -> Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::convert::stream::{Failure, LineError, TypeSeed, parse_line_with};
+    use serde_json::{Value, json};
+    use std::cell::RefCell;
 
     fn ty(value: Value) -> Ty {
-        Ty::of_value(&value, &mut String::new(), false).unwrap()
+        ty_with(value, false).unwrap()
+    }
+
+    fn ty_with(value: Value, conflicts_as_json: bool) -> Result<Ty, LineError> {
+        let line = value.to_string();
+        let mut acc = Ty::Null;
+        let slot = RefCell::new(Failure::default());
+        let seed = TypeSeed {
+            acc: &mut acc,
+            slot: &slot,
+            conflicts_as_json,
+        };
+        parse_line_with(&line, seed, &slot)?;
+        Ok(acc)
     }
 
     fn merged(values: &[Value]) -> Result<Ty, Conflict> {

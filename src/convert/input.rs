@@ -7,7 +7,6 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::error::{ConvertError, Location};
@@ -26,20 +25,39 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    /// The non-blank lines with their 1-based numbers, `\r` stripped.
-    pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
-        let body = self.bytes.strip_suffix(b"\n").unwrap_or(&self.bytes);
-        body.split(|&b| b == b'\n')
-            .enumerate()
-            .filter_map(move |(i, line)| {
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    None
-                } else {
-                    Some((self.first_line + i as u64, line))
-                }
-            })
+    /// The chunk as text, validated as UTF-8 once for all its lines; the error names the line
+    /// and column of the first invalid byte.
+    pub fn text(&self, file: &Path) -> Result<&str, ConvertError> {
+        if let Ok(text) = simdutf8::basic::from_utf8(&self.bytes) {
+            return Ok(text);
+        }
+        let error = std::str::from_utf8(&self.bytes).expect_err("simdutf8 found invalid UTF-8");
+        let offset = error.valid_up_to();
+        let before = &self.bytes[..offset];
+        let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+        let line = self.first_line + memchr::memchr_iter(b'\n', before).count() as u64;
+        Err(ConvertError::Malformed {
+            location: Location {
+                file: file.to_path_buf(),
+                line,
+                column: Some((offset - line_start) as u64 + 1),
+            },
+            message: format!("invalid UTF-8 (byte 0x{:02x})", self.bytes[offset]),
+        })
     }
+}
+
+/// The non-blank lines of a chunk's text with their 1-based numbers, `\r` stripped.
+pub fn lines(text: &str, first_line: u64) -> impl Iterator<Item = (u64, &str)> {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    body.split('\n').enumerate().filter_map(move |(i, line)| {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.bytes().all(|b| b.is_ascii_whitespace()) {
+            None
+        } else {
+            Some((first_line + i as u64, line))
+        }
+    })
 }
 
 /// Yields the chunks of several files, in order.
@@ -95,20 +113,23 @@ impl ChunkReader {
             loop {
                 let start = buffer.len();
                 let want = CHUNK_BYTES.max(start + (64 << 10));
-                buffer.resize(want, 0);
+                buffer.reserve_exact(want - start);
                 let file = self.current.as_mut().expect("open file");
-                let n = match file.read(&mut buffer[start..]) {
+                // `take` + `read_to_end` fills the spare capacity without zeroing it first.
+                let n = match file
+                    .by_ref()
+                    .take((want - start) as u64)
+                    .read_to_end(&mut buffer)
+                {
                     Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
                     Err(e) => return Err(self.io_error(e)),
                 };
-                buffer.truncate(start + n);
                 self.hashers[self.file_index].update(&buffer[start..]);
                 if n == 0 {
                     eof = true;
                     break;
                 }
-                has_newline |= buffer[start..].contains(&b'\n');
+                has_newline |= memchr::memchr(b'\n', &buffer[start..]).is_some();
                 if buffer.len() >= CHUNK_BYTES && has_newline {
                     break;
                 }
@@ -123,7 +144,7 @@ impl ChunkReader {
                 self.current = None;
                 buffer
             } else {
-                let cut = buffer.iter().rposition(|&b| b == b'\n').expect("a newline") + 1;
+                let cut = memchr::memrchr(b'\n', &buffer).expect("a newline") + 1;
                 self.carry = buffer.split_off(cut);
                 buffer
             };
@@ -135,7 +156,7 @@ impl ChunkReader {
                 continue;
             }
             let first_line = self.next_line;
-            self.next_line += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+            self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
             return Ok(Some(Chunk {
                 file_index,
                 first_line,
@@ -163,39 +184,6 @@ impl Iterator for ChunkReader {
     }
 }
 
-/// Parses one line into a JSON object, with a precise location on failure.
-pub fn parse_line(file: &Path, line_no: u64, line: &[u8]) -> Result<Value, ConvertError> {
-    let location = |column| Location {
-        file: file.to_path_buf(),
-        line: line_no,
-        column,
-    };
-    let value: Value = serde_json::from_slice(line).map_err(|e| ConvertError::Malformed {
-        location: location(Some(e.column() as u64)),
-        message: strip_serde_position(&e.to_string()),
-    })?;
-    let found = match &value {
-        Value::Object(_) => return Ok(value),
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-    };
-    Err(ConvertError::NotAnObject {
-        location: location(Some(1)),
-        found,
-    })
-}
-
-/// serde_json appends " at line L column C"; we print the position ourselves.
-fn strip_serde_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(at) => message[..at].to_string(),
-        None => message.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,12 +199,15 @@ mod tests {
         let chunks: Vec<_> = ChunkReader::new(vec![path])
             .collect::<Result<_, _>>()
             .unwrap();
-        let lines: Vec<(u64, Vec<u8>)> = chunks
+        let found: Vec<(u64, Vec<u8>)> = chunks
             .iter()
-            .flat_map(|c| c.lines().map(|(n, l)| (n, l.to_vec())))
+            .flat_map(|c| {
+                lines(c.text(Path::new("a")).unwrap(), c.first_line)
+                    .map(|(n, l)| (n, l.as_bytes().to_vec()))
+            })
             .collect();
         assert_eq!(
-            lines,
+            found,
             vec![(1, b"{\"a\":1}".to_vec()), (4, b"{\"a\":2}".to_vec())]
         );
     }
@@ -236,9 +227,9 @@ mod tests {
         assert!(chunks.len() > 1);
         let mut expected_line = 1;
         for chunk in &chunks {
-            for (n, l) in chunk.lines() {
+            for (n, l) in lines(chunk.text(Path::new("big")).unwrap(), chunk.first_line) {
                 assert_eq!(n, expected_line);
-                assert_eq!(l, line.trim_end().as_bytes());
+                assert_eq!(l, line.trim_end());
                 expected_line += 1;
             }
         }

@@ -9,21 +9,23 @@ pub mod error;
 pub mod infer;
 pub mod input;
 pub mod shards;
+pub mod stream;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{Receiver, sync_channel};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use rayon::prelude::*;
 
 use crate::features::{Feature, huggingface_metadata, schema_features};
 pub use error::{ConvertError, Location};
-use infer::{Ty, ValueTypeError, merge};
-use input::{Chunk, ChunkReader, parse_line};
+use infer::{Ty, merge};
+use input::{Chunk, ChunkReader};
 pub use shards::{Codec, Shard};
+use std::cell::RefCell;
+use stream::{Failure, LineError, TypeSeed, parse_line_with};
 
 /// The inputs of one split, read in the order given.
 #[derive(Debug, Clone)]
@@ -204,33 +206,14 @@ fn infer_chunk(
 ) -> Result<Ty, ConvertError> {
     let file = &files[chunk.file_index];
     let mut acc = start;
-    let mut path = String::new();
-    for (line_no, line) in chunk.lines() {
-        let value = parse_line(file, line_no, line)?;
-        let location = || Location {
-            file: file.clone(),
-            line: line_no,
-            column: None,
+    for (line_no, line) in input::lines(chunk.text(file)?, chunk.first_line) {
+        let slot = RefCell::new(Failure::default());
+        let seed = TypeSeed {
+            acc: &mut acc,
+            slot: &slot,
+            conflicts_as_json,
         };
-        let ty = Ty::of_value(&value, &mut path, conflicts_as_json).map_err(|e| match e {
-            ValueTypeError::IntegerOutOfRange { path, value } => ConvertError::IntegerOutOfRange {
-                location: location(),
-                path,
-                value,
-            },
-            ValueTypeError::Conflict(c) => ConvertError::TypeConflict {
-                location: location(),
-                path: c.path,
-                found: c.found,
-                expected: c.expected,
-            },
-        })?;
-        acc = merge(acc, ty, "", conflicts_as_json).map_err(|c| ConvertError::TypeConflict {
-            location: location(),
-            path: c.path,
-            found: c.found,
-            expected: c.expected,
-        })?;
+        parse_line_with(line, seed, &slot).map_err(|e| line_error(file, line_no, e))?;
     }
     Ok(acc)
 }
@@ -243,31 +226,53 @@ fn decode_chunk(
 ) -> Result<(RecordBatch, Vec<u64>), ConvertError> {
     let file = &files[chunk.file_index];
     let mut builder = decode::BatchBuilder::new(root, schema.clone());
-    for (line_no, line) in chunk.lines() {
-        let value = parse_line(file, line_no, line)?;
-        let object = value.as_object().expect("parse_line returns objects");
-        builder.append(object).map_err(|e| {
-            let location = Location {
-                file: file.clone(),
-                line: line_no,
-                column: None,
-            };
-            if e.found == "a new key" {
-                ConvertError::InputChanged {
-                    location,
-                    path: e.path,
-                }
-            } else {
-                ConvertError::TypeConflict {
-                    location,
-                    path: e.path,
-                    found: e.found,
-                    expected: e.expected,
-                }
-            }
-        })?;
+    for (line_no, line) in input::lines(chunk.text(file)?, chunk.first_line) {
+        builder
+            .append_line(line)
+            .map_err(|e| line_error(file, line_no, e))?;
     }
     Ok(builder.finish())
+}
+
+fn line_error(file: &Path, line: u64, error: LineError) -> ConvertError {
+    let location = |column| Location {
+        file: file.to_path_buf(),
+        line,
+        column,
+    };
+    match error {
+        LineError::Syntax { column, message } => ConvertError::Malformed {
+            location: location(Some(column)),
+            message,
+        },
+        LineError::NotAnObject { found } => ConvertError::NotAnObject {
+            location: location(Some(1)),
+            found,
+        },
+        LineError::Conflict {
+            path,
+            found,
+            expected,
+        } => ConvertError::TypeConflict {
+            location: location(None),
+            path,
+            found,
+            expected,
+        },
+        LineError::IntegerOutOfRange { path, value } => ConvertError::IntegerOutOfRange {
+            location: location(None),
+            path,
+            value,
+        },
+        LineError::DuplicateKey { path } => ConvertError::DuplicateKey {
+            location: location(None),
+            path,
+        },
+        LineError::UnknownKey { path } => ConvertError::InputChanged {
+            location: location(None),
+            path,
+        },
+    }
 }
 
 /// Runs `work` on the chunks of `files` on all cores and hands the results to `consume` in
@@ -280,44 +285,46 @@ fn for_each_chunk<T: Send>(
     work: impl Fn(&Chunk) -> Result<T, ConvertError> + Sync,
     mut consume: impl FnMut(&Chunk, T) -> Result<(), ConvertError>,
 ) -> Result<Vec<String>, ConvertError> {
-    let group = (rayon::current_num_threads() * 2).max(2);
+    // The reader thread spawns one task per chunk on the rayon pool and queues, in input
+    // order, the receiver of each task's result; at most `in_flight` chunks are alive at once.
+    let in_flight = rayon::current_num_threads() * 2 + 1;
+    type Pending<T> = Receiver<Result<(Chunk, T), ConvertError>>;
     std::thread::scope(|scope| {
-        let (sender, receiver) = sync_channel::<Result<(Chunk, T), ConvertError>>(group);
+        let (queue, pending) = sync_channel::<Pending<T>>(in_flight);
         let work = &work;
         let producer = scope.spawn(move || {
             let mut reader = ChunkReader::new(files.to_vec());
-            loop {
-                let mut chunks = Vec::with_capacity(group);
-                for chunk in reader.by_ref().take(group) {
+            let mut complete = true;
+            rayon::in_place_scope(|tasks| {
+                for chunk in reader.by_ref() {
+                    let (result, receiver) = sync_channel(1);
+                    if queue.send(receiver).is_err() {
+                        complete = false;
+                        return; // the consumer stopped
+                    }
                     match chunk {
-                        Ok(chunk) => chunks.push(chunk),
-                        Err(e) => {
-                            let results: Vec<_> = process(chunks, work);
-                            for result in results {
-                                if sender.send(result).is_err() {
-                                    return Vec::new();
-                                }
-                            }
-                            let _ = sender.send(Err(e));
-                            return Vec::new();
+                        Ok(chunk) => tasks.spawn(move |_| {
+                            let _ = result.send(work(&chunk).map(|value| (chunk, value)));
+                        }),
+                        Err(error) => {
+                            let _ = result.send(Err(error));
+                            complete = false;
+                            return;
                         }
                     }
                 }
-                if chunks.is_empty() {
-                    return reader.digests();
-                }
-                for result in process(chunks, work) {
-                    if sender.send(result).is_err() {
-                        return Vec::new();
-                    }
-                }
+            });
+            if complete {
+                reader.digests()
+            } else {
+                Vec::new()
             }
         });
-        for result in receiver {
+        for receiver in pending {
             if interrupted.load(Ordering::Relaxed) {
                 return Err(ConvertError::Interrupted);
             }
-            let (chunk, value) = result?;
+            let (chunk, value) = receiver.recv().expect("every task sends its result")?;
             consume(&chunk, value)?;
         }
         if interrupted.load(Ordering::Relaxed) {
@@ -325,14 +332,4 @@ fn for_each_chunk<T: Send>(
         }
         Ok(producer.join().expect("the reader thread does not panic"))
     })
-}
-
-fn process<T: Send>(
-    chunks: Vec<Chunk>,
-    work: &(impl Fn(&Chunk) -> Result<T, ConvertError> + Sync),
-) -> Vec<Result<(Chunk, T), ConvertError>> {
-    chunks
-        .into_par_iter()
-        .map(|chunk| work(&chunk).map(|value| (chunk, value)))
-        .collect()
 }

@@ -1,0 +1,578 @@
+//! Parsing JSON lines without building a document: serde visitors that widen the inferred type
+//! in place (first pass) or append straight to Arrow builders (second pass). No per-value
+//! allocation but for the data itself; keys are borrowed from the input where possible.
+//!
+//! Errors inside a visitor are carried out through a side slot ([`Failure`]), because serde's
+//! error type only holds text; the JSON path is built on the way out, only when something fails.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::infer::Ty;
+
+/// Why a line could not be taken in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LineError {
+    Syntax {
+        column: u64,
+        message: String,
+    },
+    NotAnObject {
+        found: &'static str,
+    },
+    Conflict {
+        path: String,
+        found: String,
+        expected: String,
+    },
+    IntegerOutOfRange {
+        path: String,
+        value: String,
+    },
+    DuplicateKey {
+        path: String,
+    },
+    /// A key the first pass did not see (the input changed between the passes).
+    UnknownKey {
+        path: String,
+    },
+}
+
+/// What failed inside a visitor, with the path segments pushed while unwinding.
+#[derive(Default)]
+pub struct Failure {
+    kind: Option<FailureKind>,
+    /// Innermost segment first.
+    segments: Vec<String>,
+}
+
+enum FailureKind {
+    Conflict { found: String, expected: String },
+    IntegerOutOfRange { value: String },
+    DuplicateKey,
+    UnknownKey,
+}
+
+impl Failure {
+    fn set<E: de::Error>(slot: &RefCell<Failure>, kind: FailureKind) -> E {
+        slot.borrow_mut().kind = Some(kind);
+        E::custom("hf-relay: see failure slot")
+    }
+
+    fn push(slot: &RefCell<Failure>, segment: impl Into<String>) {
+        let mut failure = slot.borrow_mut();
+        if failure.kind.is_some() {
+            failure.segments.push(segment.into());
+        }
+    }
+
+    fn into_error(self) -> Option<LineError> {
+        let mut path = String::new();
+        for segment in self.segments.iter().rev() {
+            if segment == "[]" {
+                path.push_str("[]");
+            } else {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(segment);
+            }
+        }
+        if path.is_empty() {
+            path = "<root>".into();
+        }
+        Some(match self.kind? {
+            FailureKind::Conflict { found, expected } => LineError::Conflict {
+                path,
+                found,
+                expected,
+            },
+            FailureKind::IntegerOutOfRange { value } => {
+                LineError::IntegerOutOfRange { path, value }
+            }
+            FailureKind::DuplicateKey => LineError::DuplicateKey { path },
+            FailureKind::UnknownKey => LineError::UnknownKey { path },
+        })
+    }
+}
+
+/// Runs `seed` over one line that must hold a JSON object.
+/// `slot` must be the one the seed reports into.
+pub fn parse_line_with<'de, S>(
+    line: &'de str,
+    seed: S,
+    slot: &RefCell<Failure>,
+) -> Result<S::Value, LineError>
+where
+    S: DeserializeSeed<'de>,
+{
+    let first = line.bytes().find(|b| !b.is_ascii_whitespace());
+    if first != Some(b'{') {
+        // Not an object: report a syntax error first if there is one.
+        let mut deserializer = serde_json::Deserializer::from_str(line);
+        if let Err(error) =
+            IgnoredAny::deserialize(&mut deserializer).and_then(|_| deserializer.end())
+        {
+            return Err(syntax(&error));
+        }
+        let found = match first {
+            Some(b'[') => "an array",
+            Some(b'"') => "a string",
+            Some(b'n') => "null",
+            Some(b't' | b'f') => "a boolean",
+            _ => "a number",
+        };
+        return Err(LineError::NotAnObject { found });
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(line);
+    let result = seed.deserialize(&mut deserializer).and_then(|value| {
+        deserializer.end()?;
+        Ok(value)
+    });
+    match result {
+        Ok(value) => Ok(value),
+        Err(error) => match std::mem::take(&mut *slot.borrow_mut()).into_error() {
+            Some(failure) => Err(failure),
+            None => Err(syntax(&error)),
+        },
+    }
+}
+
+use serde::Deserialize as _;
+
+fn syntax(error: &serde_json::Error) -> LineError {
+    let text = error.to_string();
+    let message = match text.rfind(" at line ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    };
+    LineError::Syntax {
+        column: error.column() as u64,
+        message,
+    }
+}
+
+/// A map key, borrowed from the input unless it holds escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// First pass: widen the inferred type in place.
+
+/// Widens `acc` by one value.
+pub struct TypeSeed<'a> {
+    pub acc: &'a mut Ty,
+    pub slot: &'a RefCell<Failure>,
+    pub conflicts_as_json: bool,
+}
+
+impl TypeSeed<'_> {
+    /// A scalar of type `new` met where `acc` was seen.
+    fn scalar<E: de::Error>(self, new: Ty) -> Result<(), E> {
+        let widened = match (&*self.acc, &new) {
+            (Ty::Null, _) => new,
+            (Ty::Json, _) => return Ok(()),
+            (a, b) if a == b => return Ok(()),
+            (Ty::Int, Ty::Float) => Ty::Float,
+            (Ty::Float, Ty::Int) => return Ok(()),
+            (a, b) => {
+                let (expected, found) = (a.describe(), b.describe());
+                return self.conflict(expected, found);
+            }
+        };
+        *self.acc = widened;
+        Ok(())
+    }
+
+    fn conflict<E: de::Error>(self, expected: String, found: String) -> Result<(), E> {
+        if self.conflicts_as_json {
+            *self.acc = Ty::Json;
+            Ok(())
+        } else {
+            Err(Failure::set(
+                self.slot,
+                FailureKind::Conflict { found, expected },
+            ))
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for TypeSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        if *self.acc == Ty::Json {
+            IgnoredAny::deserialize(deserializer)?;
+            return Ok(());
+        }
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TypeSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.scalar(Ty::Bool)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.scalar(Ty::Int)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        if v > i64::MAX as u64 {
+            return Err(Failure::set(
+                self.slot,
+                FailureKind::IntegerOutOfRange {
+                    value: v.to_string(),
+                },
+            ));
+        }
+        self.scalar(Ty::Int)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.scalar(Ty::Float)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.scalar(Ty::Str)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let expected = match &*self.acc {
+            Ty::Null | Ty::List(_) => None,
+            other => Some(other.describe()),
+        };
+        if let Some(expected) = expected {
+            self.conflict::<A::Error>(expected, "list".into())?;
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            return Ok(());
+        }
+        if *self.acc == Ty::Null {
+            *self.acc = Ty::List(Box::new(Ty::Null));
+        }
+        let Ty::List(item) = self.acc else {
+            unreachable!()
+        };
+        loop {
+            let seed = TypeSeed {
+                acc: item,
+                slot: self.slot,
+                conflicts_as_json: self.conflicts_as_json,
+            };
+            match seq.next_element_seed(seed) {
+                Ok(Some(())) => {}
+                Ok(None) => return Ok(()),
+                Err(error) => {
+                    Failure::push(self.slot, "[]");
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let expected = match &*self.acc {
+            Ty::Null | Ty::Struct(_) => None,
+            other => Some(other.describe()),
+        };
+        if let Some(expected) = expected {
+            self.conflict::<A::Error>(expected, "object".into())?;
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(());
+        }
+        if *self.acc == Ty::Null {
+            *self.acc = Ty::Struct(Default::default());
+        }
+        let Ty::Struct(fields) = self.acc else {
+            unreachable!()
+        };
+        let mut seen: Vec<usize> = Vec::new();
+        while let Some(Key(key)) = map.next_key::<Key>()? {
+            let index = match fields.get_index_of(key.as_ref()) {
+                Some(index) => index,
+                None => fields.insert_full(key.to_string(), Ty::Null).0,
+            };
+            if seen.contains(&index) {
+                let error = Failure::set(self.slot, FailureKind::DuplicateKey);
+                Failure::push(self.slot, key.as_ref());
+                return Err(error);
+            }
+            seen.push(index);
+            let (_, acc) = fields.get_index_mut(index).expect("just found");
+            let seed = TypeSeed {
+                acc,
+                slot: self.slot,
+                conflicts_as_json: self.conflicts_as_json,
+            };
+            if let Err(error) = map.next_value_seed(seed) {
+                Failure::push(self.slot, key.as_ref());
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Second pass: append straight to the column builders.
+
+use super::decode::ColumnBuilder;
+
+/// Appends one value to a column; yields the value's size estimate.
+pub struct ColumnSeed<'a> {
+    pub column: &'a mut ColumnBuilder,
+    pub slot: &'a RefCell<Failure>,
+}
+
+impl ColumnSeed<'_> {
+    fn mismatch<E: de::Error>(&self, found: &str) -> E {
+        Failure::set(
+            self.slot,
+            FailureKind::Conflict {
+                found: found.to_string(),
+                expected: self.column.describe().to_string(),
+            },
+        )
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ColumnSeed<'_> {
+    type Value = u64;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<u64, D::Error> {
+        if let ColumnBuilder::Json(builder) = self.column {
+            // Values of a conflicted column are kept as their JSON text, exactly as written.
+            let raw = <&serde_json::value::RawValue>::deserialize(deserializer)?;
+            let text = raw.get();
+            if text == "null" {
+                builder.append_null();
+                return Ok(4);
+            }
+            builder.append_value(text);
+            return Ok(text.len() as u64 + 4);
+        }
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ColumnSeed<'_> {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<u64, E> {
+        Ok(self.column.append_null())
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<u64, E> {
+        match self.column {
+            ColumnBuilder::Bool(b) => {
+                b.append_value(v);
+                Ok(1)
+            }
+            _ => Err(self.mismatch("bool")),
+        }
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+        match self.column {
+            ColumnBuilder::Int(b) => b.append_value(v),
+            ColumnBuilder::Float(b) => b.append_value(v as f64),
+            _ => return Err(self.mismatch("int64")),
+        }
+        Ok(8)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+        match i64::try_from(v) {
+            Ok(v) => self.visit_i64(v),
+            Err(_) => Err(Failure::set(
+                self.slot,
+                FailureKind::IntegerOutOfRange {
+                    value: v.to_string(),
+                },
+            )),
+        }
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+        match self.column {
+            ColumnBuilder::Float(b) => {
+                b.append_value(v);
+                Ok(8)
+            }
+            _ => Err(self.mismatch("float64")),
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+        match self.column {
+            ColumnBuilder::Str(b) => {
+                b.append_value(v);
+                Ok(v.len() as u64 + 4)
+            }
+            _ => Err(self.mismatch("string")),
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+        let ColumnBuilder::List {
+            offsets,
+            validity,
+            items,
+            ..
+        } = self.column
+        else {
+            return Err(self.mismatch("list"));
+        };
+        let mut size = 4;
+        let mut count = 0i32;
+        loop {
+            match seq.next_element_seed(ColumnSeed {
+                column: items,
+                slot: self.slot,
+            }) {
+                Ok(Some(item)) => {
+                    size += item;
+                    count += 1;
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    Failure::push(self.slot, "[]");
+                    return Err(error);
+                }
+            }
+        }
+        let last = *offsets.last().expect("offsets start with 0");
+        offsets.push(last + count);
+        validity.append_non_null();
+        Ok(size)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<u64, A::Error> {
+        let ColumnBuilder::Struct { .. } = self.column else {
+            return Err(self.mismatch("object"));
+        };
+        let size = append_object(self.column, map, self.slot)?;
+        if let ColumnBuilder::Struct { validity, .. } = self.column {
+            validity.append_non_null();
+        }
+        Ok(size)
+    }
+}
+
+/// Appends the fields of one object to a struct builder (missing keys become nulls).
+pub fn append_object<'de, A: MapAccess<'de>>(
+    column: &mut ColumnBuilder,
+    mut map: A,
+    slot: &RefCell<Failure>,
+) -> Result<u64, A::Error> {
+    let ColumnBuilder::Struct {
+        index,
+        children,
+        stamps,
+        generation,
+        ..
+    } = column
+    else {
+        unreachable!("append_object on a struct builder")
+    };
+    *generation = generation.wrapping_add(1);
+    if *generation == 0 {
+        stamps.iter_mut().for_each(|s| *s = 0);
+        *generation = 1;
+    }
+    let mut size = 0;
+    while let Some(Key(key)) = map.next_key::<Key>()? {
+        let Some(&i) = index.get(key.as_ref()) else {
+            let error = Failure::set(slot, FailureKind::UnknownKey);
+            Failure::push(slot, key.as_ref());
+            return Err(error);
+        };
+        if stamps[i] == *generation {
+            let error = Failure::set(slot, FailureKind::DuplicateKey);
+            Failure::push(slot, key.as_ref());
+            return Err(error);
+        }
+        stamps[i] = *generation;
+        match map.next_value_seed(ColumnSeed {
+            column: &mut children[i],
+            slot,
+        }) {
+            Ok(n) => size += n,
+            Err(error) => {
+                Failure::push(slot, key.as_ref());
+                return Err(error);
+            }
+        }
+    }
+    for (child, stamp) in children.iter_mut().zip(stamps.iter()) {
+        if *stamp != *generation {
+            size += child.append_null();
+        }
+    }
+    Ok(size)
+}
+
+/// The root object of a line, appended to the record builder.
+pub struct RowSeed<'a> {
+    pub root: &'a mut ColumnBuilder,
+    pub slot: &'a RefCell<Failure>,
+}
+
+impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
+    type Value = u64;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<u64, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed<'_> {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<u64, A::Error> {
+        append_object(self.root, map, self.slot)
+    }
+}
