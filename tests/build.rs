@@ -505,3 +505,74 @@ fn card_keeps_user_keys_and_prose_across_builds() {
     assert!(after.contains("num_examples: 80"));
     assert_eq!(env.git_out(&clone, &["status", "--porcelain"]), "");
 }
+
+#[test]
+fn an_unchanged_rebuild_skips_the_conversion_and_a_change_does_not() {
+    let env = TestEnv::new();
+    let clone = env.init("cached");
+    let input = env.write(
+        "cached.jsonl",
+        std::fs::read(&friction_inputs()[1]).unwrap(),
+    );
+    // An input last modified well before the build (a fresh file would be "racy", as in git).
+    let touch = std::process::Command::new("touch")
+        .args(["-d", "2020-01-01"])
+        .arg(&input)
+        .status()
+        .unwrap();
+    assert!(touch.success());
+    let input = input.display().to_string();
+    assert_success(&build(&env, &clone, &[&input, "--license", "mit"]));
+    let head = env.git_out(&clone, &["rev-parse", "HEAD"]);
+
+    let output = build(&env, &clone, &[&input, "--license", "mit"]);
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("inputs and options are those of the last build"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !stderr(&output).contains("Converted"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(env.git_out(&clone, &["rev-parse", "HEAD"]), head);
+
+    // A new card flag: converted again, the card changes, the data does not.
+    let output = build(&env, &clone, &[&input, "--license", "apache-2.0"]);
+    assert_success(&output);
+    assert!(stderr(&output).contains("Converted"), "{}", stderr(&output));
+    let changed = env.git_out(&clone, &["diff", "--name-only", "HEAD~1", "HEAD"]);
+    assert_eq!(changed.trim(), "README.md");
+
+    // Other options and other bytes are never taken from the cache.
+    let output = build(
+        &env,
+        &clone,
+        &[&input, "--license", "apache-2.0", "--compression", "zstd"],
+    );
+    assert_success(&output);
+    assert!(stderr(&output).contains("Converted"), "{}", stderr(&output));
+    let mut text = std::fs::read_to_string(&input).unwrap();
+    text.push_str(&text.lines().next().unwrap().to_string());
+    text.push('\n');
+    std::fs::write(&input, text).unwrap();
+    let touch = std::process::Command::new("touch")
+        .args(["-d", "2020-01-02"])
+        .arg(&input)
+        .status()
+        .unwrap();
+    assert!(touch.success());
+    let output = build(
+        &env,
+        &clone,
+        &[&input, "--license", "apache-2.0", "--compression", "zstd"],
+    );
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("Converted train: 41 rows"),
+        "{}",
+        stderr(&output)
+    );
+}

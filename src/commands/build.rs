@@ -20,6 +20,17 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     let _lock = clone.lock()?;
     let repo_id = from_dataset_url(&clone.origin_url()?)?.to_string();
 
+    if super::build_cache::unchanged(&clone, &repo_id, &plan) {
+        status(
+            "Nothing to commit: the inputs and options are those of the last build (same size, mtime and inode), and HEAD holds its data and card.",
+        );
+        if args.json {
+            let result = serde_json::json!({"repo_id": repo_id, "committed": false, "commit": null, "cached": true});
+            println!("{}", serde_json::to_string_pretty(&result)?);
+        }
+        return Ok(());
+    }
+
     // Everything is written into a staging folder inside .git first; the clone only changes
     // in `commit`, once all of it has succeeded.
     let staging = clone.staging_dir()?;
@@ -68,6 +79,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             Some(id.to_string())
         }
     };
+    // Only a cache: failing to write it costs the next build its shortcut, nothing else.
+    let _ = super::build_cache::record(&clone, &plan);
     if args.json {
         let result = serde_json::json!({
             "repo_id": repo_id,

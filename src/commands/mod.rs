@@ -1,6 +1,7 @@
 //! One orchestration function per command: flags in, library calls, status out.
 
 mod build;
+mod build_cache;
 mod card;
 mod clone;
 mod diff;

@@ -1,0 +1,143 @@
+//! Skipping the conversion when a rebuild can be proven unchanged, the way git's index skips
+//! rehashing files: the inputs' size, modification time and inode, and every option, equal
+//! those of the last build, and HEAD still holds that build's data. Then the data would be
+//! byte-identical (conversion is deterministic), so only the card is re-rendered.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use super::next_state::current_readme;
+use super::plan::BuildPlan;
+use crate::card::{self, CardRequest};
+use crate::convert::Codec;
+use crate::repo::Clone;
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct InputStamp {
+    path: PathBuf,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+    inode: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Key {
+    version: String,
+    config: String,
+    splits: Vec<(String, Vec<InputStamp>)>,
+    max_shard_bytes: u64,
+    zstd: bool,
+    conflicts_as_json: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    key: Key,
+    /// The tree of the data folder in the commit the build produced.
+    data_tree: String,
+    /// When the entry was written (ns since the epoch): inputs modified in the same instant
+    /// are not trusted (git's "racy" rule).
+    written_ns: i128,
+}
+
+fn cache_path(clone: &Clone) -> PathBuf {
+    clone.repo.path().join("hf-relay").join("build-cache.json")
+}
+
+fn nanos(seconds: i64, nanos: i64) -> i128 {
+    seconds as i128 * 1_000_000_000 + nanos as i128
+}
+
+fn key(plan: &BuildPlan) -> anyhow::Result<Key> {
+    let mut splits = Vec::new();
+    for split in &plan.splits {
+        let mut stamps = Vec::new();
+        for file in &split.files {
+            let metadata = std::fs::metadata(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            stamps.push(InputStamp {
+                path: std::fs::canonicalize(file).unwrap_or_else(|_| file.clone()),
+                size: metadata.len(),
+                mtime_ns: nanos(metadata.mtime(), metadata.mtime_nsec()),
+                ctime_ns: nanos(metadata.ctime(), metadata.ctime_nsec()),
+                inode: metadata.ino(),
+            });
+        }
+        splits.push((split.name.clone(), stamps));
+    }
+    Ok(Key {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        config: plan.config_name.clone(),
+        splits,
+        max_shard_bytes: plan.options.max_shard_bytes,
+        zstd: plan.options.codec == Codec::Zstd,
+        conflicts_as_json: plan.options.conflicts_as_json,
+    })
+}
+
+fn data_tree(clone: &Clone, data_dir: &str) -> Option<String> {
+    let tree = clone.repo.head().ok()?.peel_to_tree().ok()?;
+    let entry = tree.get_path(Path::new(data_dir)).ok()?;
+    Some(entry.id().to_string())
+}
+
+/// True when this build would change nothing: same inputs and options as the last build, HEAD
+/// holds its data, and the card the build would write equals the committed one.
+pub fn unchanged(clone: &Clone, repo_id: &str, plan: &BuildPlan) -> bool {
+    let check = || -> Option<bool> {
+        let entry: Entry = serde_json::from_slice(&std::fs::read(cache_path(clone)).ok()?).ok()?;
+        let key = key(plan).ok()?;
+        let fresh = key
+            .splits
+            .iter()
+            .flat_map(|(_, s)| s)
+            .all(|s| s.mtime_ns < entry.written_ns - 1_000_000_000);
+        if entry.key != key || !fresh || data_tree(clone, &plan.data_dir)? != entry.data_tree {
+            return Some(false);
+        }
+        let readme = current_readme(clone).ok()??;
+        let committed = clone.head_blob("README.md").ok()??;
+        if committed != readme.as_bytes() {
+            return Some(false);
+        }
+        let configs = card::read_configs(&readme).ok()?;
+        let config = configs.iter().find(|c| c.config_name == plan.config_name)?;
+        let rendered = card::render(&CardRequest {
+            repo_id,
+            existing: Some(&readme),
+            template: plan.template.as_deref(),
+            config,
+            flags: &plan.flags,
+        })
+        .ok()?;
+        Some(rendered == readme)
+    };
+    check().unwrap_or(false)
+}
+
+/// Remembers this build (after it committed, or found nothing to commit).
+pub fn record(clone: &Clone, plan: &BuildPlan) -> anyhow::Result<()> {
+    let Some(data_tree) = data_tree(clone, &plan.data_dir) else {
+        return Ok(());
+    };
+    let written_ns = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0);
+    let entry = Entry {
+        key: key(plan)?,
+        data_tree,
+        written_ns,
+    };
+    let path = cache_path(clone);
+    std::fs::create_dir_all(path.parent().expect("a parent"))?;
+    let temporary = path.with_extension("json.tmp");
+    std::fs::write(&temporary, serde_json::to_vec(&entry)?)?;
+    std::fs::rename(&temporary, &path)?;
+    Ok(())
+}
