@@ -555,7 +555,8 @@ fn an_unchanged_rebuild_skips_the_conversion_and_a_change_does_not() {
     assert_success(&output);
     assert!(stderr(&output).contains("Converted"), "{}", stderr(&output));
     let mut text = std::fs::read_to_string(&input).unwrap();
-    text.push_str(&text.lines().next().unwrap().to_string());
+    let first_line = text.lines().next().unwrap().to_string();
+    text.push_str(&first_line);
     text.push('\n');
     std::fs::write(&input, text).unwrap();
     let touch = std::process::Command::new("touch")
