@@ -204,6 +204,9 @@ pub struct BuildArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Refuse (and write nothing) when the build would change the schema of existing data.
+    #[arg(long)]
+    pub strict_schema: bool,
     #[command(flatten)]
     pub card: CardFlags,
 }

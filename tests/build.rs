@@ -577,3 +577,93 @@ fn an_unchanged_rebuild_skips_the_conversion_and_a_change_does_not() {
         stderr(&output)
     );
 }
+
+#[test]
+fn schema_drift_warns_and_strict_schema_refuses() {
+    let env = TestEnv::new();
+    let clone = env.init("drift");
+    let v1 = env.write("v1.jsonl", "{\"a\": 1}\n{\"a\": 2}\n");
+    assert_success(&build(&env, &clone, &[v1.to_str().unwrap()]));
+    let v2 = env.write("v2.jsonl", "{\"a\": 1, \"b\": \"new\"}\n{\"a\": 2.5}\n");
+    let before = env.snapshot(&clone);
+    let output = build(&env, &clone, &[v2.to_str().unwrap(), "--strict-schema"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("added column b (string)") && err.contains("column a: int64 → float64"),
+        "{err}"
+    );
+    assert_eq!(env.snapshot(&clone), before);
+    let output = build(&env, &clone, &[v2.to_str().unwrap()]);
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("Warning: the schema changes"),
+        "{}",
+        stderr(&output)
+    );
+    let message = env.git_out(&clone, &["log", "-1", "--format=%B"]);
+    assert!(
+        message.contains("Schema:\n  column a: int64 → float64\n  added column b (string)"),
+        "{message}"
+    );
+}
+
+/// A build big enough (in a debug binary) to be interrupted or contended.
+fn big_input(env: &TestEnv) -> PathBuf {
+    let path = env.path().join("big.jsonl");
+    let status = std::process::Command::new("python3")
+        .arg(repo_path("../shared/bench/gen_friction.py"))
+        .args(["--rows", "6000", "--seed", "5", "--out"])
+        .arg(&path)
+        .status();
+    if !matches!(status, Ok(s) if s.success()) {
+        // Without the shared generator: repeat the example until it is big enough.
+        let rows = std::fs::read_to_string(&friction_inputs()[0]).unwrap();
+        std::fs::write(&path, rows.repeat(80)).unwrap();
+    }
+    path
+}
+
+#[test]
+fn ctrl_c_and_a_concurrent_build_leave_the_clone_as_it_was() {
+    let env = TestEnv::new();
+    let clone = env.init("interrupt");
+    let input = big_input(&env);
+    let before = env.snapshot(&clone);
+
+    let child = env
+        .hf_relay()
+        .arg("build")
+        .arg("--dir")
+        .arg(&clone)
+        .arg(&input)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Meanwhile a second process on the same clone fails at once, clearly.
+    let second = build(&env, &clone, &[input.to_str().unwrap()]);
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        stderr(&second).contains("another hf-relay process"),
+        "{}",
+        stderr(&second)
+    );
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("interrupted"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        env.snapshot(&clone),
+        before,
+        "the clone changed after Ctrl-C"
+    );
+}

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 use super::next_state::{NextState, ShardStatus, SplitSummary, next_state};
 use super::plan::BuildPlan;
@@ -55,6 +55,15 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     }
 
     let state = next_state(&clone, &repo_id, &plan, &converted)?;
+    if !state.schema_changes.is_empty() {
+        let changes = state.schema_changes.join("; ");
+        if args.strict_schema {
+            bail!(
+                "the build would change the schema ({changes}); nothing was written (drop --strict-schema to accept the change)"
+            );
+        }
+        status(format!("Warning: the schema changes: {changes}"));
+    }
     let message = commit_message(&plan, &state, &converted, args.message.as_deref());
     let subject = message.lines().next().unwrap_or_default().to_string();
     if super::INTERRUPTED.load(Ordering::Relaxed) {

@@ -88,6 +88,7 @@ pub fn run(args: PublishArgs) -> anyhow::Result<()> {
         inputs: args.inputs,
         message: args.message,
         json: false,
+        strict_schema: false,
         card: args.card,
     })?;
     let clone = Clone::open(&dir)?;
