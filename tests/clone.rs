@@ -5,7 +5,6 @@ mod common;
 mod test_hub;
 
 use std::path::Path;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -68,22 +67,6 @@ fn clone_cmd(env: &TestEnv, hub: &TestHub, args: &[&str]) -> std::process::Comma
         .arg("--endpoint")
         .arg(&hub.url);
     command
-}
-
-#[track_caller]
-fn assert_failure(output: &Output, stderr_part: &str) {
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(output),
-        stderr(output)
-    );
-    assert!(
-        stderr(output).contains(stderr_part),
-        "stderr lacks {stderr_part:?}:\n{}",
-        stderr(output)
-    );
 }
 
 fn open(dir: &Path) -> Clone {

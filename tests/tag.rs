@@ -17,22 +17,6 @@ fn tag(env: &TestEnv, clone: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-#[track_caller]
-fn assert_failure(output: &Output, stderr_part: &str) {
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(output),
-        stderr(output)
-    );
-    assert!(
-        stderr(output).contains(stderr_part),
-        "stderr lacks {stderr_part:?}:\n{}",
-        stderr(output)
-    );
-}
-
 /// `you/NAME` built from both friction files (train: 120 rows), then a second commit adding
 /// config `en` (train 40 rows, test 80 rows).
 fn built_clone(env: &TestEnv, name: &str) -> std::path::PathBuf {

@@ -224,18 +224,7 @@ impl Created {
             Created::Folder(top) => {
                 let _ = fs::remove_dir_all(top);
             }
-            Created::ContentOf(dir) => {
-                let Ok(entries) = fs::read_dir(dir) else {
-                    return;
-                };
-                for entry in entries.flatten() {
-                    let path = entry.path();
-                    let _ = match entry.file_type() {
-                        Ok(kind) if kind.is_dir() => fs::remove_dir_all(&path),
-                        _ => fs::remove_file(&path),
-                    };
-                }
-            }
+            Created::ContentOf(dir) => crate::repo::empty_dir(dir),
         }
     }
 }

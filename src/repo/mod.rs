@@ -907,7 +907,7 @@ fn prepare_empty_dir(dir: &Path) -> anyhow::Result<Option<PathBuf>> {
 }
 
 /// Removes everything inside `dir` (which was empty before we started).
-fn empty_dir(dir: &Path) {
+pub(crate) fn empty_dir(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };

@@ -145,6 +145,23 @@ pub fn assert_success(output: &Output) {
     );
 }
 
+/// Exit code 1 (an error, not a usage error) with `stderr_part` in the message.
+#[track_caller]
+pub fn assert_failure(output: &Output, stderr_part: &str) {
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+    assert!(
+        stderr(output).contains(stderr_part),
+        "stderr lacks {stderr_part:?}:\n{}",
+        stderr(output)
+    );
+}
+
 /// The Python of the test venv (`scripts/test.sh` creates it and sets the variable).
 pub fn python() -> Command {
     let python = std::env::var("HF_RELAY_TEST_PYTHON").expect(
