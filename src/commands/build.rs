@@ -69,6 +69,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     if super::INTERRUPTED.load(Ordering::Relaxed) {
         return Err(convert::ConvertError::Interrupted.into());
     }
+    let card_changed = clone.head_blob("README.md")?.as_deref() != Some(state.readme.as_bytes());
     let NextState {
         changes,
         splits,
@@ -84,6 +85,9 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             None
         }
         CommitOutcome::Committed { id } => {
+            if card_changed {
+                status("Updated the dataset card (README.md)");
+            }
             status(format!("Committed {} {subject}", &id.to_string()[..12]));
             Some(id.to_string())
         }
