@@ -67,6 +67,12 @@ pub enum ConvertError {
     NoRecords { split: String },
     #[error("no field in any record: every line is an empty object `{{}}`")]
     NoColumns,
+    #[error(
+        "field `{path}` is nested too deeply: pyarrow and `datasets` cannot read more than \
+         {max_levels} levels of objects and lists (or 50 levels of lists); store the deep part \
+         as a JSON string instead"
+    )]
+    TooDeep { path: String, max_levels: usize },
     #[error("interrupted")]
     Interrupted,
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Fields, Schema};
 use indexmap::IndexMap;
 
-use super::error::join_path;
+use super::error::{ConvertError, join_path};
 
 /// The inferred type of one JSON path.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,18 +120,74 @@ impl Ty {
         }
     }
 
-    /// Replaces objects that never had a key by JSON text, so the decoder and the Arrow type
-    /// agree.
+    /// Replaces nested objects that never had a key by JSON text, so the decoder and the Arrow
+    /// type agree. The root stays an object.
     pub fn finalize(self) -> Ty {
         match self {
-            Ty::Struct(fields) if fields.is_empty() => Ty::Json,
-            Ty::Struct(fields) => {
-                Ty::Struct(fields.into_iter().map(|(k, v)| (k, v.finalize())).collect())
-            }
-            Ty::List(item) => Ty::List(Box::new(item.finalize())),
+            Ty::Struct(fields) => Ty::Struct(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k, v.finalize_nested()))
+                    .collect(),
+            ),
             other => other,
         }
     }
+
+    fn finalize_nested(self) -> Ty {
+        match self {
+            Ty::Struct(fields) if fields.is_empty() => Ty::Json,
+            Ty::List(item) => Ty::List(Box::new(item.finalize_nested())),
+            other => other.finalize(),
+        }
+    }
+}
+
+/// Nesting pyarrow (and so `datasets`) can still read: it imports Arrow schemas up to 64
+/// levels deep and Parquet schemas up to 100 levels, where a list takes two.
+const MAX_ARROW_DEPTH: usize = 63;
+const MAX_PARQUET_DEPTH: usize = 100;
+
+/// Refuses a schema nested deeper than the `datasets` readers accept, naming the deepest field.
+pub fn check_depth(root: &Ty) -> Result<(), ConvertError> {
+    fn walk(ty: &Ty, path: &mut String, arrow: usize, parquet: usize) -> Option<String> {
+        if arrow > MAX_ARROW_DEPTH || parquet > MAX_PARQUET_DEPTH {
+            return Some(path.clone());
+        }
+        match ty {
+            Ty::List(item) => {
+                let len = path.len();
+                path.push_str("[]");
+                let found = walk(item, path, arrow + 1, parquet + 2);
+                path.truncate(len);
+                found
+            }
+            Ty::Struct(fields) => fields.iter().find_map(|(name, child)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(name);
+                let found = walk(child, path, arrow + 1, parquet + 1);
+                path.truncate(len);
+                found
+            }),
+            _ => None,
+        }
+    }
+    let Ty::Struct(fields) = root else {
+        return Ok(());
+    };
+    for (name, child) in fields {
+        let mut path = name.clone();
+        if let Some(path) = walk(child, &mut path, 1, 1) {
+            return Err(ConvertError::TooDeep {
+                path,
+                max_levels: MAX_ARROW_DEPTH,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn struct_fields(fields: &IndexMap<String, Ty>) -> Fields {

@@ -95,11 +95,12 @@ pub fn convert(
         let split = splits.first().map(|s| s.name.clone()).unwrap_or_default();
         return Err(ConvertError::NoRecords { split });
     }
-    let root = root.finalize();
-    let schema = Arc::new(infer::schema_of(&root));
-    if schema.fields().is_empty() {
+    if matches!(&root, Ty::Struct(fields) if fields.is_empty()) {
         return Err(ConvertError::NoColumns);
     }
+    let root = root.finalize();
+    infer::check_depth(&root)?;
+    let schema = Arc::new(infer::schema_of(&root));
     let features = schema_features(&schema);
     let schema = Arc::new(
         schema

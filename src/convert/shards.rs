@@ -14,7 +14,7 @@ use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{CdcOptions, EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use sha2::{Digest, Sha256};
 
 /// `datasets`' target for uncompressed data per row group (`config.MAX_ROW_GROUP_SIZE`).
@@ -62,15 +62,12 @@ pub enum Codec {
 }
 
 /// Writer settings shared by every shard: the `datasets` defaults (snappy, dictionary, page
-/// index, content-defined chunking) plus the `huggingface` and `content_defined_chunking`
-/// key-value metadata that pyarrow writes.
+/// index) plus the `huggingface` key-value metadata that pyarrow writes.
+///
+/// Content-defined chunking, which `datasets` also enables, stays off: parquet-rs 60 writes an
+/// empty data page before a value larger than the CDC `max_chunk_size` (1 MiB), and pyarrow then
+/// reads that column with no rows (apache/arrow-rs#10929, found by our bad-input suite).
 pub fn writer_properties(codec: Codec, huggingface_metadata: &str) -> WriterProperties {
-    let cdc = CdcOptions::default();
-    let cdc_json = serde_json::json!({
-        "min_chunk_size": cdc.min_chunk_size,
-        "max_chunk_size": cdc.max_chunk_size,
-        "norm_level": cdc.norm_level,
-    });
     WriterProperties::builder()
         .set_compression(match codec {
             Codec::Snappy => Compression::SNAPPY,
@@ -78,11 +75,10 @@ pub fn writer_properties(codec: Codec, huggingface_metadata: &str) -> WriterProp
         })
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(None)
-        .set_content_defined_chunking(Some(cdc))
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new("huggingface".to_string(), huggingface_metadata.to_string()),
-            KeyValue::new("content_defined_chunking".to_string(), cdc_json.to_string()),
-        ]))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            "huggingface".to_string(),
+            huggingface_metadata.to_string(),
+        )]))
         .build()
 }
 
