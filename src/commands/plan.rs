@@ -118,12 +118,17 @@ pub fn check_split_name(name: &str) -> anyhow::Result<()> {
 }
 
 /// Config names become folder names: letters, digits, `-`, `_`, `.`; not `data` (reserved by
-/// `datasets` for the default config); no path tricks.
+/// `datasets` for the default config) in any case, since `Data/` is `data/` on case-insensitive
+/// file systems; not `README.md` (the card); no path tricks.
 pub fn check_config_name(name: &str) -> anyhow::Result<()> {
-    if name == "data" {
+    if name.eq_ignore_ascii_case("data") {
         bail!(
-            "invalid config name \"data\": `datasets` reserves it for the default config's folder"
+            "invalid config name {name:?}: `datasets` reserves \"data\" for the default config's \
+             folder (in any case: file systems that ignore case would mix both)"
         );
+    }
+    if name.eq_ignore_ascii_case("README.md") {
+        bail!("invalid config name {name:?}: its folder would replace the dataset card README.md");
     }
     let valid = !name.is_empty()
         && name.len() <= 64
@@ -150,7 +155,16 @@ mod tests {
             assert!(check_split_name(bad).is_err(), "{bad}");
         }
         assert!(check_config_name("en").is_ok());
-        for bad in ["data", "..", "a/b", ".hidden", ""] {
+        for bad in [
+            "data",
+            "Data",
+            "README.md",
+            "readme.MD",
+            "..",
+            "a/b",
+            ".hidden",
+            "",
+        ] {
             assert!(check_config_name(bad).is_err(), "{bad}");
         }
     }
