@@ -348,6 +348,66 @@ fn schema_is_inferred_over_the_whole_input() {
     check_with_python(&clone, &[("train", vec![input])]);
 }
 
+/// The schema is first guessed from the first 4 MiB of input; lines past that which widen it
+/// (a new key, int → float, a null-only column that gets a type, a new key in another split)
+/// make hf-relay infer over the whole input and decode again. The result must be what
+/// inference over every line gives: first-seen order, the widened types, exact rows.
+#[test]
+fn lines_past_the_first_chunk_that_widen_the_schema_are_not_lost() {
+    let env = TestEnv::new();
+    let clone = env.init("widen-late");
+    let filler = "x".repeat(1000);
+    let mut train = String::new();
+    for i in 0..6000 {
+        train.push_str(&format!(
+            "{{\"id\": {i}, \"score\": {i}, \"note\": null, \"text\": \"{filler}\"}}\n"
+        ));
+    }
+    assert!(
+        train.len() > 5 << 20,
+        "the late lines must be past the first chunk"
+    );
+    train.push_str(r#"{"id": 6000, "score": 0.5, "note": "late", "text": "", "late_key": [1]}"#);
+    train.push('\n');
+    let train = env.write("train.jsonl", train);
+    let test = env.write(
+        "test.jsonl",
+        r#"{"id": 1, "score": 2, "note": null, "text": "t", "test_only": true}"#.to_string() + "\n",
+    );
+    let output = build(
+        &env,
+        &clone,
+        &[
+            train.to_str().unwrap(),
+            "--split",
+            &format!("test={}", test.display()),
+        ],
+    );
+    assert_success(&output);
+    let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
+    let front = readme.split("\n---\n").next().unwrap();
+    let positions: Vec<usize> = [
+        "- name: id\n    dtype: int64",
+        "- name: score\n    dtype: float64",
+        "- name: note\n    dtype: string",
+        "- name: text\n    dtype: string",
+        "- name: late_key\n    list: int64",
+        "- name: test_only\n    dtype: bool",
+    ]
+    .iter()
+    .map(|feature| {
+        front
+            .find(feature)
+            .unwrap_or_else(|| panic!("{feature}:\n{front}"))
+    })
+    .collect();
+    assert!(
+        positions.is_sorted(),
+        "first-seen order: {positions:?}\n{front}"
+    );
+    check_with_python(&clone, &[("train", vec![train]), ("test", vec![test])]);
+}
+
 fn assert_rejected(
     env: &TestEnv,
     clone: &std::path::Path,

@@ -84,14 +84,15 @@ pub fn jsonl_to_arrow(data: &[u8]) {
                 }
                 ConvertError::TypeConflict { location, .. }
                 | ConvertError::IntegerOutOfRange { location, .. }
+                | ConvertError::InexactFloat { location, .. }
                 | ConvertError::DuplicateKey { location, .. } => Some(location),
                 ConvertError::NoRecords { .. } => {
                     assert!(model.is_empty(), "{error}, but the input has records");
                     None
                 }
-                ConvertError::TooDeep { .. } => {
+                ConvertError::TooDeep { location, .. } => {
                     assert!(!any_invalid, "{error}, but some line is invalid");
-                    None
+                    Some(location)
                 }
                 ConvertError::NoColumns => {
                     assert!(!any_invalid, "{error}, but some line is invalid");

@@ -14,9 +14,7 @@ use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Fields, SchemaRef};
 
 use super::infer::Ty;
-use std::cell::RefCell;
-
-use super::stream::{Failure, LineError, RowSeed, parse_line_with};
+use super::stream::{LineError, RowSeed, Slot, parse_line_with};
 
 /// A column being built.
 pub enum ColumnBuilder {
@@ -26,6 +24,9 @@ pub enum ColumnBuilder {
     Float(Float64Builder),
     Str(StringBuilder),
     Json(StringBuilder),
+    /// A nested object that never had a key: Parquet cannot hold an empty group, so its values
+    /// are kept as their JSON text (`{}`). A value with keys does not fit.
+    EmptyObject(StringBuilder),
     List {
         field: Arc<Field>,
         offsets: Vec<i32>,
@@ -54,6 +55,9 @@ impl ColumnBuilder {
             (Ty::Float, _) => ColumnBuilder::Float(Float64Builder::new()),
             (Ty::Str, _) => ColumnBuilder::Str(StringBuilder::new()),
             (Ty::Json, _) => ColumnBuilder::Json(StringBuilder::new()),
+            (Ty::Struct(tys), DataType::Utf8) if tys.is_empty() => {
+                ColumnBuilder::EmptyObject(StringBuilder::new())
+            }
             (Ty::List(item), DataType::List(field)) => ColumnBuilder::List {
                 field: field.clone(),
                 offsets: vec![0],
@@ -89,6 +93,7 @@ impl ColumnBuilder {
             ColumnBuilder::Float(_) => "float64",
             ColumnBuilder::Str(_) => "string",
             ColumnBuilder::Json(_) => "JSON text",
+            ColumnBuilder::EmptyObject(_) => "object",
             ColumnBuilder::List { .. } => "list",
             ColumnBuilder::Struct { .. } => "object",
         }
@@ -113,7 +118,7 @@ impl ColumnBuilder {
                 b.append_null();
                 8
             }
-            ColumnBuilder::Str(b) | ColumnBuilder::Json(b) => {
+            ColumnBuilder::Str(b) | ColumnBuilder::Json(b) | ColumnBuilder::EmptyObject(b) => {
                 b.append_null();
                 4
             }
@@ -139,7 +144,9 @@ impl ColumnBuilder {
             ColumnBuilder::Bool(b) => Arc::new(b.finish()),
             ColumnBuilder::Int(b) => Arc::new(b.finish()),
             ColumnBuilder::Float(b) => Arc::new(b.finish()),
-            ColumnBuilder::Str(b) | ColumnBuilder::Json(b) => Arc::new(b.finish()),
+            ColumnBuilder::Str(b) | ColumnBuilder::Json(b) | ColumnBuilder::EmptyObject(b) => {
+                Arc::new(b.finish())
+            }
             ColumnBuilder::List {
                 field,
                 offsets,
@@ -195,7 +202,7 @@ impl BatchBuilder {
 
     /// Appends one line. On error the builder must be discarded (columns may be uneven).
     pub fn append_line(&mut self, line: &str) -> Result<(), LineError> {
-        let slot = RefCell::new(Failure::default());
+        let slot = Slot::new(line);
         let size = parse_line_with(
             line,
             RowSeed {

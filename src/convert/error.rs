@@ -46,6 +46,15 @@ pub enum ConvertError {
         value: String,
     },
     #[error(
+        "{location}: field `{path}`: integer {value} cannot be stored exactly as float64, the \
+         column's type (other lines hold floats); store such numbers as strings"
+    )]
+    InexactFloat {
+        location: Location,
+        path: String,
+        value: String,
+    },
+    #[error(
         "{location}: duplicate key `{path}` in one object (ambiguous: hf-relay does not pick one of the values)"
     )]
     DuplicateKey { location: Location, path: String },
@@ -68,11 +77,15 @@ pub enum ConvertError {
     #[error("no field in any record: every line is an empty object `{{}}`")]
     NoColumns,
     #[error(
-        "field `{path}` is nested too deeply: pyarrow and `datasets` cannot read more than \
-         {max_levels} levels of objects and lists (or 50 levels of lists); store the deep part \
-         as a JSON string instead"
+        "{location}: field `{path}` is nested too deeply: pyarrow and `datasets` cannot read \
+         more than {max_levels} levels of objects and lists (or 49 levels of lists); store the \
+         deep part as a JSON string instead"
     )]
-    TooDeep { path: String, max_levels: usize },
+    TooDeep {
+        location: Location,
+        path: String,
+        max_levels: usize,
+    },
     #[error("interrupted")]
     Interrupted,
 }

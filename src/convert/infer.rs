@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Fields, Schema};
 use indexmap::IndexMap;
 
-use super::error::{ConvertError, join_path};
+use super::error::join_path;
 
 /// The inferred type of one JSON path.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,75 +119,103 @@ impl Ty {
             Ty::Struct(fields) => DataType::Struct(struct_fields(fields)),
         }
     }
-
-    /// Replaces nested objects that never had a key by JSON text, so the decoder and the Arrow
-    /// type agree. The root stays an object.
-    pub fn finalize(self) -> Ty {
-        match self {
-            Ty::Struct(fields) => Ty::Struct(
-                fields
-                    .into_iter()
-                    .map(|(k, v)| (k, v.finalize_nested()))
-                    .collect(),
-            ),
-            other => other,
-        }
-    }
-
-    fn finalize_nested(self) -> Ty {
-        match self {
-            Ty::Struct(fields) if fields.is_empty() => Ty::Json,
-            Ty::List(item) => Ty::List(Box::new(item.finalize_nested())),
-            other => other.finalize(),
-        }
-    }
 }
 
 /// Nesting pyarrow (and so `datasets`) can still read: it imports Arrow schemas up to 64
 /// levels deep and Parquet schemas up to 100 levels, where a list takes two.
-const MAX_ARROW_DEPTH: usize = 63;
+pub const MAX_ARROW_DEPTH: usize = 63;
 const MAX_PARQUET_DEPTH: usize = 100;
 
+/// One step of a path into a record: a key, or the items of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Key(String),
+    Item,
+}
+
+/// A field nested deeper than the `datasets` readers accept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TooDeep {
+    /// `a.b[].c`, for messages.
+    pub path: String,
+    pub steps: Vec<Step>,
+}
+
 /// Refuses a schema nested deeper than the `datasets` readers accept, naming the deepest field.
-pub fn check_depth(root: &Ty) -> Result<(), ConvertError> {
-    fn walk(ty: &Ty, path: &mut String, arrow: usize, parquet: usize) -> Option<String> {
+///
+/// The Parquet count includes the schema's root group, as pyarrow counts it when it reads the
+/// file back.
+pub fn check_depth(root: &Ty) -> Result<(), TooDeep> {
+    fn walk(ty: &Ty, steps: &mut Vec<Step>, arrow: usize, parquet: usize) -> bool {
         if arrow > MAX_ARROW_DEPTH || parquet > MAX_PARQUET_DEPTH {
-            return Some(path.clone());
+            return true;
         }
         match ty {
             Ty::List(item) => {
-                let len = path.len();
-                path.push_str("[]");
-                let found = walk(item, path, arrow + 1, parquet + 2);
-                path.truncate(len);
-                found
-            }
-            Ty::Struct(fields) => fields.iter().find_map(|(name, child)| {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
+                steps.push(Step::Item);
+                if walk(item, steps, arrow + 1, parquet + 2) {
+                    return true;
                 }
-                path.push_str(name);
-                let found = walk(child, path, arrow + 1, parquet + 1);
-                path.truncate(len);
-                found
+                steps.pop();
+                false
+            }
+            Ty::Struct(fields) => fields.iter().any(|(name, child)| {
+                steps.push(Step::Key(name.clone()));
+                if walk(child, steps, arrow + 1, parquet + 1) {
+                    return true;
+                }
+                steps.pop();
+                false
             }),
-            _ => None,
+            _ => false,
         }
     }
     let Ty::Struct(fields) = root else {
         return Ok(());
     };
     for (name, child) in fields {
-        let mut path = name.clone();
-        if let Some(path) = walk(child, &mut path, 1, 1) {
-            return Err(ConvertError::TooDeep {
-                path,
-                max_levels: MAX_ARROW_DEPTH,
+        let mut steps = vec![Step::Key(name.clone())];
+        if walk(child, &mut steps, 1, 2) {
+            return Err(TooDeep {
+                path: path_text(&steps),
+                steps,
             });
         }
     }
     Ok(())
+}
+
+/// `a.b[].c` for the steps `a`, `b`, item, `c`.
+pub fn path_text(steps: &[Step]) -> String {
+    let mut path = String::new();
+    for step in steps {
+        match step {
+            Step::Item => path.push_str("[]"),
+            Step::Key(key) => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+        }
+    }
+    path
+}
+
+/// Whether a record reaches the end of `steps` with a value that is not null.
+pub fn reaches(value: &serde_json::Value, steps: &[Step]) -> bool {
+    let Some((step, rest)) = steps.split_first() else {
+        return !value.is_null();
+    };
+    match (step, value) {
+        (Step::Key(key), serde_json::Value::Object(map)) => {
+            map.get(key).is_some_and(|child| reaches(child, rest))
+        }
+        (Step::Item, serde_json::Value::Array(items)) => {
+            items.iter().any(|item| reaches(item, rest))
+        }
+        _ => false,
+    }
 }
 
 fn struct_fields(fields: &IndexMap<String, Ty>) -> Fields {
@@ -208,9 +236,8 @@ pub fn schema_of(root: &Ty) -> Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::convert::stream::{Failure, LineError, TypeSeed, parse_line_with};
+    use crate::convert::stream::{LineError, Slot, TypeSeed, parse_line_with};
     use serde_json::{Value, json};
-    use std::cell::RefCell;
 
     fn ty(value: Value) -> Ty {
         ty_with(value, false).unwrap()
@@ -219,7 +246,7 @@ mod tests {
     fn ty_with(value: Value, conflicts_as_json: bool) -> Result<Ty, LineError> {
         let line = value.to_string();
         let mut acc = Ty::Null;
-        let slot = RefCell::new(Failure::default());
+        let slot = Slot::new(&line);
         let seed = TypeSeed {
             acc: &mut acc,
             slot: &slot,

@@ -70,6 +70,7 @@ pub struct ChunkReader {
     carry: Vec<u8>,
     /// SHA-256 of each file's raw bytes, for the commit's provenance trailers.
     hashers: Vec<Sha256>,
+    hash: bool,
 }
 
 impl ChunkReader {
@@ -81,6 +82,7 @@ impl ChunkReader {
             next_line: 1,
             carry: Vec::new(),
             hashers: files.iter().map(|_| Sha256::new()).collect(),
+            hash: true,
             files,
         }
     }
@@ -124,7 +126,9 @@ impl ChunkReader {
                     Ok(n) => n,
                     Err(e) => return Err(self.io_error(e)),
                 };
-                self.hashers[self.file_index].update(&buffer[start..]);
+                if self.hash {
+                    self.hashers[self.file_index].update(&buffer[start..]);
+                }
                 if n == 0 {
                     eof = true;
                     break;
@@ -167,6 +171,12 @@ impl ChunkReader {
 }
 
 impl ChunkReader {
+    /// Reads without hashing (for a pass whose digests are not needed).
+    pub fn without_digests(mut self) -> ChunkReader {
+        self.hash = false;
+        self
+    }
+
     /// The SHA-256 (lowercase hex) of every file; complete once the reader is exhausted.
     pub fn digests(self) -> Vec<String> {
         self.hashers

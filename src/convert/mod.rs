@@ -1,8 +1,11 @@
 //! JSONL → Arrow → Parquet shards. Never prints; reports progress through [`Progress`].
 //!
-//! Two passes over the input: the first infers the schema over every line (never a sample),
-//! the second decodes and writes. Both parse line-aligned chunks on all cores; results are
-//! consumed in input order, so the output does not depend on the number of threads.
+//! The schema covers every line (never a sample), yet the input is usually parsed once: the
+//! schema is guessed from the first chunk, every chunk is decoded with the guess, and only a
+//! line that does not fit it sends the conversion through whole-input inference and a second
+//! decode (see [`convert`]). Line-aligned chunks are parsed on all cores and consumed in input
+//! order; the leaf columns are encoded on threads of their own (see [`shards`]). The output
+//! does not depend on the number of threads.
 
 pub mod decode;
 pub mod error;
@@ -24,8 +27,7 @@ pub use error::{ConvertError, Location};
 use infer::{Ty, merge};
 use input::{Chunk, ChunkReader};
 pub use shards::{Codec, Shard};
-use std::cell::RefCell;
-use stream::{Failure, LineError, TypeSeed, parse_line_with};
+use stream::{LineError, Slot, TypeSeed, parse_line_with};
 
 /// The inputs of one split, read in the order given.
 #[derive(Debug, Clone)]
@@ -74,6 +76,14 @@ pub struct Converted {
 }
 
 /// Converts every split into shards under `out_dir`, with one schema inferred over all inputs.
+///
+/// The schema is first guessed from the records of the first chunk, and every chunk is decoded
+/// and written with that guess. When every line fits the guess, the guess is exactly what
+/// inference over the whole input gives (every line's type is within it, and the first chunk's
+/// lines are among them), so one parse suffices. The first line that does not fit (a key not
+/// seen yet, a wider type) sends the conversion back: the output so far is discarded, the
+/// schema is inferred over the rest of the input on top of the guess, and everything is
+/// decoded again with the complete schema.
 pub fn convert(
     splits: &[SplitInput],
     out_dir: &Path,
@@ -87,34 +97,165 @@ pub fn convert(
         .collect();
     let total_bytes = total_size(&all_files)?;
 
-    progress.phase("Inferring schema", total_bytes);
-    let (root, digests) =
-        infer_schema(&all_files, options.conflicts_as_json, progress, interrupted)?;
-    let inputs = all_files.iter().cloned().zip(digests).collect();
-    if root == Ty::Null {
+    let guess = guess_schema(&all_files, options.conflicts_as_json)?;
+    if guess == Ty::Null {
         let split = splits.first().map(|s| s.name.clone()).unwrap_or_default();
         return Err(ConvertError::NoRecords { split });
     }
+    let guess_has_columns = matches!(&guess, Ty::Struct(fields) if !fields.is_empty());
+    if guess_has_columns {
+        infer::check_depth(&guess).map_err(|e| locate(e, &all_files))?;
+        progress.phase("Converting", total_bytes);
+        let pass = write_splits(
+            splits,
+            out_dir,
+            options,
+            &guess,
+            Mode::Guessed,
+            progress,
+            interrupted,
+        )?;
+        match pass {
+            Pass::Complete { outputs, digests } => {
+                return Ok(converted(&guess, outputs, all_files, digests));
+            }
+            Pass::Misfit { chunk } => {
+                progress.phase("Inferring schema", total_bytes);
+                let root = infer_schema_from(
+                    &all_files,
+                    guess,
+                    chunk,
+                    options.conflicts_as_json,
+                    progress,
+                    interrupted,
+                )?;
+                return write_inferred(
+                    root,
+                    splits,
+                    out_dir,
+                    options,
+                    all_files,
+                    progress,
+                    interrupted,
+                );
+            }
+        }
+    }
+    // Every record of the first chunk is `{}`: no guess is worth making.
+    progress.phase("Inferring schema", total_bytes);
+    let root = infer_schema_from(
+        &all_files,
+        Ty::Null,
+        0,
+        options.conflicts_as_json,
+        progress,
+        interrupted,
+    )?;
+    write_inferred(
+        root,
+        splits,
+        out_dir,
+        options,
+        all_files,
+        progress,
+        interrupted,
+    )
+}
+
+/// The second half of the slow path: decode and write with the schema inferred over all lines.
+fn write_inferred(
+    root: Ty,
+    splits: &[SplitInput],
+    out_dir: &Path,
+    options: &Options,
+    all_files: Vec<PathBuf>,
+    progress: &dyn Progress,
+    interrupted: &AtomicBool,
+) -> Result<Converted, ConvertError> {
     if matches!(&root, Ty::Struct(fields) if fields.is_empty()) {
         return Err(ConvertError::NoColumns);
     }
-    let root = root.finalize();
-    infer::check_depth(&root)?;
-    let schema = Arc::new(infer::schema_of(&root));
-    let features = schema_features(&schema);
-    let schema = Arc::new(
-        schema
-            .as_ref()
-            .clone()
-            .with_metadata(std::collections::HashMap::from([(
-                "huggingface".to_string(),
-                huggingface_metadata(&features),
-            )])),
-    );
-    let properties = shards::writer_properties(options.codec, &huggingface_metadata(&features));
+    infer::check_depth(&root).map_err(|e| locate(e, &all_files))?;
+    progress.phase("Writing Parquet", total_size(&all_files)?);
+    match write_splits(
+        splits,
+        out_dir,
+        options,
+        &root,
+        Mode::Inferred,
+        progress,
+        interrupted,
+    )? {
+        Pass::Complete { outputs, digests } => Ok(converted(&root, outputs, all_files, digests)),
+        Pass::Misfit { .. } => unreachable!("with the inferred schema, a misfit is an error"),
+    }
+}
 
-    progress.phase("Writing Parquet", total_bytes);
-    let mut outputs = Vec::with_capacity(splits.len());
+fn converted(
+    root: &Ty,
+    splits: Vec<SplitOutput>,
+    files: Vec<PathBuf>,
+    digests: Vec<String>,
+) -> Converted {
+    let (schema, features) = arrow_schema(root);
+    Converted {
+        schema,
+        features,
+        splits,
+        inputs: files.into_iter().zip(digests).collect(),
+    }
+}
+
+/// The Arrow schema of `root` with the `huggingface` metadata, and its `datasets` features.
+fn arrow_schema(root: &Ty) -> (SchemaRef, Vec<(String, Feature)>) {
+    let schema = infer::schema_of(root);
+    let features = schema_features(&schema);
+    let schema = schema.with_metadata(std::collections::HashMap::from([(
+        "huggingface".to_string(),
+        huggingface_metadata(&features),
+    )]));
+    (Arc::new(schema), features)
+}
+
+/// How decoding treats a line that does not fit the schema.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// The schema is a guess: a line that does not fit stops the pass.
+    Guessed,
+    /// The schema was inferred over every line: a line that does not fit is an error.
+    Inferred,
+}
+
+enum Pass {
+    Complete {
+        outputs: Vec<SplitOutput>,
+        digests: Vec<String>,
+    },
+    /// The index (over all input files, in order) of the first chunk with a line that does not
+    /// fit the guessed schema. Everything written was removed.
+    Misfit { chunk: usize },
+}
+
+/// Decodes every split with the schema `root` and writes its shards.
+fn write_splits(
+    splits: &[SplitInput],
+    out_dir: &Path,
+    options: &Options,
+    root: &Ty,
+    mode: Mode,
+    progress: &dyn Progress,
+    interrupted: &AtomicBool,
+) -> Result<Pass, ConvertError> {
+    let (schema, features) = arrow_schema(root);
+    let properties = shards::writer_properties(options.codec, &huggingface_metadata(&features));
+    let mut outputs: Vec<SplitOutput> = Vec::with_capacity(splits.len());
+    let mut digests = Vec::new();
+    let mut chunks_before = 0;
+    let discard = |outputs: &[SplitOutput]| {
+        for shard in outputs.iter().flat_map(|split| &split.shards) {
+            let _ = std::fs::remove_file(&shard.path);
+        }
+    };
     for split in splits {
         let mut writer = shards::ShardWriter::new(
             out_dir,
@@ -125,22 +266,52 @@ pub fn convert(
         );
         let mut num_examples = 0u64;
         let mut num_bytes = 0u64;
+        let mut chunks = 0;
+        let mut misfit = None;
         let write_error = |source| ConvertError::Write {
             file: out_dir.to_path_buf(),
             source,
         };
-        for_each_chunk(
+        let read = for_each_chunk(
             &split.files,
+            Reading {
+                skip: 0,
+                hash: true,
+            },
             interrupted,
-            |chunk| decode_chunk(chunk, &split.files, &root, &schema),
-            |chunk, (batch, row_bytes)| {
+            |chunk| decode_chunk(chunk, &split.files, root, &schema, mode),
+            |chunk, decoded| {
                 progress.advance(chunk.bytes.len() as u64);
+                let index = chunks;
+                chunks += 1;
+                let Decoded::Batch(batch, row_bytes) = decoded else {
+                    misfit = Some(chunks_before + index);
+                    return Ok(Flow::Stop);
+                };
                 num_examples += row_bytes.len() as u64;
                 num_bytes += row_bytes.iter().sum::<u64>();
-                writer.write(&batch, &row_bytes).map_err(write_error)
+                writer.write(&batch, &row_bytes).map_err(write_error)?;
+                Ok(Flow::Continue)
             },
-        )?;
+        );
+        let read = match read {
+            Ok(read) => read,
+            Err(error) => {
+                writer.discard();
+                discard(&outputs);
+                return Err(error);
+            }
+        };
+        if let Some(chunk) = misfit {
+            writer.discard();
+            discard(&outputs);
+            return Ok(Pass::Misfit { chunk });
+        }
+        chunks_before += chunks;
+        digests.extend(read.expect("a pass that did not stop read everything"));
         if num_examples == 0 {
+            writer.discard();
+            discard(&outputs);
             return Err(ConvertError::NoRecords {
                 split: split.name.clone(),
             });
@@ -153,12 +324,7 @@ pub fn convert(
             num_bytes,
         });
     }
-    Ok(Converted {
-        schema,
-        features,
-        splits: outputs,
-        inputs,
-    })
+    Ok(Pass::Complete { outputs, digests })
 }
 
 fn total_size(files: &[PathBuf]) -> Result<u64, ConvertError> {
@@ -171,16 +337,63 @@ fn total_size(files: &[PathBuf]) -> Result<u64, ConvertError> {
     })
 }
 
-/// The schema of all records of `files` (the first pass), and each file's SHA-256.
-pub fn infer_schema(
+/// A first guess of the schema: the types of the records of the first chunk that holds any,
+/// up to the first line that fails (that line is met again, and reported, by the real pass).
+/// `Ty::Null` when the input holds no record at all.
+fn guess_schema(files: &[PathBuf], conflicts_as_json: bool) -> Result<Ty, ConvertError> {
+    for chunk in ChunkReader::new(files.to_vec()).without_digests() {
+        let chunk = chunk?;
+        let Ok(text) = chunk.text(&files[chunk.file_index]) else {
+            return Ok(Ty::Struct(Default::default()));
+        };
+        let lines: Vec<&str> = input::lines(text, chunk.first_line)
+            .map(|(_, l)| l)
+            .collect();
+        let infer = |lines: &[&str]| {
+            let mut acc = Ty::Null;
+            for (i, line) in lines.iter().enumerate() {
+                let slot = Slot::new(line);
+                let seed = TypeSeed {
+                    acc: &mut acc,
+                    slot: &slot,
+                    conflicts_as_json,
+                };
+                if parse_line_with(line, seed, &slot).is_err() {
+                    return Err(i);
+                }
+            }
+            Ok(acc)
+        };
+        let guess = match infer(&lines) {
+            Ok(guess) => guess,
+            // Only the lines before the failing one: a line that fails may have widened the
+            // type half-way.
+            Err(failing) => match infer(&lines[..failing]) {
+                Ok(Ty::Null) | Err(_) => Ty::Struct(Default::default()),
+                Ok(guess) => guess,
+            },
+        };
+        if guess != Ty::Null {
+            return Ok(guess);
+        }
+    }
+    Ok(Ty::Null)
+}
+
+/// The schema of all records of `files`: the chunks from index `skip` on, merged on top of
+/// `start` (the type of the chunks before).
+fn infer_schema_from(
     files: &[PathBuf],
+    start: Ty,
+    skip: usize,
     conflicts_as_json: bool,
     progress: &dyn Progress,
     interrupted: &AtomicBool,
-) -> Result<(Ty, Vec<String>), ConvertError> {
-    let mut acc = Ty::Null;
-    let digests = for_each_chunk(
+) -> Result<Ty, ConvertError> {
+    let mut acc = start;
+    for_each_chunk(
         files,
+        Reading { skip, hash: false },
         interrupted,
         |chunk| infer_chunk(chunk, files, Ty::Null, conflicts_as_json),
         |chunk, chunk_ty| {
@@ -192,10 +405,13 @@ pub fn infer_schema(
                 // by line on top of the earlier type to name the exact line.
                 Err(_) => infer_chunk(chunk, files, before, conflicts_as_json)?,
             };
-            Ok(())
+            Ok(Flow::Continue)
         },
     )?;
-    Ok((acc, digests))
+    if acc == Ty::Null {
+        return Ok(Ty::Struct(Default::default()));
+    }
+    Ok(acc)
 }
 
 /// Merges the types of a chunk's records into `start`.
@@ -208,7 +424,7 @@ fn infer_chunk(
     let file = &files[chunk.file_index];
     let mut acc = start;
     for (line_no, line) in input::lines(chunk.text(file)?, chunk.first_line) {
-        let slot = RefCell::new(Failure::default());
+        let slot = Slot::new(line);
         let seed = TypeSeed {
             acc: &mut acc,
             slot: &slot,
@@ -219,20 +435,65 @@ fn infer_chunk(
     Ok(acc)
 }
 
+enum Decoded {
+    Batch(RecordBatch, Vec<u64>),
+    /// A line does not fit the guessed schema.
+    Misfit,
+}
+
 fn decode_chunk(
     chunk: &Chunk,
     files: &[PathBuf],
     root: &Ty,
     schema: &SchemaRef,
-) -> Result<(RecordBatch, Vec<u64>), ConvertError> {
+    mode: Mode,
+) -> Result<Decoded, ConvertError> {
     let file = &files[chunk.file_index];
     let mut builder = decode::BatchBuilder::new(root, schema.clone());
     for (line_no, line) in input::lines(chunk.text(file)?, chunk.first_line) {
-        builder
-            .append_line(line)
-            .map_err(|e| line_error(file, line_no, e))?;
+        match builder.append_line(line) {
+            Ok(()) => {}
+            Err(LineError::Conflict { .. } | LineError::UnknownKey { .. })
+                if mode == Mode::Guessed =>
+            {
+                return Ok(Decoded::Misfit);
+            }
+            Err(error) => return Err(line_error(file, line_no, error)),
+        }
     }
-    Ok(builder.finish())
+    let (batch, row_bytes) = builder.finish();
+    Ok(Decoded::Batch(batch, row_bytes))
+}
+
+/// The error for a field nested too deeply, at the first line that reaches it.
+fn locate(too_deep: infer::TooDeep, files: &[PathBuf]) -> ConvertError {
+    let mut location = Location {
+        file: files.first().cloned().unwrap_or_default(),
+        line: 1,
+        column: None,
+    };
+    'files: for file in files {
+        for chunk in ChunkReader::new(vec![file.clone()]).without_digests() {
+            let Ok(chunk) = chunk else { break };
+            let Ok(text) = chunk.text(file) else { break };
+            for (line_no, line) in input::lines(text, chunk.first_line) {
+                let value = serde_json::from_str::<serde_json::Value>(line);
+                if value.is_ok_and(|value| infer::reaches(&value, &too_deep.steps)) {
+                    location = Location {
+                        file: file.clone(),
+                        line: line_no,
+                        column: None,
+                    };
+                    break 'files;
+                }
+            }
+        }
+    }
+    ConvertError::TooDeep {
+        location,
+        path: too_deep.path,
+        max_levels: infer::MAX_ARROW_DEPTH,
+    }
 }
 
 fn line_error(file: &Path, line: u64, error: LineError) -> ConvertError {
@@ -265,6 +526,11 @@ fn line_error(file: &Path, line: u64, error: LineError) -> ConvertError {
             path,
             value,
         },
+        LineError::InexactFloat { path, value } => ConvertError::InexactFloat {
+            location: location(None),
+            path,
+            value,
+        },
         LineError::DuplicateKey { path } => ConvertError::DuplicateKey {
             location: location(None),
             path,
@@ -276,16 +542,32 @@ fn line_error(file: &Path, line: u64, error: LineError) -> ConvertError {
     }
 }
 
+/// Which chunks a pass works on.
+#[derive(Clone, Copy)]
+struct Reading {
+    /// Chunks before this index are read but not handed to `work`.
+    skip: usize,
+    /// Whether the files' SHA-256 are wanted.
+    hash: bool,
+}
+
+/// Whether a pass goes on after a chunk.
+enum Flow {
+    Continue,
+    Stop,
+}
+
 /// Runs `work` on the chunks of `files` on all cores and hands the results to `consume` in
 /// input order. Reading and parsing run on a producer thread while `consume` runs here, with a
-/// bounded number of chunks in flight. Stops at the first error, in input order. Returns the
-/// SHA-256 of each file.
+/// bounded number of chunks in flight. Stops at the first error, in input order, or when
+/// `consume` says so. Returns the SHA-256 of each file, or `None` when stopped early.
 fn for_each_chunk<T: Send>(
     files: &[PathBuf],
+    reading: Reading,
     interrupted: &AtomicBool,
     work: impl Fn(&Chunk) -> Result<T, ConvertError> + Sync,
-    mut consume: impl FnMut(&Chunk, T) -> Result<(), ConvertError>,
-) -> Result<Vec<String>, ConvertError> {
+    mut consume: impl FnMut(&Chunk, T) -> Result<Flow, ConvertError>,
+) -> Result<Option<Vec<String>>, ConvertError> {
     // The reader thread spawns one task per chunk on the rayon pool and queues, in input
     // order, the receiver of each task's result; at most `in_flight` chunks are alive at once.
     let in_flight = rayon::current_num_threads() * 2 + 1;
@@ -295,9 +577,22 @@ fn for_each_chunk<T: Send>(
         let work = &work;
         let producer = scope.spawn(move || {
             let mut reader = ChunkReader::new(files.to_vec());
+            if !reading.hash {
+                reader = reader.without_digests();
+            }
             let mut complete = true;
             rayon::in_place_scope(|tasks| {
-                for chunk in reader.by_ref() {
+                for (index, chunk) in reader.by_ref().enumerate() {
+                    if index < reading.skip {
+                        if let Err(error) = chunk {
+                            let (result, receiver) = sync_channel(1);
+                            let _ = result.send(Err(error));
+                            let _ = queue.send(receiver);
+                            complete = false;
+                            return;
+                        }
+                        continue;
+                    }
                     let (result, receiver) = sync_channel(1);
                     if queue.send(receiver).is_err() {
                         complete = false;
@@ -326,11 +621,15 @@ fn for_each_chunk<T: Send>(
                 return Err(ConvertError::Interrupted);
             }
             let (chunk, value) = receiver.recv().expect("every task sends its result")?;
-            consume(&chunk, value)?;
+            if let Flow::Stop = consume(&chunk, value)? {
+                return Ok(None);
+            }
         }
         if interrupted.load(Ordering::Relaxed) {
             return Err(ConvertError::Interrupted);
         }
-        Ok(producer.join().expect("the reader thread does not panic"))
+        Ok(Some(
+            producer.join().expect("the reader thread does not panic"),
+        ))
     })
 }

@@ -11,16 +11,28 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
+    compute_leaves,
+};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use sha2::{Digest, Sha256};
 
 /// `datasets`' target for uncompressed data per row group (`config.MAX_ROW_GROUP_SIZE`).
 pub const ROW_GROUP_BYTES: u64 = 100_000_000;
 /// pyarrow's cap on rows per row group.
 const ROW_GROUP_ROWS: usize = 1024 * 1024;
+/// Batches queued per column encoder: bounds how far the slowest column may lag behind.
+const COLUMN_QUEUE: usize = 4;
+/// Row groups and shards queued for the assembler.
+const FILE_QUEUE: usize = 16;
 
 /// One written shard.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,9 +94,144 @@ pub fn writer_properties(codec: Codec, huggingface_metadata: &str) -> WriterProp
         .build()
 }
 
+type Sink = HashingWriter<BufWriter<File>>;
+
+/// What the feeding thread tells a column's encoder.
+enum ColumnMessage {
+    /// A new row group begins, encoded by this writer.
+    Start(Box<ArrowColumnWriter>),
+    Leaf(ArrowLeafColumn),
+    /// The row group is complete: hand the encoded chunk to the assembler.
+    Finish,
+}
+
+/// What the feeding thread tells the assembler, in file order.
+enum FileMessage {
+    Open(Box<SerializedFileWriter<Sink>>),
+    /// The next row group is complete: splice every column's chunk into the file, in order.
+    RowGroup,
+    Close,
+}
+
+/// Encodes the leaf columns of every row group in parallel, one thread per column, while an
+/// assembler thread splices finished column chunks into the file in order. Each column writer
+/// sees exactly the writes an `ArrowWriter` would make, so the bytes do not depend on thread
+/// timing; parsing, encoding and compressing overlap instead of taking turns.
+struct Encoders {
+    columns: Vec<SyncSender<ColumnMessage>>,
+    files: SyncSender<FileMessage>,
+    /// Per closed shard: its SHA-256 and size, in order.
+    closed: Receiver<(String, u64)>,
+    threads: Vec<JoinHandle<parquet::errors::Result<()>>>,
+}
+
+impl Encoders {
+    fn start(leaves: usize) -> Encoders {
+        let mut columns = Vec::with_capacity(leaves);
+        let mut chunks = Vec::with_capacity(leaves);
+        let mut threads = Vec::with_capacity(leaves + 1);
+        for leaf in 0..leaves {
+            let (to_column, inbox) = sync_channel::<ColumnMessage>(COLUMN_QUEUE);
+            let (done, chunk_inbox) = sync_channel::<ArrowColumnChunk>(1);
+            columns.push(to_column);
+            chunks.push(chunk_inbox);
+            let thread = std::thread::Builder::new()
+                .name(format!("hf-relay-column-{leaf}"))
+                .spawn(move || {
+                    let mut writer: Option<Box<ArrowColumnWriter>> = None;
+                    for message in inbox {
+                        match message {
+                            ColumnMessage::Start(new) => writer = Some(new),
+                            ColumnMessage::Leaf(leaf) => writer
+                                .as_mut()
+                                .expect("a row group was started")
+                                .write(&leaf)?,
+                            ColumnMessage::Finish => {
+                                let chunk = writer.take().expect("a row group was started");
+                                if done.send(chunk.close()?).is_err() {
+                                    break; // the assembler stopped on an error
+                                }
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+                .expect("cannot start an encoder thread");
+            threads.push(thread);
+        }
+        let (files, file_inbox) = sync_channel::<FileMessage>(FILE_QUEUE);
+        let (closed_sender, closed) = std::sync::mpsc::channel();
+        let assembler = std::thread::Builder::new()
+            .name("hf-relay-assembler".into())
+            .spawn(move || {
+                let mut file: Option<Box<SerializedFileWriter<Sink>>> = None;
+                for message in file_inbox {
+                    match message {
+                        FileMessage::Open(writer) => file = Some(writer),
+                        FileMessage::RowGroup => {
+                            let writer = file.as_mut().expect("a shard is open");
+                            let mut row_group = writer.next_row_group()?;
+                            for inbox in &chunks {
+                                let Ok(chunk) = inbox.recv() else {
+                                    // An encoder failed: its error is reported by `join`.
+                                    return Ok(());
+                                };
+                                chunk.append_to_row_group(&mut row_group)?;
+                            }
+                            row_group.close()?;
+                        }
+                        FileMessage::Close => {
+                            let writer = file.take().expect("a shard is open");
+                            let mut sink = writer.into_inner()?;
+                            sink.flush()?;
+                            let digest = hex(&sink.hasher.finalize());
+                            let _ = closed_sender.send((digest, sink.written));
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .expect("cannot start the assembler thread");
+        threads.push(assembler);
+        Encoders {
+            columns,
+            files,
+            closed,
+            threads,
+        }
+    }
+
+    /// Waits for every thread; the first error any of them met.
+    fn join(self) -> parquet::errors::Result<Vec<(String, u64)>> {
+        let Encoders {
+            columns,
+            files,
+            closed,
+            threads,
+        } = self;
+        drop(columns);
+        drop(files);
+        let mut first_error = None;
+        for thread in threads {
+            let result = thread.join().expect("an encoder thread panicked");
+            if let Err(error) = result {
+                first_error.get_or_insert(error);
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(closed.try_iter().collect()),
+        }
+    }
+}
+
+/// A send failed because a thread stopped on an error; that error is what `join` returns.
+#[derive(Debug)]
+struct Stopped;
+
 struct OpenShard {
-    writer: ArrowWriter<HashingWriter<BufWriter<File>>>,
     shard: Shard,
+    row_group_open: bool,
     row_group_bytes: u64,
     row_group_rows: usize,
 }
@@ -96,6 +243,10 @@ pub struct ShardWriter {
     schema: SchemaRef,
     properties: WriterProperties,
     max_shard_bytes: u64,
+    /// Creates the column writers of each row group (the same for every shard).
+    factory: Option<ArrowRowGroupWriterFactory>,
+    encoders: Option<Encoders>,
+    row_groups: usize,
     open: Option<OpenShard>,
     done: Vec<Shard>,
 }
@@ -114,6 +265,9 @@ impl ShardWriter {
             schema,
             properties,
             max_shard_bytes,
+            factory: None,
+            encoders: None,
+            row_groups: 0,
             open: None,
             done: Vec::new(),
         }
@@ -121,6 +275,25 @@ impl ShardWriter {
 
     /// Appends a batch whose rows have the given size estimates.
     pub fn write(&mut self, batch: &RecordBatch, row_bytes: &[u64]) -> parquet::errors::Result<()> {
+        let result = self.write_rows(batch, row_bytes);
+        self.surface(result)
+    }
+
+    /// Turns a `Stopped` into the error of the thread that stopped.
+    fn surface<T>(&mut self, result: Result<T, WriteError>) -> parquet::errors::Result<T> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(WriteError::Parquet(error)) => Err(error),
+            Err(WriteError::Stopped(Stopped)) => {
+                let encoders = self.encoders.take().expect("encoders were running");
+                Err(encoders.join().err().unwrap_or_else(|| {
+                    parquet::errors::ParquetError::General("an encoder thread stopped".into())
+                }))
+            }
+        }
+    }
+
+    fn write_rows(&mut self, batch: &RecordBatch, row_bytes: &[u64]) -> Result<(), WriteError> {
         let mut start = 0;
         for (i, &size) in row_bytes.iter().enumerate() {
             let shard_full = self.open.as_ref().is_some_and(|open| {
@@ -139,10 +312,7 @@ impl ShardWriter {
             if row_group_full {
                 self.write_slice(batch, start, i)?;
                 start = i;
-                let open = self.open.as_mut().expect("an open shard");
-                open.writer.flush()?;
-                open.row_group_bytes = 0;
-                open.row_group_rows = 0;
+                self.finish_row_group()?;
             }
             let open = self.open_shard()?;
             open.shard.num_rows += 1;
@@ -158,31 +328,93 @@ impl ShardWriter {
         batch: &RecordBatch,
         start: usize,
         end: usize,
-    ) -> parquet::errors::Result<()> {
-        if end > start {
-            let open = self
-                .open
-                .as_mut()
-                .expect("rows were counted into an open shard");
-            open.writer.write(&batch.slice(start, end - start))?;
+    ) -> Result<(), WriteError> {
+        if end <= start {
+            return Ok(());
+        }
+        let open = self
+            .open
+            .as_mut()
+            .expect("rows were counted into an open shard");
+        let encoders = self
+            .encoders
+            .as_ref()
+            .expect("encoders run with an open shard");
+        if !open.row_group_open {
+            let factory = self.factory.as_ref().expect("a factory with an open shard");
+            let writers = factory.create_column_writers(self.row_groups)?;
+            self.row_groups += 1;
+            for (writer, column) in writers.into_iter().zip(&encoders.columns) {
+                column
+                    .send(ColumnMessage::Start(Box::new(writer)))
+                    .map_err(|_| Stopped)?;
+            }
+            open.row_group_open = true;
+        }
+        let slice = batch.slice(start, end - start);
+        let mut columns = encoders.columns.iter();
+        for (field, array) in self.schema.fields().iter().zip(slice.columns()) {
+            for leaf in compute_leaves(field, array)? {
+                columns
+                    .next()
+                    .expect("one encoder per leaf column")
+                    .send(ColumnMessage::Leaf(leaf))
+                    .map_err(|_| Stopped)?;
+            }
         }
         Ok(())
     }
 
-    fn open_shard(&mut self) -> parquet::errors::Result<&mut OpenShard> {
+    fn finish_row_group(&mut self) -> Result<(), WriteError> {
+        let Some(open) = self.open.as_mut() else {
+            return Ok(());
+        };
+        if open.row_group_open {
+            let encoders = self
+                .encoders
+                .as_ref()
+                .expect("encoders run with an open shard");
+            for column in &encoders.columns {
+                column.send(ColumnMessage::Finish).map_err(|_| Stopped)?;
+            }
+            encoders
+                .files
+                .send(FileMessage::RowGroup)
+                .map_err(|_| Stopped)?;
+            open.row_group_open = false;
+        }
+        open.row_group_bytes = 0;
+        open.row_group_rows = 0;
+        Ok(())
+    }
+
+    fn open_shard(&mut self) -> Result<&mut OpenShard, WriteError> {
         if self.open.is_none() {
             let file_name = format!("{}-{:05}.parquet", self.split, self.done.len());
             let path = self.dir.join(&file_name);
-            let file = File::create(&path)?;
+            let file = File::create(&path).map_err(parquet::errors::ParquetError::from)?;
             let sink = HashingWriter {
                 inner: BufWriter::with_capacity(1 << 20, file),
                 hasher: Sha256::new(),
                 written: 0,
             };
+            // `ArrowWriter` sets up the file as pyarrow would (the `ARROW:schema` key among
+            // them); the row groups are then written through its lower-level parts.
             let writer =
                 ArrowWriter::try_new(sink, self.schema.clone(), Some(self.properties.clone()))?;
+            let (file_writer, factory) = writer.into_serialized_writer()?;
+            if self.encoders.is_none() {
+                let leaves = file_writer.schema_descr().num_columns();
+                self.encoders = Some(Encoders::start(leaves));
+            }
+            self.factory.get_or_insert(factory);
+            self.encoders
+                .as_ref()
+                .expect("just started")
+                .files
+                .send(FileMessage::Open(Box::new(file_writer)))
+                .map_err(|_| Stopped)?;
             self.open = Some(OpenShard {
-                writer,
                 shard: Shard {
                     file_name,
                     path,
@@ -191,6 +423,7 @@ impl ShardWriter {
                     sha256: String::new(),
                     file_size: 0,
                 },
+                row_group_open: false,
                 row_group_bytes: 0,
                 row_group_rows: 0,
             });
@@ -198,15 +431,17 @@ impl ShardWriter {
         Ok(self.open.as_mut().expect("just opened"))
     }
 
-    fn close_shard(&mut self) -> parquet::errors::Result<()> {
-        if let Some(mut open) = self.open.take() {
-            let sink = open.writer.into_inner()?;
-            open.shard.sha256 = hex(&sink.hasher.finalize());
-            open.shard.file_size = sink.written;
-            sink.inner
-                .into_inner()
-                .map_err(|e| e.into_error())?
-                .sync_all()?;
+    fn close_shard(&mut self) -> Result<(), WriteError> {
+        self.finish_row_group()?;
+        if let Some(open) = self.open.take() {
+            let encoders = self
+                .encoders
+                .as_ref()
+                .expect("encoders run with an open shard");
+            encoders
+                .files
+                .send(FileMessage::Close)
+                .map_err(|_| Stopped)?;
             self.done.push(open.shard);
         }
         Ok(())
@@ -214,8 +449,54 @@ impl ShardWriter {
 
     /// Closes the last shard and returns all shards in order.
     pub fn finish(mut self) -> parquet::errors::Result<Vec<Shard>> {
-        self.close_shard()?;
-        Ok(self.done)
+        let result = self.close_shard();
+        self.surface(result)?;
+        let Some(encoders) = self.encoders.take() else {
+            return Ok(std::mem::take(&mut self.done));
+        };
+        let closed = encoders.join()?;
+        assert_eq!(closed.len(), self.done.len(), "every shard was closed");
+        for (shard, (sha256, size)) in self.done.iter_mut().zip(closed) {
+            shard.sha256 = sha256;
+            shard.file_size = size;
+        }
+        Ok(std::mem::take(&mut self.done))
+    }
+
+    /// Stops the encoders and removes every file this writer created.
+    pub fn discard(mut self) {
+        if let Some(encoders) = self.encoders.take() {
+            let _ = encoders.join();
+        }
+        let open = self.open.take().map(|open| open.shard);
+        for shard in self.done.iter().chain(open.as_ref()) {
+            let _ = std::fs::remove_file(&shard.path);
+        }
+    }
+}
+
+impl Drop for ShardWriter {
+    fn drop(&mut self) {
+        if let Some(encoders) = self.encoders.take() {
+            let _ = encoders.join();
+        }
+    }
+}
+
+enum WriteError {
+    Parquet(parquet::errors::ParquetError),
+    Stopped(Stopped),
+}
+
+impl From<parquet::errors::ParquetError> for WriteError {
+    fn from(error: parquet::errors::ParquetError) -> Self {
+        WriteError::Parquet(error)
+    }
+}
+
+impl From<Stopped> for WriteError {
+    fn from(stopped: Stopped) -> Self {
+        WriteError::Stopped(stopped)
     }
 }
 

@@ -6,7 +6,7 @@
 //! error type only holds text; the JSON path is built on the way out, only when something fails.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -32,6 +32,11 @@ pub enum LineError {
         path: String,
         value: String,
     },
+    /// An integer beyond ±2^53 in a column that also holds floats.
+    InexactFloat {
+        path: String,
+        value: String,
+    },
     DuplicateKey {
         path: String,
     },
@@ -39,6 +44,108 @@ pub enum LineError {
     UnknownKey {
         path: String,
     },
+}
+
+/// The context of one line's parse: the line itself, what failed inside a visitor, and how many
+/// numbers the visitors have met so far (to find a number's literal in the text when needed).
+pub struct Slot<'t> {
+    failure: RefCell<Failure>,
+    line: &'t str,
+    numbers: Cell<usize>,
+}
+
+impl<'t> Slot<'t> {
+    pub fn new(line: &'t str) -> Slot<'t> {
+        Slot {
+            failure: RefCell::new(Failure::default()),
+            line,
+            numbers: Cell::new(0),
+        }
+    }
+
+    /// Counts one number; returns its 0-based position among the line's numbers.
+    fn next_number(&self) -> usize {
+        let ordinal = self.numbers.get();
+        self.numbers.set(ordinal + 1);
+        ordinal
+    }
+
+    /// Counts the numbers of a value passed over as text.
+    fn skip_numbers(&self, text: &str) {
+        if text.bytes().any(|b| b.is_ascii_digit()) {
+            self.numbers
+                .set(self.numbers.get() + count_number_literals(text));
+        }
+    }
+
+    /// serde_json hands an integer literal beyond u64 (or below i64::MIN) to `visit_f64`.
+    /// Such a float is refused when its literal has no fraction and no exponent.
+    fn check_float<E: de::Error>(&self, value: f64, ordinal: usize) -> Result<(), E> {
+        if (-9.2e18..1.8e19).contains(&value) {
+            return Ok(());
+        }
+        match nth_number_literal(self.line, ordinal) {
+            Some(literal) if !literal.contains(['.', 'e', 'E']) => Err(Failure::set(
+                self,
+                FailureKind::IntegerOutOfRange {
+                    value: literal.to_string(),
+                },
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Passes over one value without looking at it, counting the numbers it holds.
+struct Skip<'a>(&'a Slot<'a>);
+
+impl<'de> DeserializeSeed<'de> for Skip<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        let raw = <&'de serde_json::value::RawValue>::deserialize(deserializer)?;
+        self.0.skip_numbers(raw.get());
+        Ok(())
+    }
+}
+
+/// The `n`-th (0-based) number literal of a JSON text, skipping strings.
+fn nth_number_literal(text: &str, n: usize) -> Option<&str> {
+    number_literals(text).nth(n)
+}
+
+fn count_number_literals(text: &str) -> usize {
+    number_literals(text).count()
+}
+
+/// The number literals of a JSON text, in order, skipping strings.
+fn number_literals(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 1;
+                }
+                b'-' | b'0'..=b'9' => {
+                    let start = i;
+                    while i < bytes.len()
+                        && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                    {
+                        i += 1;
+                    }
+                    return Some(&text[start..i]);
+                }
+                _ => i += 1,
+            }
+        }
+        None
+    })
 }
 
 /// What failed inside a visitor, with the path segments pushed while unwinding.
@@ -52,18 +159,19 @@ pub struct Failure {
 enum FailureKind {
     Conflict { found: String, expected: String },
     IntegerOutOfRange { value: String },
+    InexactFloat { value: String },
     DuplicateKey,
     UnknownKey,
 }
 
 impl Failure {
-    fn set<E: de::Error>(slot: &RefCell<Failure>, kind: FailureKind) -> E {
-        slot.borrow_mut().kind = Some(kind);
+    fn set<E: de::Error>(slot: &Slot, kind: FailureKind) -> E {
+        slot.failure.borrow_mut().kind = Some(kind);
         E::custom("hf-relay: see failure slot")
     }
 
-    fn push(slot: &RefCell<Failure>, segment: impl Into<String>) {
-        let mut failure = slot.borrow_mut();
+    fn push(slot: &Slot, segment: impl Into<String>) {
+        let mut failure = slot.failure.borrow_mut();
         if failure.kind.is_some() {
             failure.segments.push(segment.into());
         }
@@ -93,6 +201,7 @@ impl Failure {
             FailureKind::IntegerOutOfRange { value } => {
                 LineError::IntegerOutOfRange { path, value }
             }
+            FailureKind::InexactFloat { value } => LineError::InexactFloat { path, value },
             FailureKind::DuplicateKey => LineError::DuplicateKey { path },
             FailureKind::UnknownKey => LineError::UnknownKey { path },
         })
@@ -101,11 +210,7 @@ impl Failure {
 
 /// Runs `seed` over one line that must hold a JSON object.
 /// `slot` must be the one the seed reports into.
-pub fn parse_line_with<'de, S>(
-    line: &'de str,
-    seed: S,
-    slot: &RefCell<Failure>,
-) -> Result<S::Value, LineError>
+pub fn parse_line_with<'de, S>(line: &'de str, seed: S, slot: &Slot) -> Result<S::Value, LineError>
 where
     S: DeserializeSeed<'de>,
 {
@@ -134,7 +239,7 @@ where
     });
     match result {
         Ok(value) => Ok(value),
-        Err(error) => match std::mem::take(&mut *slot.borrow_mut()).into_error() {
+        Err(error) => match std::mem::take(&mut *slot.failure.borrow_mut()).into_error() {
             Some(failure) => Err(failure),
             None => Err(syntax(&error)),
         },
@@ -186,7 +291,7 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
 /// Widens `acc` by one value.
 pub struct TypeSeed<'a> {
     pub acc: &'a mut Ty,
-    pub slot: &'a RefCell<Failure>,
+    pub slot: &'a Slot<'a>,
     pub conflicts_as_json: bool,
 }
 
@@ -226,7 +331,7 @@ impl<'de> DeserializeSeed<'de> for TypeSeed<'_> {
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         if *self.acc == Ty::Json {
-            IgnoredAny::deserialize(deserializer)?;
+            Skip(self.slot).deserialize(deserializer)?;
             return Ok(());
         }
         deserializer.deserialize_any(self)
@@ -249,10 +354,12 @@ impl<'de> Visitor<'de> for TypeSeed<'_> {
     }
 
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.slot.next_number();
         self.scalar(Ty::Int)
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.slot.next_number();
         if v > i64::MAX as u64 {
             return Err(Failure::set(
                 self.slot,
@@ -264,7 +371,9 @@ impl<'de> Visitor<'de> for TypeSeed<'_> {
         self.scalar(Ty::Int)
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        let ordinal = self.slot.next_number();
+        self.slot.check_float(v, ordinal)?;
         self.scalar(Ty::Float)
     }
 
@@ -278,8 +387,9 @@ impl<'de> Visitor<'de> for TypeSeed<'_> {
             other => Some(other.describe()),
         };
         if let Some(expected) = expected {
+            let slot = self.slot;
             self.conflict::<A::Error>(expected, "list".into())?;
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            while seq.next_element_seed(Skip(slot))?.is_some() {}
             return Ok(());
         }
         if *self.acc == Ty::Null {
@@ -311,8 +421,11 @@ impl<'de> Visitor<'de> for TypeSeed<'_> {
             other => Some(other.describe()),
         };
         if let Some(expected) = expected {
+            let slot = self.slot;
             self.conflict::<A::Error>(expected, "object".into())?;
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            while map.next_key::<IgnoredAny>()?.is_some() {
+                map.next_value_seed(Skip(slot))?;
+            }
             return Ok(());
         }
         if *self.acc == Ty::Null {
@@ -356,10 +469,28 @@ use super::decode::ColumnBuilder;
 /// Appends one value to a column; yields the value's size estimate.
 pub struct ColumnSeed<'a> {
     pub column: &'a mut ColumnBuilder,
-    pub slot: &'a RefCell<Failure>,
+    pub slot: &'a Slot<'a>,
 }
 
 impl ColumnSeed<'_> {
+    fn append_int<E: de::Error>(self, v: i64) -> Result<u64, E> {
+        match self.column {
+            ColumnBuilder::Int(b) => b.append_value(v),
+            // pyarrow refuses to widen an integer that float64 cannot hold exactly; so do we.
+            ColumnBuilder::Float(_) if v.unsigned_abs() > 1 << 53 => {
+                return Err(Failure::set(
+                    self.slot,
+                    FailureKind::InexactFloat {
+                        value: v.to_string(),
+                    },
+                ));
+            }
+            ColumnBuilder::Float(b) => b.append_value(v as f64),
+            _ => return Err(self.mismatch("int64")),
+        }
+        Ok(8)
+    }
+
     fn mismatch<E: de::Error>(&self, found: &str) -> E {
         Failure::set(
             self.slot,
@@ -379,9 +510,30 @@ impl<'de> DeserializeSeed<'de> for ColumnSeed<'_> {
             // Values of a conflicted column are kept as their JSON text, exactly as written.
             let raw = <&serde_json::value::RawValue>::deserialize(deserializer)?;
             let text = raw.get();
+            self.slot.skip_numbers(text);
             if text == "null" {
                 builder.append_null();
                 return Ok(4);
+            }
+            builder.append_value(text);
+            return Ok(text.len() as u64 + 4);
+        }
+        if let ColumnBuilder::EmptyObject(builder) = self.column {
+            let raw = <&serde_json::value::RawValue>::deserialize(deserializer)?;
+            let text = raw.get();
+            self.slot.skip_numbers(text);
+            if text == "null" {
+                builder.append_null();
+                return Ok(4);
+            }
+            let inner = text.strip_prefix('{').and_then(|t| t.strip_suffix('}'));
+            if !inner.is_some_and(|inner| inner.bytes().all(|b| b.is_ascii_whitespace())) {
+                let found = if text.starts_with('{') {
+                    "object with keys"
+                } else {
+                    "a value"
+                };
+                return Err(self.mismatch(found));
             }
             builder.append_value(text);
             return Ok(text.len() as u64 + 4);
@@ -412,17 +564,14 @@ impl<'de> Visitor<'de> for ColumnSeed<'_> {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
-        match self.column {
-            ColumnBuilder::Int(b) => b.append_value(v),
-            ColumnBuilder::Float(b) => b.append_value(v as f64),
-            _ => return Err(self.mismatch("int64")),
-        }
-        Ok(8)
+        self.slot.next_number();
+        self.append_int(v)
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+        self.slot.next_number();
         match i64::try_from(v) {
-            Ok(v) => self.visit_i64(v),
+            Ok(v) => self.append_int(v),
             Err(_) => Err(Failure::set(
                 self.slot,
                 FailureKind::IntegerOutOfRange {
@@ -433,6 +582,8 @@ impl<'de> Visitor<'de> for ColumnSeed<'_> {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+        let ordinal = self.slot.next_number();
+        self.slot.check_float(v, ordinal)?;
         match self.column {
             ColumnBuilder::Float(b) => {
                 b.append_value(v);
@@ -502,7 +653,7 @@ impl<'de> Visitor<'de> for ColumnSeed<'_> {
 pub fn append_object<'de, A: MapAccess<'de>>(
     column: &mut ColumnBuilder,
     mut map: A,
-    slot: &RefCell<Failure>,
+    slot: &Slot,
 ) -> Result<u64, A::Error> {
     let ColumnBuilder::Struct {
         index,
@@ -554,7 +705,7 @@ pub fn append_object<'de, A: MapAccess<'de>>(
 /// The root object of a line, appended to the record builder.
 pub struct RowSeed<'a> {
     pub root: &'a mut ColumnBuilder,
-    pub slot: &'a RefCell<Failure>,
+    pub slot: &'a Slot<'a>,
 }
 
 impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
