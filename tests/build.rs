@@ -636,6 +636,50 @@ fn an_unchanged_rebuild_skips_the_conversion_and_a_change_does_not() {
         "{}",
         stderr(&output)
     );
+
+    // Touched (or copied): other stamps, same bytes. The SHA-256 proves it unchanged.
+    let args = [
+        input.as_str(),
+        "--license",
+        "apache-2.0",
+        "--compression",
+        "zstd",
+    ];
+    let head = env.git_out(&clone, &["rev-parse", "HEAD"]);
+    let touch_to = |date: &str| {
+        let touch = std::process::Command::new("touch")
+            .args(["-d", date])
+            .arg(&input)
+            .status()
+            .unwrap();
+        assert!(touch.success());
+    };
+    touch_to("2020-01-03");
+    let output = build(&env, &clone, &args);
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("(same SHA-256)"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !stderr(&output).contains("Converted"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(env.git_out(&clone, &["rev-parse", "HEAD"]), head);
+
+    // Same size, one byte changed: converted and committed.
+    let text = std::fs::read_to_string(&input).unwrap();
+    let changed = text.replacen("friction", "Friction", 1);
+    assert_ne!(changed, text);
+    assert_eq!(changed.len(), text.len());
+    std::fs::write(&input, changed).unwrap();
+    touch_to("2020-01-04");
+    let output = build(&env, &clone, &args);
+    assert_success(&output);
+    assert!(stderr(&output).contains("Converted"), "{}", stderr(&output));
+    assert_ne!(env.git_out(&clone, &["rev-parse", "HEAD"]), head);
 }
 
 #[test]

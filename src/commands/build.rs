@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
 
+use super::build_cache::{self, Unchanged};
 use super::next_state::{NextState, ShardStatus, SplitSummary, next_state};
 use super::plan::BuildPlan;
 use crate::cli::BuildArgs;
@@ -20,10 +21,18 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     let _lock = clone.lock()?;
     let repo_id = from_dataset_url(&clone.origin_url()?)?.to_string();
 
-    if super::build_cache::unchanged(&clone, &repo_id, &plan) {
-        status(
-            "Nothing to commit: the inputs and options are those of the last build (same size, mtime and inode), and HEAD holds its data and card.",
-        );
+    if let Some(proof) = build_cache::unchanged(&clone, &repo_id, &plan) {
+        let how = match proof {
+            Unchanged::Stamps => "same size, mtime and inode",
+            Unchanged::Contents(digests) => {
+                // Only a cache: failing to refresh it costs the next build this check.
+                let _ = build_cache::record(&clone, &plan, digests);
+                "same SHA-256"
+            }
+        };
+        status(format!(
+            "Nothing to commit: the inputs and options are those of the last build ({how}), and HEAD holds its data and card."
+        ));
         if args.json {
             let result = serde_json::json!({"repo_id": repo_id, "committed": false, "commit": null, "cached": true});
             println!("{}", serde_json::to_string_pretty(&result)?);
@@ -93,7 +102,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
         }
     };
     // Only a cache: failing to write it costs the next build its shortcut, nothing else.
-    let _ = super::build_cache::record(&clone, &plan);
+    let digests = converted.inputs.iter().map(|(_, d)| d.clone()).collect();
+    let _ = build_cache::record(&clone, &plan, digests);
     if args.json {
         let result = serde_json::json!({
             "repo_id": repo_id,

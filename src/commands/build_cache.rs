@@ -7,13 +7,18 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::io::Read;
+
 use anyhow::Context;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::next_state::current_readme;
 use super::plan::BuildPlan;
 use crate::card::{self, CardRequest};
 use crate::convert::Codec;
+use crate::convert::shards::hex;
 use crate::repo::Clone;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -35,9 +40,35 @@ struct Key {
     conflicts_as_json: bool,
 }
 
+impl Key {
+    /// The same inputs (paths and sizes) and options; modification times and inodes may differ.
+    fn same_but_stamps(&self, other: &Key) -> bool {
+        let files = |key: &Key| -> Vec<(String, PathBuf, u64)> {
+            key.splits
+                .iter()
+                .flat_map(|(split, stamps)| {
+                    stamps
+                        .iter()
+                        .map(move |s| (split.clone(), s.path.clone(), s.size))
+                })
+                .collect()
+        };
+        self.version == other.version
+            && self.config == other.config
+            && self.max_shard_bytes == other.max_shard_bytes
+            && self.zstd == other.zstd
+            && self.conflicts_as_json == other.conflicts_as_json
+            && files(self) == files(other)
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Entry {
     key: Key,
+    /// The SHA-256 of every input file of that build, in order: when only the stamps differ
+    /// (a `touch`, a copy), equal contents still prove the data unchanged.
+    #[serde(default)]
+    digests: Vec<String>,
     /// The tree of the data folder in the commit the build produced.
     data_tree: String,
     /// When the entry was written (ns since the epoch): inputs modified in the same instant
@@ -86,20 +117,62 @@ fn data_tree(clone: &Clone, data_dir: &str) -> Option<String> {
     Some(entry.id().to_string())
 }
 
-/// True when this build would change nothing: same inputs and options as the last build, HEAD
-/// holds its data, and the card the build would write equals the committed one.
-pub fn unchanged(clone: &Clone, repo_id: &str, plan: &BuildPlan) -> bool {
-    let check = || -> Option<bool> {
-        let entry: Entry = serde_json::from_slice(&std::fs::read(cache_path(clone)).ok()?).ok()?;
-        let key = key(plan).ok()?;
-        let fresh = key
-            .splits
-            .iter()
-            .flat_map(|(_, s)| s)
-            .all(|s| s.mtime_ns < entry.written_ns - 1_000_000_000);
-        if entry.key != key || !fresh || data_tree(clone, &plan.data_dir)? != entry.data_tree {
-            return Some(false);
+/// How a build was proven to change nothing.
+pub enum Unchanged {
+    /// The inputs' size, modification time and inode equal the last build's.
+    Stamps,
+    /// The stamps differ, but the inputs' SHA-256 equal the last build's.
+    Contents(Vec<String>),
+}
+
+/// `Some` when this build would change nothing: the same inputs (by their stamps, else by
+/// their contents) and options as the last build, HEAD holds its data, and the card the build
+/// would write equals the committed one.
+pub fn unchanged(clone: &Clone, repo_id: &str, plan: &BuildPlan) -> Option<Unchanged> {
+    let entry: Entry = serde_json::from_slice(&std::fs::read(cache_path(clone)).ok()?).ok()?;
+    let key = key(plan).ok()?;
+    let fresh = key
+        .splits
+        .iter()
+        .flat_map(|(_, s)| s)
+        .all(|s| s.mtime_ns < entry.written_ns - 1_000_000_000);
+    if !key.same_but_stamps(&entry.key) || data_tree(clone, &plan.data_dir)? != entry.data_tree {
+        return None;
+    }
+    if !card_unchanged(clone, repo_id, plan) {
+        return None;
+    }
+    if entry.key == key && fresh {
+        return Some(Unchanged::Stamps);
+    }
+    let files: Vec<&PathBuf> = plan.splits.iter().flat_map(|s| &s.files).collect();
+    if entry.digests.len() != files.len() {
+        return None;
+    }
+    let digests: Vec<String> = files
+        .par_iter()
+        .map(|file| sha256_of(file).ok())
+        .collect::<Option<_>>()?;
+    (digests == entry.digests).then_some(Unchanged::Contents(digests))
+}
+
+fn sha256_of(file: &Path) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut reader = std::fs::File::open(file)?;
+    let mut buffer = vec![0; 1 << 20];
+    loop {
+        let n = reader.read(&mut buffer)?;
+        if n == 0 {
+            break;
         }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// The card a build would write equals the committed one.
+fn card_unchanged(clone: &Clone, repo_id: &str, plan: &BuildPlan) -> bool {
+    let check = || -> Option<bool> {
         let readme = current_readme(clone).ok()??;
         let committed = clone.head_blob("README.md").ok()??;
         if committed != readme.as_bytes() {
@@ -120,8 +193,9 @@ pub fn unchanged(clone: &Clone, repo_id: &str, plan: &BuildPlan) -> bool {
     check().unwrap_or(false)
 }
 
-/// Remembers this build (after it committed, or found nothing to commit).
-pub fn record(clone: &Clone, plan: &BuildPlan) -> anyhow::Result<()> {
+/// Remembers this build (after it committed, or found nothing to commit), with the SHA-256 of
+/// its inputs in order.
+pub fn record(clone: &Clone, plan: &BuildPlan, digests: Vec<String>) -> anyhow::Result<()> {
     let Some(data_tree) = data_tree(clone, &plan.data_dir) else {
         return Ok(());
     };
@@ -131,6 +205,7 @@ pub fn record(clone: &Clone, plan: &BuildPlan) -> anyhow::Result<()> {
         .unwrap_or(0);
     let entry = Entry {
         key: key(plan)?,
+        digests,
         data_tree,
         written_ns,
     };

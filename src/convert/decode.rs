@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder, StringBuilder};
+use arrow_array::builder::{
+    ArrayBuilder, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
+};
 use arrow_array::{ArrayRef, ListArray, NullArray, RecordBatch, StructArray};
 use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Fields, SchemaRef};
@@ -46,23 +48,48 @@ pub enum ColumnBuilder {
     },
 }
 
+/// How many values (and string bytes) each builder of a batch held, in depth-first order: the
+/// next batch of the same schema starts with that capacity (plus slack) instead of growing its
+/// buffers by doubling, which costs copies and page faults on fresh memory.
+pub type Capacities = Vec<(usize, usize)>;
+
 impl ColumnBuilder {
     pub fn new(ty: &Ty, data_type: &DataType) -> ColumnBuilder {
+        ColumnBuilder::with_capacities(ty, data_type, &mut [].iter())
+    }
+
+    fn with_capacities(
+        ty: &Ty,
+        data_type: &DataType,
+        hints: &mut std::slice::Iter<(usize, usize)>,
+    ) -> ColumnBuilder {
+        let (items, bytes) = hints.next().map_or((0, 0), |&(items, bytes)| {
+            (items + items / 8, bytes + bytes / 8)
+        });
+        let strings = || StringBuilder::with_capacity(items, bytes);
         match (ty, data_type) {
             (Ty::Null, _) => ColumnBuilder::Null(0),
-            (Ty::Bool, _) => ColumnBuilder::Bool(BooleanBuilder::new()),
-            (Ty::Int, _) => ColumnBuilder::Int(Int64Builder::new()),
-            (Ty::Float, _) => ColumnBuilder::Float(Float64Builder::new()),
-            (Ty::Str, _) => ColumnBuilder::Str(StringBuilder::new()),
-            (Ty::Json, _) => ColumnBuilder::Json(StringBuilder::new()),
+            (Ty::Bool, _) => ColumnBuilder::Bool(BooleanBuilder::with_capacity(items)),
+            (Ty::Int, _) => ColumnBuilder::Int(Int64Builder::with_capacity(items)),
+            (Ty::Float, _) => ColumnBuilder::Float(Float64Builder::with_capacity(items)),
+            (Ty::Str, _) => ColumnBuilder::Str(strings()),
+            (Ty::Json, _) => ColumnBuilder::Json(strings()),
             (Ty::Struct(tys), DataType::Utf8) if tys.is_empty() => {
-                ColumnBuilder::EmptyObject(StringBuilder::new())
+                ColumnBuilder::EmptyObject(strings())
             }
             (Ty::List(item), DataType::List(field)) => ColumnBuilder::List {
                 field: field.clone(),
-                offsets: vec![0],
-                validity: NullBufferBuilder::new(0),
-                items: Box::new(ColumnBuilder::new(item, field.data_type())),
+                offsets: {
+                    let mut offsets = Vec::with_capacity(items + 1);
+                    offsets.push(0);
+                    offsets
+                },
+                validity: NullBufferBuilder::new(items),
+                items: Box::new(ColumnBuilder::with_capacities(
+                    item,
+                    field.data_type(),
+                    hints,
+                )),
             },
             (Ty::Struct(tys), DataType::Struct(fields)) => ColumnBuilder::Struct {
                 fields: fields.clone(),
@@ -74,11 +101,11 @@ impl ColumnBuilder {
                 children: tys
                     .values()
                     .zip(fields.iter())
-                    .map(|(ty, field)| ColumnBuilder::new(ty, field.data_type()))
+                    .map(|(ty, field)| ColumnBuilder::with_capacities(ty, field.data_type(), hints))
                     .collect(),
                 stamps: vec![0; tys.len()],
                 generation: 0,
-                validity: NullBufferBuilder::new(0),
+                validity: NullBufferBuilder::new(items),
             },
             (ty, data_type) => unreachable!("type {ty:?} does not match {data_type}"),
         }
@@ -138,6 +165,31 @@ impl ColumnBuilder {
         }
     }
 
+    /// Records this builder's size and its children's, depth-first (see [`Capacities`]).
+    fn record_capacities(&self, out: &mut Capacities) {
+        match self {
+            ColumnBuilder::Null(n) => out.push((*n, 0)),
+            ColumnBuilder::Bool(b) => out.push((b.len(), 0)),
+            ColumnBuilder::Int(b) => out.push((b.len(), 0)),
+            ColumnBuilder::Float(b) => out.push((b.len(), 0)),
+            ColumnBuilder::Str(b) | ColumnBuilder::Json(b) | ColumnBuilder::EmptyObject(b) => {
+                out.push((b.len(), b.values_slice().len()))
+            }
+            ColumnBuilder::List { offsets, items, .. } => {
+                out.push((offsets.len() - 1, 0));
+                items.record_capacities(out);
+            }
+            ColumnBuilder::Struct {
+                children, validity, ..
+            } => {
+                out.push((validity.len(), 0));
+                for child in children {
+                    child.record_capacities(out);
+                }
+            }
+        }
+    }
+
     fn finish(&mut self) -> ArrayRef {
         match self {
             ColumnBuilder::Null(n) => Arc::new(NullArray::new(std::mem::take(n))),
@@ -192,12 +244,25 @@ pub struct BatchBuilder {
 
 impl BatchBuilder {
     pub fn new(root: &Ty, schema: SchemaRef) -> BatchBuilder {
+        BatchBuilder::with_capacities(root, schema, &[])
+    }
+
+    /// A builder whose buffers start with the sizes another batch of this schema needed.
+    pub fn with_capacities(root: &Ty, schema: SchemaRef, hints: &[(usize, usize)]) -> BatchBuilder {
         let data_type = DataType::Struct(schema.fields().clone());
+        let rows = hints.first().map_or(0, |&(rows, _)| rows + rows / 8);
         BatchBuilder {
-            root: ColumnBuilder::new(root, &data_type),
+            root: ColumnBuilder::with_capacities(root, &data_type, &mut hints.iter()),
             schema,
-            row_bytes: Vec::new(),
+            row_bytes: Vec::with_capacity(rows),
         }
+    }
+
+    /// The sizes this batch needed, for [`BatchBuilder::with_capacities`].
+    pub fn capacities(&self) -> Capacities {
+        let mut out = Vec::new();
+        self.root.record_capacities(&mut out);
+        out
     }
 
     /// Appends one line. On error the builder must be discarded (columns may be uneven).

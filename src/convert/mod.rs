@@ -14,6 +14,7 @@ pub mod input;
 pub mod shards;
 pub mod stream;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -448,9 +449,22 @@ fn decode_chunk(
     schema: &SchemaRef,
     mode: Mode,
 ) -> Result<Decoded, ConvertError> {
+    thread_local! {
+        /// The capacities of this thread's last batch, and the schema they are for.
+        static LAST_BATCH: RefCell<(usize, decode::Capacities)> = const { RefCell::new((0, Vec::new())) };
+    }
     let file = &files[chunk.file_index];
-    let mut builder = decode::BatchBuilder::new(root, schema.clone());
-    for (line_no, line) in input::lines(chunk.text(file)?, chunk.first_line) {
+    let schema_id = Arc::as_ptr(schema) as *const () as usize;
+    let mut builder = LAST_BATCH.with_borrow(|(id, hints)| {
+        let hints = if *id == schema_id {
+            hints.as_slice()
+        } else {
+            &[]
+        };
+        decode::BatchBuilder::with_capacities(root, schema.clone(), hints)
+    });
+    let text = chunk.text(file)?;
+    for (line_no, line) in input::lines(text, chunk.first_line) {
         match builder.append_line(line) {
             Ok(()) => {}
             Err(LineError::Conflict { .. } | LineError::UnknownKey { .. })
@@ -461,6 +475,7 @@ fn decode_chunk(
             Err(error) => return Err(line_error(file, line_no, error)),
         }
     }
+    LAST_BATCH.set((schema_id, builder.capacities()));
     let (batch, row_bytes) = builder.finish();
     Ok(Decoded::Batch(batch, row_bytes))
 }
