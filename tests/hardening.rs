@@ -771,9 +771,19 @@ fn fuzz_smoke_card_merge() {
 #[track_caller]
 fn assert_consistent_after_kill(env: &TestEnv, clone: &Path, what: &str) -> (String, Vec<String>) {
     assert_fsck_clean(env, clone);
-    // Clones are copied with `cp -a`, which keeps sizes and mtimes but not inodes and ctimes;
-    // without git-lfs installed a re-hashed LFS file looks modified, so compare like that.
-    let status = env.git_out(
+    assert_eq!(
+        porcelain_status(env, clone),
+        "",
+        "{what}: the working tree or index differs from HEAD"
+    );
+    (head(env, clone), leftovers(clone))
+}
+
+/// `git status --porcelain` of a copied clone. Clones are copied with `cp -a`, which keeps
+/// sizes and mtimes but not inodes and ctimes; without git-lfs installed a re-hashed LFS file
+/// looks modified, so compare like that.
+fn porcelain_status(env: &TestEnv, clone: &Path) -> String {
+    env.git_out(
         clone,
         &[
             "--no-optional-locks",
@@ -785,12 +795,7 @@ fn assert_consistent_after_kill(env: &TestEnv, clone: &Path, what: &str) -> (Str
             "--porcelain",
             "--untracked-files=all",
         ],
-    );
-    assert_eq!(
-        status, "",
-        "{what}: the working tree or index differs from HEAD"
-    );
-    (head(env, clone), leftovers(clone))
+    )
 }
 
 /// A kill point: `fraction` of the reference duration. Even trials spread over the whole run;
@@ -822,6 +827,33 @@ fn kill_after(command: &mut Command, delay: Duration) -> bool {
 
 const KILL_TRIALS: u64 = 20;
 
+/// The journal a commit writes before it moves files into the working tree; a kill leaves it
+/// for the next hf-relay command to complete.
+fn journal(clone: &Path) -> PathBuf {
+    clone.join(".git/hf-relay/commit-in-progress.json")
+}
+
+/// The next hf-relay command (a read-only one, `status`) completes the interrupted commit
+/// `new` and says so.
+#[track_caller]
+fn assert_next_command_completes(env: &TestEnv, clone: &Path, new: &str, what: &str) {
+    let output = run(env.hf_relay().args(["status", "--dir"]).arg(clone));
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains(&format!("Completed the interrupted commit {}", &new[..12])),
+        "{what}: no completion reported:\n{}",
+        stderr(&output)
+    );
+    assert!(
+        !journal(clone).exists(),
+        "{what}: the journal is still there"
+    );
+    assert_eq!(leftovers(clone), Vec::<String>::new(), "{what}: leftovers");
+    let (at, _) = assert_consistent_after_kill(env, clone, what);
+    assert_eq!(at, new, "{what}: not completed to the new commit");
+    assert_verify(env, clone);
+}
+
 #[test]
 fn kill_9_during_build_leaves_the_old_or_the_new_commit_and_a_rerun_converges() {
     let env = TestEnv::new();
@@ -845,7 +877,7 @@ fn kill_9_during_build_leaves_the_old_or_the_new_commit_and_a_rerun_converges() 
     assert_ne!(old, new);
 
     let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
-    let (mut with_leftovers, mut still_left) = (0, 0);
+    let mut with_leftovers = 0;
     for trial in 0..KILL_TRIALS {
         let clone = env.path().join(format!("trial-{trial:02}"));
         copy_dir(&base, &clone);
@@ -859,24 +891,30 @@ fn kill_9_during_build_leaves_the_old_or_the_new_commit_and_a_rerun_converges() 
             .arg(&new_input);
         let finished = kill_after(&mut command, delay);
         let what = format!("build trial {trial} (killed after {delay:?})");
-        let (at, left) = assert_consistent_after_kill(&env, &clone, &what);
-        assert!(
-            at == old || at == new,
-            "{what}: HEAD is {at}, neither the old {old} nor the new {new}"
-        );
-        if at == new {
-            assert_verify(&env, &clone);
-        }
-        with_leftovers += usize::from(!left.is_empty());
-        *outcomes
-            .entry(match (finished, at == new) {
+        with_leftovers += usize::from(!leftovers(&clone).is_empty());
+        let outcome = if journal(&clone).exists() {
+            // Killed in the window: files may be half moved; the next command completes it.
+            assert!(!finished, "{what}: a finished build left its journal");
+            assert_next_command_completes(&env, &clone, &new, &what);
+            "killed in the window, completed by the next command"
+        } else {
+            let (at, _) = assert_consistent_after_kill(&env, &clone, &what);
+            assert!(
+                at == old || at == new,
+                "{what}: HEAD is {at}, neither the old {old} nor the new {new}"
+            );
+            if at == new {
+                assert_verify(&env, &clone);
+            }
+            match (finished, at == new) {
                 (true, _) => "finished before the kill",
                 (false, true) => "killed after the commit",
                 (false, false) => "killed before the commit",
-            })
-            .or_default() += 1;
+            }
+        };
+        *outcomes.entry(outcome).or_default() += 1;
 
-        // A rerun converges on the same commit.
+        // A rerun converges on the same commit, and removes what killed processes left.
         assert_success(&build(&env, &clone, &args, &[&new_input]));
         assert_eq!(
             head(&env, &clone),
@@ -885,12 +923,115 @@ fn kill_9_during_build_leaves_the_old_or_the_new_commit_and_a_rerun_converges() 
         );
         let (_, left) = assert_consistent_after_kill(&env, &clone, &what);
         assert_verify(&env, &clone);
-        still_left += usize::from(!left.is_empty());
+        assert_eq!(
+            left,
+            Vec::<String>::new(),
+            "{what}: leftovers after the rerun"
+        );
+        assert!(
+            !journal(&clone).exists(),
+            "{what}: a journal after the rerun"
+        );
     }
     eprintln!(
         "kill -9 during build: {KILL_TRIALS} trials survived (build takes {duration:?}): \
-         {outcomes:?}; {with_leftovers} left a staging folder under .git, {still_left} still \
-         there after the rerun"
+         {outcomes:?}; {with_leftovers} left a staging or scratch folder under .git, removed by \
+         the rerun"
+    );
+}
+
+/// A kill in the commit window, made deterministic: the test hook
+/// `HF_RELAY_TEST_ABORT_IN_COMMIT_WINDOW=N` aborts the build once N files are renamed into the
+/// working tree (0: just after the journal is written; beyond the files: after the branch moved).
+#[test]
+fn a_build_aborted_anywhere_in_its_commit_window_is_completed_by_the_next_command() {
+    let env = TestEnv::new();
+    let old_input = env.write("old.jsonl", friction_like(0..150, 1));
+    let new_input = env.write(
+        "new.jsonl",
+        friction_like(0..150, 1) + &friction_like(150..300, 1),
+    );
+    let args = ["--max-shard-size", "512KB"];
+    let base = env.init("window");
+    assert_success(&build(&env, &base, &args, &[&old_input]));
+    let old = head(&env, &base);
+    let reference = env.path().join("reference");
+    copy_dir(&base, &reference);
+    assert_success(&build(&env, &reference, &args, &[&new_input]));
+    let new = head(&env, &reference);
+    let working_tree = |clone: &Path| -> Vec<(String, Vec<u8>)> {
+        env.snapshot(clone)
+            .into_iter()
+            .filter(|(path, _)| !path.starts_with(".git/"))
+            .collect()
+    };
+    // How many files the commit moves in (README.md and the shards): read from the journal
+    // of the first run, which aborts before any of them.
+    let mut moved = usize::MAX;
+    let mut after = 0;
+    while after <= moved.saturating_add(1) {
+        let what = format!("aborted after {after} renames");
+        let clone = env.path().join(format!("abort-{after}"));
+        copy_dir(&base, &clone);
+        let mut command = env.hf_relay();
+        command
+            .env("HF_RELAY_TEST_ABORT_IN_COMMIT_WINDOW", after.to_string())
+            .arg("build")
+            .arg("--dir")
+            .arg(&clone)
+            .args(args)
+            .arg(&new_input);
+        let output = run(&mut command);
+        assert_eq!(output.status.code(), None, "{what}: not aborted");
+        assert!(journal(&clone).exists(), "{what}: no journal");
+        if after == 0 {
+            let written: Value =
+                serde_json::from_slice(&std::fs::read(journal(&clone)).unwrap()).unwrap();
+            moved = written["moves"].as_array().unwrap().len();
+            assert!(moved >= 3, "README.md and at least two shards: {written:#}");
+        }
+        let expected = if after > moved { &new } else { &old };
+        assert_eq!(&head(&env, &clone), expected, "{what}");
+        let dirty = porcelain_status(&env, &clone);
+        assert_eq!(
+            dirty.is_empty(),
+            after == 0 || after > moved,
+            "{what}:\n{dirty}"
+        );
+
+        // While another live process holds the lock, a read-only command touches nothing.
+        {
+            let holder = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(clone.join(".git/hf-relay.lock"))
+                .unwrap();
+            holder.try_lock().unwrap();
+            let before = env.snapshot(&clone);
+            for command in ["status", "log", "verify"] {
+                let output = run(env.hf_relay().args([command, "--dir"]).arg(&clone));
+                assert!(
+                    !stderr(&output).contains("Completed"),
+                    "{what}: {command} completed the commit under a live lock"
+                );
+            }
+            assert!(
+                env.snapshot(&clone) == before,
+                "{what}: a read-only command changed the clone while the lock was held"
+            );
+        }
+
+        assert_next_command_completes(&env, &clone, &new, &what);
+        assert!(
+            working_tree(&clone) == working_tree(&reference),
+            "{what}: files differ"
+        );
+        after += 1;
+    }
+    eprintln!(
+        "commit window: builds aborted after 0 to {} of {moved} renames were all completed by \
+         the next command",
+        moved + 1
     );
 }
 

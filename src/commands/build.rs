@@ -11,13 +11,13 @@ use super::plan::BuildPlan;
 use crate::cli::BuildArgs;
 use crate::convert::{self, Converted};
 use crate::output::{BarProgress, status};
-use crate::repo::{Clone, CommitOutcome};
+use crate::repo::CommitOutcome;
 use crate::repo_id::from_dataset_url;
 use crate::units::{human_bytes, thousands};
 
 pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     let plan = BuildPlan::resolve(&args.inputs, &args.card)?;
-    let clone = Clone::open(&args.dir)?;
+    let clone = super::open_clone(&args.dir)?;
     let _lock = clone.lock()?;
     let repo_id = from_dataset_url(&clone.origin_url()?)?.to_string();
 

@@ -7,11 +7,10 @@ use super::plan::{BuildPlan, metadata_flags, read_template};
 use crate::card::{self, CardRequest};
 use crate::cli::CardArgs;
 use crate::convert::{self, NoProgress};
-use crate::repo::Clone;
 use crate::repo_id::from_dataset_url;
 
 pub fn run(args: CardArgs) -> anyhow::Result<()> {
-    let clone = Clone::open(&args.dir)?;
+    let clone = super::open_clone(&args.dir)?;
     let repo_id = from_dataset_url(&clone.origin_url()?)?.to_string();
     let readme = if args.inputs.inputs.is_empty() && args.inputs.splits.is_empty() {
         // No inputs: the data stays as committed; refresh the card from what it declares.

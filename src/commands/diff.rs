@@ -13,7 +13,7 @@ use crate::repo::Clone;
 use crate::units::{human_bytes, thousands};
 
 pub fn run(args: DiffArgs) -> anyhow::Result<()> {
-    let clone = Clone::open(&args.dir)?;
+    let clone = super::open_clone(&args.dir)?;
     let old = match &args.from {
         Some(rev) => at_rev(&clone, rev)?,
         None => default_from(&clone)?,

@@ -6,11 +6,10 @@ use chrono::{FixedOffset, TimeZone as _};
 
 use crate::cli::LogArgs;
 use crate::inspect::{self, LogEntry};
-use crate::repo::Clone;
 use crate::units::thousands;
 
 pub fn run(args: LogArgs) -> anyhow::Result<()> {
-    let clone = Clone::open(&args.dir)?;
+    let clone = super::open_clone(&args.dir)?;
     let entries = inspect::log(&clone)?;
     let remote = inspect::remote_ref(&clone)
         .trim_start_matches("refs/remotes/")

@@ -16,10 +16,13 @@ mod status;
 mod tag;
 mod verify;
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::{Cli, Command};
 use crate::convert::ConvertError;
+use crate::output::status;
+use crate::repo::Clone;
 
 /// Set by Ctrl-C; long work stops at the next checkpoint and leaves the clone as it was.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -44,6 +47,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Log(args) => log::run(args),
         Command::Verify(args) => verify::run(args),
     }
+}
+
+/// Opens the clone at `dir`, saying so when opening it completed a commit a killed hf-relay
+/// had left half-applied.
+pub(crate) fn open_clone(dir: &Path) -> anyhow::Result<Clone> {
+    let clone = Clone::open(dir)?;
+    if let Some(recovered) = &clone.recovered {
+        status(format!(
+            "Completed the interrupted commit {} {} (an hf-relay process was killed while \
+             putting it in place)",
+            &recovered.commit.to_string()[..12],
+            recovered.subject
+        ));
+    }
+    Ok(clone)
 }
 
 /// An exit code without a message: the command already said everything (`diff --exit-code`).

@@ -10,7 +10,6 @@ use crate::auth;
 use crate::cli::{BuildArgs, CardArgs, CloneArgs, InitArgs, PublishArgs};
 use crate::hub::HubClient;
 use crate::output::status;
-use crate::repo::Clone;
 use crate::repo_id::RepoId;
 
 pub fn run(args: PublishArgs) -> anyhow::Result<()> {
@@ -91,7 +90,7 @@ pub fn run(args: PublishArgs) -> anyhow::Result<()> {
         strict_schema: false,
         card: args.card,
     })?;
-    let clone = Clone::open(&dir)?;
+    let clone = super::open_clone(&dir)?;
     let result = push(
         &clone,
         &args.visibility,

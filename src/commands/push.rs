@@ -34,7 +34,7 @@ pub struct PushResult {
 }
 
 pub fn run(args: PushArgs) -> anyhow::Result<()> {
-    let clone = Clone::open(&args.dir)?;
+    let clone = super::open_clone(&args.dir)?;
     let result = push(
         &clone,
         &args.visibility,

@@ -4,11 +4,10 @@ use std::fmt::Write as _;
 
 use crate::cli::StatusArgs;
 use crate::inspect::{self, Status};
-use crate::repo::Clone;
 use crate::units::{human_bytes, thousands};
 
 pub fn run(args: StatusArgs) -> anyhow::Result<()> {
-    let clone = Clone::open(&args.dir)?;
+    let clone = super::open_clone(&args.dir)?;
     let status = inspect::status(&clone)?;
     if args.json {
         let mut value = serde_json::to_value(&status)?;

@@ -17,7 +17,7 @@ const TAG_PREFIX: &str = "refs/tags/";
 
 pub fn run(args: TagArgs) -> anyhow::Result<()> {
     if args.list {
-        let clone = Clone::open(&args.dir)?;
+        let clone = super::open_clone(&args.dir)?;
         return list(&clone);
     }
     let name = args.name.context("a tag name is required (or --list)")?;
@@ -32,7 +32,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<()> {
     };
     let rev = args.rev.as_deref().unwrap_or("HEAD");
 
-    let clone = Clone::open(&args.dir)?;
+    let clone = super::open_clone(&args.dir)?;
     let _lock = clone.lock()?;
     let reference = format!("{TAG_PREFIX}{name}");
     if clone.repo.find_reference(&reference).is_ok() {

@@ -2,10 +2,9 @@
 
 use crate::cli::VerifyArgs;
 use crate::inspect;
-use crate::repo::Clone;
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
-    let clone = Clone::open(&args.dir)?;
+    let clone = super::open_clone(&args.dir)?;
     let rev = args.rev.as_deref().unwrap_or("HEAD");
     let report = inspect::verify(&clone, rev)?;
     super::diff::print_stdout(&format!("{report}\n"))?;

@@ -4,7 +4,11 @@
 //! git2 runs no git-lfs filters, so LFS files are committed as pointer blobs written here, their
 //! content is kept in `.git/lfs/objects` as git-lfs would, and the index records the stat data
 //! of the real files, as after a git-lfs smudge: `git status` stays clean.
+//!
+//! A commit changes several files, which POSIX cannot replace atomically: the moves are written
+//! to a journal first, and a clone opened after a kill completes them (see `journal`).
 
+mod journal;
 pub mod lfs;
 pub mod remote;
 pub mod signature;
@@ -19,6 +23,8 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, bail, ensure};
 
+pub use self::journal::Recovered;
+use self::journal::{Applied, JOURNAL, Journal, Move, SCRATCH_PREFIX, STAGING_PREFIX};
 use self::signature::Env;
 
 /// One change to the tree of the next commit.
@@ -26,8 +32,9 @@ use self::signature::Env;
 pub enum Change {
     /// A file committed as a Git LFS pointer. `staged` is the real content, written by the
     /// caller somewhere under [`Clone::staging_dir`]; on commit it is stored in
-    /// `.git/lfs/objects` and moved to `path` in the working tree. An empty file is committed
-    /// as an empty blob (its own pointer) and never stored.
+    /// `.git/lfs/objects` and moved (through the commit's scratch folder) to `path` in the
+    /// working tree. An empty file is committed as an empty blob (its own pointer) and never
+    /// stored.
     Lfs { path: String, staged: PathBuf },
     /// [`Change::Lfs`] whose pointer the caller computed while writing the file (saves a
     /// second read). The size is checked against the file; the hash is trusted.
@@ -71,6 +78,9 @@ pub struct Clone {
     pub root: PathBuf,
     /// The branch HEAD points at, e.g. `refs/heads/main`; commits move it.
     pub branch: String,
+    /// A commit a killed hf-relay had left half-applied, which opening the clone completed
+    /// (for the command to say so).
+    pub recovered: Option<Recovered>,
 }
 
 /// Held while a command works on a clone; a second process fails clearly.
@@ -153,6 +163,10 @@ pub const DEFAULT_GITIGNORE: &str = ".env\n.env.*\n";
 
 impl Clone {
     /// Opens the clone whose working tree root is `dir`; HEAD must be a branch with commits.
+    ///
+    /// When no other process holds the lock, first completes a commit a killed process left
+    /// half-applied (see [`Clone::recovered`]) and removes the staging and scratch folders of
+    /// killed processes. Otherwise nothing is written.
     pub fn open(dir: &Path) -> anyhow::Result<Clone> {
         let shown = dir.display();
         let not_a_repo = || {
@@ -201,12 +215,31 @@ impl Clone {
             ),
             Err(error) => return Err(error).with_context(|| format!("cannot read {branch}")),
         }
-        Ok(Clone { repo, root, branch })
+        let mut clone = Clone {
+            repo,
+            root,
+            branch,
+            recovered: None,
+        };
+        clone.recovered = journal::recover(&clone)?;
+        Ok(clone)
     }
 
     /// Takes the clone's lock (`.git/hf-relay.lock`); fails at once, clearly, when another
-    /// hf-relay process holds it.
+    /// hf-relay process holds it. The kernel releases it when the process ends, even by a kill.
     pub fn lock(&self) -> anyhow::Result<Lock> {
+        match self.try_lock()? {
+            Some(lock) => Ok(lock),
+            None => bail!(
+                "another hf-relay process is working on {} (lock held on .git/{LOCK_FILE}); \
+                 wait for it to finish",
+                self.root.display()
+            ),
+        }
+    }
+
+    /// The clone's lock; `None` when another process holds it.
+    fn try_lock(&self) -> anyhow::Result<Option<Lock>> {
         let path = self.repo.path().join(LOCK_FILE);
         let file = fs::OpenOptions::new()
             .read(true)
@@ -216,12 +249,8 @@ impl Clone {
             .open(&path)
             .with_context(|| format!("cannot open the lock file {}", path.display()))?;
         match file.try_lock() {
-            Ok(()) => Ok(Lock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => bail!(
-                "another hf-relay process is working on {} (lock held on .git/{LOCK_FILE}); \
-                 wait for it to finish",
-                self.root.display()
-            ),
+            Ok(()) => Ok(Some(Lock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
             Err(fs::TryLockError::Error(error)) => {
                 Err(error).with_context(|| format!("cannot lock {}", path.display()))
             }
@@ -241,10 +270,12 @@ impl Clone {
     }
 
     /// A fresh temporary directory inside `.git/` (same filesystem as the working tree, so
-    /// staged files can be renamed into place), removed when dropped.
+    /// staged files can be renamed into place), removed when dropped. Hold [`Clone::lock`]
+    /// while it exists: [`Clone::open`] in another process removes it when the lock is free,
+    /// as the leftover of a killed process.
     pub fn staging_dir(&self) -> anyhow::Result<tempfile::TempDir> {
         tempfile::Builder::new()
-            .prefix("hf-relay-staging-")
+            .prefix(STAGING_PREFIX)
             .tempdir_in(self.repo.path())
             .with_context(|| {
                 format!(
@@ -315,6 +346,7 @@ impl Clone {
     /// Applies `changes` on top of HEAD's tree and commits with `message`. Nothing is touched
     /// when the resulting tree equals HEAD's tree. Author and committer come from the
     /// `GIT_AUTHOR_*` / `GIT_COMMITTER_*` variables, else git config, else `hf-relay`.
+    /// Hold [`Clone::lock`] while committing.
     pub fn commit(&self, changes: Vec<Change>, message: &str) -> anyhow::Result<CommitOutcome> {
         self.commit_with_env(changes, message, &signature::process_env)
     }
@@ -327,7 +359,7 @@ impl Clone {
         message: &str,
         env: Env<'_>,
     ) -> anyhow::Result<CommitOutcome> {
-        self.commit_impl(changes, message, env, None)
+        self.commit_impl(changes, message, env, None, Stop::from_env())
     }
 
     /// A merge commit: `changes` on top of HEAD's tree, with parents HEAD and `other_parent`.
@@ -343,6 +375,7 @@ impl Clone {
             message,
             &signature::process_env,
             Some(other_parent),
+            Stop::from_env(),
         )? {
             CommitOutcome::Committed { id } => Ok(id),
             CommitOutcome::Unchanged => unreachable!("merge commits are always made"),
@@ -355,7 +388,14 @@ impl Clone {
         message: &str,
         env: Env<'_>,
         other_parent: Option<git2::Oid>,
+        stop: Option<Stop>,
     ) -> anyhow::Result<CommitOutcome> {
+        let git_dir = self.repo.path();
+        ensure!(
+            fs::symlink_metadata(git_dir.join(JOURNAL)).is_err(),
+            "an interrupted hf-relay commit is not completed yet (.git/{JOURNAL}); run the \
+             command again to complete it first"
+        );
         let message = git2::message_prettify(message, None).context("invalid commit message")?;
         ensure!(!message.trim().is_empty(), "the commit message is empty");
         let subject = message.lines().next().unwrap_or_default().to_string();
@@ -471,10 +511,10 @@ impl Clone {
             }
         }
 
-        // 6. Expensive work first: the LFS store, the files to move in, the commit object.
-        let git_dir = self.repo.path();
+        // 6. Expensive work first: the LFS store, the files to move in (all in one scratch
+        // folder, which the journal then owns), the commit object.
         let scratch = tempfile::Builder::new()
-            .prefix("hf-relay-commit-")
+            .prefix(SCRATCH_PREFIX)
             .tempdir_in(git_dir)
             .with_context(|| {
                 format!("cannot create a temporary folder in {}", git_dir.display())
@@ -494,7 +534,11 @@ impl Clone {
                         format!("cannot store {} in the LFS store", staged.display())
                     })?;
                     settle(staged, settled_mtime)?;
-                    upserts.push((path.as_str(), staged.clone(), *blob));
+                    let source = scratch.path().join(number.to_string());
+                    fs::rename(staged, &source).with_context(|| {
+                        format!("cannot move {} to {}", staged.display(), source.display())
+                    })?;
+                    upserts.push((path.as_str(), source, *blob));
                 }
                 Planned::File { path, bytes, blob } => {
                     let source = scratch.path().join(number.to_string());
@@ -527,54 +571,54 @@ impl Clone {
             )
             .context("cannot create the commit")?;
 
-        // The short window: working tree, index, branch.
-        let mut index = self.repo.index().context("cannot open the git index")?;
-        index.read(false).context("cannot read the git index")?;
+        // 7. The short window: working tree, index, branch. The journal comes first, so a
+        // process killed in the window leaves a commit the next `Clone::open` completes.
+        let relative = |path: &Path| {
+            path.strip_prefix(git_dir)
+                .ok()
+                .and_then(Path::to_str)
+                .map(str::to_string)
+                .with_context(|| format!("{} is not a UTF-8 path in .git", path.display()))
+        };
+        let mut moves = Vec::with_capacity(upserts.len());
         for (path, source, blob) in &upserts {
-            let target = self.root.join(path);
-            if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create folder {}", parent.display()))?;
-            }
-            fs::rename(source, &target).with_context(|| {
-                format!("cannot move {} to {}", source.display(), target.display())
-            })?;
-            let meta = fs::symlink_metadata(&target)
-                .with_context(|| format!("cannot read {}", target.display()))?;
-            index
-                .add(&index_entry(path, *blob, &meta))
-                .with_context(|| format!("cannot add {path} to the git index"))?;
+            moves.push(Move {
+                source: relative(source)?,
+                path: path.to_string(),
+                blob: blob.to_string(),
+            });
         }
-        for path in &deletes {
-            let target = self.root.join(path);
-            match fs::remove_file(&target) {
-                Ok(()) => {}
-                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-                Err(error) => {
-                    return Err(error)
-                        .with_context(|| format!("cannot delete {}", target.display()));
-                }
-            }
-            remove_empty_parents(&self.root, path);
-            index
-                .remove_path(Path::new(path))
-                .with_context(|| format!("cannot remove {path} from the git index"))?;
-        }
-        index.write().context("cannot write the git index")?;
-        self.repo
-            .reference_matching(
-                &self.branch,
-                commit_id,
-                true,
-                head.id(),
-                &format!("hf-relay: {subject}"),
+        let journal = Journal {
+            branch: self.branch.clone(),
+            old_head: head.id().to_string(),
+            new_commit: commit_id.to_string(),
+            moves,
+            deletes: deletes.iter().map(|path| path.to_string()).collect(),
+            cleanup: vec![relative(scratch.path())?],
+        };
+        journal::write(git_dir, scratch.path(), &journal)
+            .context("cannot write the commit journal")?;
+        // From here on the journal owns the scratch folder: it holds the files to move in.
+        let _ = scratch.keep();
+        let applied = journal::apply(
+            self,
+            &journal,
+            &format!("hf-relay: {subject}"),
+            stop.map(|stop| stop.after),
+        )
+        .with_context(|| {
+            format!(
+                "the commit {commit_id} is half-applied; the next hf-relay command on this \
+                 clone completes it"
             )
-            .with_context(|| {
-                format!(
-                    "cannot move {} to the new commit {commit_id}",
-                    short_branch(&self.branch)
-                )
-            })?;
+        })?;
+        if applied == Applied::Stopped {
+            let stop = stop.expect("only a stop point stops");
+            if stop.abort {
+                std::process::abort();
+            }
+            bail!("stopped in the commit window after {} renames", stop.after);
+        }
         Ok(CommitOutcome::Committed { id: commit_id })
     }
 
@@ -583,6 +627,27 @@ impl Clone {
             .find_reference(&self.branch)
             .and_then(|reference| reference.peel_to_commit())
             .with_context(|| format!("cannot read the last commit of {}", self.branch))
+    }
+}
+
+/// Test-only: where a commit stops in its window, as a kill there would.
+#[derive(Debug, Clone, Copy)]
+struct Stop {
+    /// Files renamed into place before stopping (see `journal::apply`).
+    after: usize,
+    /// Abort the process (the binary under test); else return an error (unit tests).
+    abort: bool,
+}
+
+impl Stop {
+    /// From [`crate::env::HF_RELAY_TEST_ABORT_IN_COMMIT_WINDOW`]; `None` when unset (always,
+    /// outside the tests).
+    fn from_env() -> Option<Stop> {
+        let value = std::env::var(crate::env::HF_RELAY_TEST_ABORT_IN_COMMIT_WINDOW).ok()?;
+        Some(Stop {
+            after: value.trim().parse().ok()?,
+            abort: true,
+        })
     }
 }
 
