@@ -30,7 +30,7 @@ pub const ROW_GROUP_BYTES: u64 = 100_000_000;
 /// pyarrow's cap on rows per row group.
 const ROW_GROUP_ROWS: usize = 1024 * 1024;
 /// Batches queued per column encoder: bounds how far the slowest column may lag behind.
-const COLUMN_QUEUE: usize = 4;
+const COLUMN_QUEUE: usize = 2;
 /// Row groups and shards queued for the assembler.
 const FILE_QUEUE: usize = 16;
 
