@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use anyhow::{Context, bail};
 use git2::Oid;
 
@@ -261,7 +263,7 @@ pub fn push(
     if options.dry_run {
         status(format!("Would push {}", refspecs.join(", ")));
     } else {
-        remote::push(clone, token.expose(), &refspecs, options.force)?;
+        push_refs(clone, token.expose(), &refspecs, options.force)?;
         clone
             .repo
             .reference("refs/remotes/origin/main", head, true, "hf-relay: pushed")
@@ -296,4 +298,35 @@ pub fn push(
         refs_pushed: refspecs,
         dry_run: options.dry_run,
     })
+}
+
+/// Pushes the refs; when the Hub refuses them only because another update of the same ref is
+/// under way (the push of a killed earlier run may still be applied after its client is gone),
+/// waits and tries again: either that update was ours and the push finds nothing to do, or it
+/// was someone else's and the push fails as a non-fast-forward would.
+fn push_refs(clone: &Clone, token: &str, refspecs: &[String], force: bool) -> anyhow::Result<()> {
+    const WAITS: [Duration; 4] = [
+        Duration::from_millis(500),
+        Duration::from_secs(1),
+        Duration::from_secs(2),
+        Duration::from_secs(4),
+    ];
+    let busy = |error: &anyhow::Error| {
+        error
+            .downcast_ref::<remote::RemoteError>()
+            .is_some_and(remote::RemoteError::is_ref_busy)
+    };
+    for wait in WAITS {
+        match remote::push(clone, token, refspecs, force) {
+            Err(error) if busy(&error) => {
+                status(format!(
+                    "The Hub is busy updating a ref ({error}); trying again in {} ms",
+                    wait.as_millis()
+                ));
+                std::thread::sleep(wait);
+            }
+            result => return result.map(drop),
+        }
+    }
+    remote::push(clone, token, refspecs, force).map(drop)
 }

@@ -103,6 +103,18 @@ impl RemoteError {
         }
     }
 
+    /// Whether the server refused a ref only because its update transaction failed: another
+    /// update of the ref was in progress (e.g. a push whose client was killed is still being
+    /// applied). receive-pack reports that as "failed to update ref" (with "cannot lock ref"
+    /// among the `remote:` lines); a hook or a non-fast-forward says so instead.
+    pub fn is_ref_busy(&self) -> bool {
+        matches!(self, RemoteError::Refused { refused, .. }
+            if !refused.is_empty()
+                && refused.iter().all(|(_, reason)| {
+                    reason.contains("failed to update ref") || reason.contains("cannot lock ref")
+                }))
+    }
+
     /// Whether the server refused a push because an LFS object it points to is not uploaded
     /// (hub-protocol §1.3); uploading the objects and pushing again fixes it.
     pub fn is_missing_lfs_object(&self) -> bool {
