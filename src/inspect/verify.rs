@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -99,18 +100,37 @@ pub fn verify(clone: &Clone, rev: &str) -> anyhow::Result<VerifyReport> {
     let git_dir = clone.repo.path();
 
     // 1. Every file: LFS objects present and intact; regular files acceptable to the Hub.
-    let mut hasher = lfs::Hasher::new();
+    // Hashing the objects is most of the work (and of `push` before its first request), so
+    // they are hashed on the CPU pool, several at a time.
+    let mut pointers: Vec<&Pointer> = state
+        .files
+        .values()
+        .filter_map(|content| match content {
+            Content::Lfs(pointer) => Some(pointer),
+            Content::Blob { .. } => None,
+        })
+        .collect();
+    pointers.sort_by(|a, b| (&a.oid, a.size).cmp(&(&b.oid, b.size)));
+    pointers.dedup_by(|a, b| a.oid == b.oid && a.size == b.size); // files with the same content
+    let checked: std::collections::HashMap<(&str, u64), Result<(), String>> = pointers
+        .par_iter()
+        .map_init(lfs::Hasher::new, |hasher, pointer| {
+            let key = (pointer.oid.as_str(), pointer.size);
+            (key, check_object(git_dir, pointer, hasher))
+        })
+        .collect();
     let mut lfs_objects = 0;
     let mut intact = std::collections::HashSet::new();
     for (path, content) in &state.files {
         match content {
             Content::Lfs(pointer) => {
                 lfs_objects += 1;
-                match check_object(git_dir, pointer, &mut hasher) {
+                let verdict = &checked[&(pointer.oid.as_str(), pointer.size)];
+                match verdict {
                     Ok(()) => {
                         intact.insert(path.clone());
                     }
-                    Err(message) => problem(path, message),
+                    Err(message) => problem(path, message.clone()),
                 }
             }
             Content::Blob { id, size } => {

@@ -303,6 +303,10 @@ def valid_name(name):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "hf-relay-test-hub/1.0"
+    # TCP_NODELAY, as web servers set it: http.server writes the headers and the body of an
+    # answer in two sends, and with Nagle the body waits for the client's delayed ACK
+    # (~40 ms) on every request of a kept-alive connection after the first.
+    disable_nagle_algorithm = True
     hub: Hub = None  # set in main()
 
     ROUTES = [
@@ -385,10 +389,11 @@ class Handler(BaseHTTPRequestHandler):
         return "ok", User(entry["user"], bool(entry.get("write")), entry.get("orgs") or [])
 
     # ---- request bodies
-    def iter_body(self, limit=None):
-        """Yield the request body in blocks: Content-Length or chunked (decoded
-        here; git and curl send chunked bodies for big uploads). `limit` stops
-        early after about that many bytes (used to simulate a dropped upload)."""
+    def iter_body(self, limit=None, block_size=64 * 1024):
+        """Yield the request body in blocks of at most `block_size`: Content-Length
+        or chunked (decoded here; git and curl send chunked bodies for big uploads).
+        `limit` stops early after about that many bytes (used to simulate a dropped
+        upload)."""
         self.body_started = True
         got = 0
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -402,7 +407,7 @@ class Handler(BaseHTTPRequestHandler):
                         pass  # trailers
                     return
                 while size:
-                    block = self.rfile.read(min(size, 64 * 1024))
+                    block = self.rfile.read(min(size, block_size))
                     if not block:
                         raise ClientGone()
                     size -= len(block)
@@ -414,7 +419,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             left = int(self.headers.get("Content-Length") or 0)
             while left:
-                block = self.rfile.read(min(left, 64 * 1024))
+                block = self.rfile.read(min(left, block_size))
                 if not block:
                     raise ClientGone()
                 left -= len(block)
@@ -788,15 +793,21 @@ class Handler(BaseHTTPRequestHandler):
             headers = {"Retry-After": str(faults.get("retry_after", 1))} if code == 429 else None
             return self.send_text(code, {429: "Slow Down", 500: "Internal Error",
                                          503: "Service Unavailable"}[code], headers)
-        # Stream to a temp file, hashing on the way: bodies can be gigabytes.
+        # Stream to a temp file, hashing on the way: bodies can be gigabytes. Large
+        # blocks keep the per-block Python work (and GIL hand-offs between parallel
+        # uploads) small next to the copying and hashing, which run without the GIL.
+        # Only a part needs the MD5 (its ETag is checked at completion); a whole
+        # object's ETag is opaque to clients, as S3's is, so it is taken from the sha256.
         tmp = tempfile.NamedTemporaryFile(dir=self.hub.tmp_root, delete=False)
-        sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+        sha, size = hashlib.sha256(), 0
+        md5 = hashlib.md5() if part is not None else None
         try:
             with tmp:
-                for block in self.iter_body():
+                for block in self.iter_body(block_size=MiB):
                     tmp.write(block)
                     sha.update(block)
-                    md5.update(block)
+                    if md5 is not None:
+                        md5.update(block)
                     size += len(block)
             slow = faults.get("lfs_slow_ms")
             if slow:
@@ -811,7 +822,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_text(400, "sha256 mismatch")
             os.makedirs(self.hub.lfs_dir(owner, name), exist_ok=True)
             os.replace(tmp.name, self.hub.lfs_path(owner, name, oid))
-            self.send_text(200, "", {"ETag": f'"{md5.hexdigest()}"'})
+            self.send_text(200, "", {"ETag": f'"{oid[:32]}"'})
         finally:
             if os.path.exists(tmp.name):
                 os.unlink(tmp.name)

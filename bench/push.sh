@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# The push benchmark: `hf-relay push` of new LFS objects against `curl -T` of the same bytes, to
+# the project's test Hub (tests/hub/hub_server.py) on loopback, in interleaved rounds. Writes
+# the table to bench/results/push-latest.txt.
+#
+#   bench/push.sh [ROWS] [ROUNDS] [SHARD]   default: 185000 rows (≈ 1.0 GB of JSONL, ≈ 300 MB
+#                                            of Parquet), 5 rounds, --max-shard-size 260MB
+#                                            (4 shards)
+#
+# Each round, in alternating order, on repos that are new on the Hub (so every object uploads):
+#   hf-relay   `hf-relay push` of a copy of one built clone: repo create, fetch + merge of the
+#              Hub's first commit, the local verify, the batch call, the uploads (4 in
+#              parallel), LFS verify, git push;
+#   curl seq   one batch call with curl, then `curl -T` of each object to the href (and
+#              headers) it returned, one after the other;
+#   curl par   the same with 4 curls at a time.
+# MB/s = object bytes / wall time (1 MB = 10^6 bytes). The ratios hf-relay / curl per round
+# and their medians are the figures: absolute rates depend on the machine and its load.
+# The token is random per run and only in files under the run's temp dir (the Hub's
+# tokens.json, a header file curl reads with -H @file, and $HF_HOME/token for hf-relay): never
+# in a command line, never printed or logged.
+# Not part of the tests: timings belong here, never in assertions.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(dirname "$here")"
+kit="${HF_RELAY_BENCH_KIT:-$repo/../shared/bench}"
+rows="${1:-185000}"
+rounds="${2:-5}"
+shard="${3:-260MB}"
+data="${HF_RELAY_BENCH_DATA:-$HOME/.cache/hf-relay-bench}"
+python="${PYTHON:-python3}"
+mkdir -p "$data" "$here/results"
+
+input="$data/friction-$rows-43.jsonl"
+[ -s "$input" ] || "$python" "$kit/gen_friction.py" --rows "$rows" --seed 43 --out "$input"
+
+cargo build --release --manifest-path "$repo/Cargo.toml" >/dev/null
+bin="${CARGO_TARGET_DIR:-$repo/target}/release/hf-relay"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/hf-relay-push-bench.XXXXXX")"
+server_pid=
+cleanup() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+root="$work/hub"
+mkdir -p "$root" "$work/home"
+
+# A write token for alice, only in files readable by us.
+umask 077
+token="hf_bench$("$python" -c 'import secrets; print(secrets.token_hex(16))')"
+printf '{"%s": {"user": "alice", "write": true, "orgs": []}}\n' "$token" >"$root/tokens.json"
+printf 'Authorization: Bearer %s\n' "$token" >"$work/auth.header"
+mkdir -p "$work/home/.cache/huggingface"
+printf '%s\n' "$token" >"$work/home/.cache/huggingface/token" # push reads $HF_HOME/token
+umask 022
+
+"$python" "$repo/tests/hub/hub_server.py" --root "$root" --port 0 \
+    >"$work/server.out" 2>"$work/server.err" &
+server_pid=$!
+for _ in $(seq 100); do
+    grep -q '^READY ' "$work/server.out" 2>/dev/null && break
+    sleep 0.1
+done
+url="$(sed -n 's/^READY //p' "$work/server.out")"
+[ -n "$url" ] || { echo "the test Hub did not start:" >&2; cat "$work/server.err" >&2; exit 1; }
+
+# hf-relay in a sealed environment: temp HOME, no inherited Hugging Face or git settings.
+relay() {
+    env -i PATH="$PATH" HOME="$work/home" HF_HOME="$work/home/.cache/huggingface" \
+        GIT_CONFIG_NOSYSTEM=1 LANG=C.UTF-8 "$@"
+}
+
+# One built clone, copied for every round.
+template="$work/template"
+relay "$bin" init alice/template "$template" --endpoint "$url" >/dev/null 2>&1
+relay "$bin" build --dir "$template" --max-shard-size "$shard" "$input" >"$work/build.log" 2>&1 \
+    || { cat "$work/build.log" >&2; exit 1; }
+mapfile -t objects < <(find "$template/.git/lfs/objects" -type f | sort)
+total=0
+sizes=()
+for f in "${objects[@]}"; do
+    s="$(stat -c %s "$f")"
+    sizes+=("$s")
+    total=$((total + s))
+done
+cat "${objects[@]}" >/dev/null # both sides read from the page cache
+
+now() { date +%s.%N; }
+
+create_repo() {
+    curl -sS -f -o /dev/null -H @"$work/auth.header" -H 'Content-Type: application/json' \
+        -d "{\"type\": \"dataset\", \"name\": \"$1\", \"organization\": \"alice\"}" \
+        "$url/api/repos/create"
+}
+
+# The batch call for every object (timed: it is part of the upload), then one job file per
+# object (not timed: Python's start-up is no part of curl's work): the object's path, the
+# href, then one "Name: value" line per header of the upload action. Prints the seconds the
+# batch call took.
+batch_jobs() { # NAME OUT_DIR
+    local name=$1 out=$2 objs="" i t0 t1
+    for i in "${!objects[@]}"; do
+        objs+="${objs:+,}{\"oid\": \"$(basename "${objects[$i]}")\", \"size\": ${sizes[$i]}}"
+    done
+    t0="$(now)"
+    curl -sS -f -H @"$work/auth.header" -H 'Accept: application/vnd.git-lfs+json' \
+        -H 'Content-Type: application/vnd.git-lfs+json' \
+        -d "{\"operation\": \"upload\", \"transfers\": [\"basic\"], \"objects\": [$objs], \"hash_algo\": \"sha256\"}" \
+        "$url/datasets/alice/$name.git/info/lfs/objects/batch" >"$out/batch.json"
+    t1="$(now)"
+    "$python" -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$t1"
+    "$python" - "$out" "$template/.git/lfs/objects" <<'EOF'
+import json, os, sys
+out, store = sys.argv[1], sys.argv[2]
+for n, obj in enumerate(json.load(open(os.path.join(out, "batch.json")))["objects"]):
+    upload = obj["actions"]["upload"]  # a new repo: every object needs an upload
+    oid = obj["oid"]
+    lines = [os.path.join(store, oid[:2], oid[2:4], oid), upload["href"]]
+    lines += [f"{k}: {v}" for k, v in (upload.get("header") or {}).items()]
+    with open(os.path.join(out, f"job-{n}"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+EOF
+}
+
+# One `curl -T` of a job file (run by xargs, hence exported).
+put_job() {
+    local file href args=()
+    { read -r file; read -r href; while read -r h; do args+=(-H "$h"); done; } <"$1"
+    curl -sS -f -o /dev/null "${args[@]}" -T "$file" "$href"
+}
+export -f put_job
+
+# Every object must now be on the Hub, whole.
+check_stored() { # NAME
+    local i
+    for i in "${!objects[@]}"; do
+        local stored
+        stored="$root/lfs/alice/$1/$(basename "${objects[$i]}")"
+        [ "$(stat -c %s "$stored" 2>/dev/null)" = "${sizes[$i]}" ] \
+            || { echo "round $r: $1 lacks $(basename "$stored")" >&2; exit 1; }
+    done
+}
+
+run_relay() { # -> seconds
+    local name="relay-$r" clone="$work/relay-$r"
+    # A copy of the clone whose Parquet bytes are hard links, so that no fresh write-back
+    # of them runs during the push (push only reads them).
+    mkdir "$clone"
+    tar -C "$template" --exclude=./.git/lfs/objects --exclude=./data -cf - . | tar -C "$clone" -xf -
+    cp -al "$template/.git/lfs/objects" "$clone/.git/lfs/objects"
+    cp -al "$template/data" "$clone/data"
+    git -C "$clone" remote set-url origin "$url/datasets/alice/$name"
+    local t0 t1
+    t0="$(now)"
+    relay "$bin" push --dir "$clone" >"$work/push.log" 2>&1 \
+        || { echo "hf-relay push failed:" >&2; cat "$work/push.log" >&2; exit 1; }
+    t1="$(now)"
+    check_stored "$name"
+    if grep -qFf "$work/home/.cache/huggingface/token" "$work/push.log" "$root/requests.log"; then
+        echo "round $r: the token appeared in hf-relay's output or the Hub's log" >&2
+        exit 1
+    fi
+    rm -rf "$clone"
+    "$python" -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$t1"
+}
+
+run_curl() { # PARALLEL -> seconds
+    local parallel=$1 name="curl$1-$r" jobs="$work/jobs-$1-$r"
+    mkdir -p "$jobs"
+    create_repo "$name"
+    local t_batch t0 t1
+    t_batch="$(batch_jobs "$name" "$jobs")"
+    t0="$(now)"
+    find "$jobs" -name 'job-*' | sort | xargs -P "$parallel" -n 1 bash -c 'put_job "$0"'
+    t1="$(now)"
+    check_stored "$name"
+    rm -rf "$jobs"
+    "$python" -c "import sys; print(float(sys.argv[1]) + float(sys.argv[3]) - float(sys.argv[2]))" \
+        "$t_batch" "$t0" "$t1"
+}
+
+results="$here/results/push-latest.txt"
+rows_out="$work/rounds.tsv"
+: >"$rows_out"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq "$rounds"); do
+    if [ $((r % 2)) = 1 ]; then
+        t_relay="$(run_relay)"; t_seq="$(run_curl 1)"; t_par="$(run_curl 4)"
+    else
+        t_par="$(run_curl 4)"; t_seq="$(run_curl 1)"; t_relay="$(run_relay)"
+    fi
+    # Keep the disk use of a run to one round.
+    rm -rf "$root/lfs/alice" "$root/repos/datasets/alice"
+    printf '%s\t%s\t%s\t%s\n' "$r" "$t_relay" "$t_seq" "$t_par" >>"$rows_out"
+    echo "round $r/$rounds done" >&2
+done
+
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+"$python" - "$rows_out" "$total" "${#objects[@]}" "$input" "$shard" "$root/requests.log" \
+    "$load_before" "$load_after" "${sizes[@]}" <<'EOF' | tee "$results"
+import datetime, os, re, statistics, sys
+rows_file, total, count, input_path, shard, log, load_before, load_after = sys.argv[1:9]
+sizes = [int(s) for s in sys.argv[9:]]
+total = int(total)
+rounds = [line.split("\t") for line in open(rows_file).read().split("\n") if line]
+mb = total / 1e6
+
+def upload_phase(name):
+    """hf-relay's LFS phase, from the Hub's request log (ms stamps, written when an answer
+    starts): the batch answer to the answer of the last object's PUT."""
+    batch = last = None
+    for line in open(log):
+        stamp, method, path = line.split()[:3]
+        t = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+        if re.search(rf"/alice/{name}(\.git)?/info/lfs/objects/batch", path):
+            batch = t
+        elif method == "PUT" and f"/lfs-storage/alice/{name}/" in path:
+            last = t
+    return last - batch
+
+print(f"input {os.path.basename(input_path)} {os.path.getsize(input_path) / 1e6:.1f} MB, "
+      f"--max-shard-size {shard}: {count} LFS objects, {mb:.1f} MB "
+      f"({', '.join(f'{s / 1e6:.1f}' for s in sizes)} MB)")
+print(f"{len(rounds)} interleaved rounds, test Hub on loopback; MB/s = object MB / wall s; "
+      f"load average {load_before} before, {load_after} after")
+print(f"{'round':>5} {'hf-relay MB/s':>14} {'curl seq MB/s':>14} {'curl x4 MB/s':>13} "
+      f"{'relay/seq':>10} {'relay/x4':>9}")
+cols = {"relay": [], "seq": [], "par": [], "r_seq": [], "r_par": []}
+for r, t_relay, t_seq, t_par in rounds:
+    relay, seq, par = (mb / float(t) for t in (t_relay, t_seq, t_par))
+    for k, v in zip(cols, (relay, seq, par, relay / seq, relay / par)):
+        cols[k].append(v)
+    print(f"{r:>5} {relay:>14.1f} {seq:>14.1f} {par:>13.1f} {relay / seq:>10.2f} {relay / par:>9.2f}")
+med = {k: statistics.median(v) for k, v in cols.items()}
+print(f"{'med':>5} {med['relay']:>14.1f} {med['seq']:>14.1f} {med['par']:>13.1f} "
+      f"{med['r_seq']:>10.2f} {med['r_par']:>9.2f}")
+worst = min(med["r_seq"], med["r_par"])
+print(f"target push >= 0.80 x curl -T: {'met' if worst >= 0.8 else 'not met'} "
+      f"(the lower of the two median ratios: {worst:.2f})")
+# Where the difference goes: the upload phase alone against the whole push.
+phase = [mb / upload_phase(f"relay-{r}") for r, *_ in rounds]
+print(f"hf-relay LFS phase alone (batch answer -> last PUT answered, from the Hub's log): "
+      f"median {statistics.median(phase):.1f} MB/s, "
+      f"{statistics.median(p / c for p, c in zip(phase, cols['par'])):.2f} x curl x4, "
+      f"{statistics.median(p / c for p, c in zip(phase, cols['seq'])):.2f} x curl seq; "
+      f"the rest of push (verify, repo create, fetch, git push) is "
+      f"{statistics.median(mb / v - mb / p for p, v in zip(phase, cols['relay'])):.2f} s")
+EOF
