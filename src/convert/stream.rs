@@ -656,6 +656,7 @@ pub fn append_object<'de, A: MapAccess<'de>>(
     slot: &Slot,
 ) -> Result<u64, A::Error> {
     let ColumnBuilder::Struct {
+        fields,
         index,
         children,
         stamps,
@@ -671,8 +672,19 @@ pub fn append_object<'de, A: MapAccess<'de>>(
         *generation = 1;
     }
     let mut size = 0;
+    // Records usually spell their keys in the schema's order: try the field after the last
+    // one before hashing the key.
+    let mut expected = 0;
     while let Some(Key(key)) = map.next_key::<Key>()? {
-        let Some(&i) = index.get(key.as_ref()) else {
+        let predicted = fields
+            .get(expected)
+            .is_some_and(|field| field.name() == key.as_ref());
+        let found = if predicted {
+            Some(expected)
+        } else {
+            index.get(key.as_ref()).copied()
+        };
+        let Some(i) = found else {
             let error = Failure::set(slot, FailureKind::UnknownKey);
             Failure::push(slot, key.as_ref());
             return Err(error);
@@ -683,6 +695,7 @@ pub fn append_object<'de, A: MapAccess<'de>>(
             return Err(error);
         }
         stamps[i] = *generation;
+        expected = i + 1;
         match map.next_value_seed(ColumnSeed {
             column: &mut children[i],
             slot,

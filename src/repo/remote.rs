@@ -109,10 +109,10 @@ impl RemoteError {
     /// among the `remote:` lines); a hook or a non-fast-forward says so instead.
     pub fn is_ref_busy(&self) -> bool {
         matches!(self, RemoteError::Refused { refused, .. }
-            if !refused.is_empty()
-                && refused.iter().all(|(_, reason)| {
-                    reason.contains("failed to update ref") || reason.contains("cannot lock ref")
-                }))
+        if !refused.is_empty()
+            && refused.iter().all(|(_, reason)| {
+                reason.contains("failed to update ref") || reason.contains("cannot lock ref")
+            }))
     }
 
     /// Whether the server refused a push because an LFS object it points to is not uploaded
