@@ -490,3 +490,51 @@ fn transient_upload_failures_are_retried() {
         stderr(&output)
     );
 }
+
+/// The Hub may still be applying an earlier push of the same ref (its client killed, git's
+/// receive-pack still running): the ref is locked. The push waits and tries again.
+#[test]
+fn a_ref_the_hub_is_still_updating_is_pushed_once_it_is_free() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "busy");
+    assert_success(&push(&env, &clone, Some(WRITE_TOKEN), &[]));
+    let output = env
+        .hf_relay()
+        .arg("build")
+        .arg("--dir")
+        .arg(&clone)
+        .arg(friction(1))
+        .arg(friction(2))
+        .output()
+        .unwrap();
+    assert_success(&output);
+
+    let lock = hub.bare_repo("alice", "busy").join("refs/heads/main.lock");
+    std::fs::write(&lock, "").unwrap();
+    let release = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(1200));
+            std::fs::remove_file(lock).unwrap();
+        })
+    };
+    let output = push(&env, &clone, Some(WRITE_TOKEN), &[]);
+    release.join().unwrap();
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("The Hub is busy updating a ref"),
+        "{}",
+        stderr(&output)
+    );
+    let remote_main = Command::new("git")
+        .arg("--git-dir")
+        .arg(hub.bare_repo("alice", "busy"))
+        .args(["rev-parse", "refs/heads/main"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&remote_main).trim(),
+        env.git_out(&clone, &["rev-parse", "HEAD"]).trim()
+    );
+}
