@@ -318,6 +318,51 @@ fn output_is_deterministic_across_clones() {
     );
 }
 
+/// Chunks are parsed on a thread pool and columns encoded on threads of their own: the bytes
+/// must not depend on how many threads there are or how they are scheduled.
+#[test]
+fn output_does_not_depend_on_the_number_of_threads() {
+    let env = TestEnv::new();
+    let mut text = String::new();
+    let friction = std::fs::read_to_string(&friction_inputs()[0]).unwrap();
+    while text.len() < 9 << 20 {
+        text.push_str(&friction);
+    }
+    let input = env.write("many-chunks.jsonl", text);
+    let input = input.to_str().unwrap();
+    let mut shards: Vec<Vec<(String, Vec<u8>)>> = Vec::new();
+    for threads in ["1", "2", "5"] {
+        let clone = env.init(&format!("threads-{threads}"));
+        let output = env
+            .hf_relay()
+            .env("RAYON_NUM_THREADS", threads)
+            .arg("build")
+            .arg("--dir")
+            .arg(&clone)
+            .args([input, "--max-shard-size", "3MB"])
+            .output()
+            .unwrap();
+        assert_success(&output);
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(clone.join("data"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        assert!(files.len() > 2, "several shards: {}", files.len());
+        shards.push(files);
+    }
+    assert!(
+        shards[0] == shards[1] && shards[1] == shards[2],
+        "the shards differ with the thread count"
+    );
+}
+
 #[test]
 fn schema_is_inferred_over_the_whole_input() {
     let env = TestEnv::new();
