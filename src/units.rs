@@ -60,6 +60,16 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// `1 LFS object`, `2 LFS objects`, `12,345 rows`: a count with its noun, plural in `s`.
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{} {noun}{}", thousands(n as u64), plural(n))
+}
+
+/// `""` for one, `"s"` otherwise.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +83,7 @@ mod tests {
         assert_eq!(thousands(12345), "12,345");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(count(1, "LFS object"), "1 LFS object");
+        assert_eq!(count(1200, "row"), "1,200 rows");
     }
 }

@@ -145,6 +145,12 @@ fn init_build_push_publishes_and_a_fresh_git_clone_reads_it_back() {
     let result: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(result["lfs_objects_uploaded"], 0);
     assert_eq!(result["created_repo"], false);
+    assert_eq!(result["refs_pushed"], serde_json::json!([]));
+    assert!(
+        stderr(&output).contains("Everything up to date: the Hub's main is at"),
+        "{}",
+        stderr(&output)
+    );
     assert_token_nowhere(&env, &clone, &[&output], WRITE_TOKEN);
 }
 
@@ -406,7 +412,7 @@ fn publish_inits_builds_and_pushes_in_one_go_and_then_reuses_the_clone() {
     let err = stderr(&output);
     assert!(err.contains("is new"), "{err}");
     assert!(err.contains("Converted train: 80 rows"), "{err}");
-    assert!(err.contains("Uploaded 1 LFS objects"), "{err}");
+    assert!(err.contains("Uploaded 1 LFS object ("), "{err}");
     assert!(stdout(&output).contains(&format!("{}/datasets/alice/oneshot", hub.url)));
 
     // Elsewhere, with more data: the repo exists, so it is cloned first, then updated.

@@ -13,7 +13,7 @@ use crate::convert::{self, Converted};
 use crate::output::{BarProgress, status};
 use crate::repo::CommitOutcome;
 use crate::repo_id::from_dataset_url;
-use crate::units::{human_bytes, thousands};
+use crate::units::{human_bytes, plural, thousands};
 
 pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     let plan = BuildPlan::resolve(&args.inputs, &args.card)?;
@@ -116,10 +116,6 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&result)?);
     }
     Ok(())
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 fn rows_with_delta(split: &SplitSummary) -> String {

@@ -18,7 +18,7 @@ use crate::hub::{HubClient, LfsObject};
 use crate::output::status;
 use crate::repo::{Clone, lfs, remote};
 use crate::repo_id::{RepoId, dataset_url};
-use crate::units::human_bytes;
+use crate::units::{human_bytes, plural};
 
 pub fn run(args: CloneArgs) -> anyhow::Result<()> {
     let repo_id = RepoId::parse(&args.repo_id)?;
@@ -239,8 +239,4 @@ fn count_files(tree: &git2::Tree<'_>) -> anyhow::Result<usize> {
         git2::TreeWalkResult::Ok
     })?;
     Ok(files)
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

@@ -17,7 +17,7 @@ use crate::output::{TransferProgress, status};
 use crate::repo::lfs::store_path;
 use crate::repo::{Clone, remote};
 use crate::repo_id::{RepoId, from_dataset_url};
-use crate::units::human_bytes;
+use crate::units::{count, human_bytes};
 
 /// What a push did (or, with `--dry-run`, would do).
 #[derive(Debug, serde::Serialize)]
@@ -209,20 +209,24 @@ pub fn push(
             wanted
         };
         let bytes = missing.iter().map(|o| o.size).sum();
-        status(format!(
-            "Would upload {} LFS objects ({})",
-            missing.len(),
-            human_bytes(bytes)
-        ));
+        if !missing.is_empty() {
+            status(format!(
+                "Would upload {} ({})",
+                count(missing.len(), "LFS object"),
+                human_bytes(bytes)
+            ));
+        }
         (missing.len(), bytes, objects.len() - missing.len())
+    } else if objects.is_empty() {
+        (0, 0, 0)
     } else {
         let progress = TransferProgress::new("Uploading");
         let stats = client.lfs_upload(&id, &objects, &progress);
         progress.finish();
         let stats = stats.context("cannot upload the LFS objects")?;
         status(format!(
-            "Uploaded {} LFS objects ({}), {} already on the Hub",
-            stats.objects_uploaded,
+            "Uploaded {} ({}), {} already on the Hub",
+            count(stats.objects_uploaded, "LFS object"),
             human_bytes(stats.bytes_uploaded),
             stats.objects_skipped
         ));
@@ -260,7 +264,23 @@ pub fn push(
             new_tags.push((name.to_string(), target.to_string()));
         }
     }
-    if options.dry_run {
+    let up_to_date = remote_tip == Some(head) && new_tags.is_empty();
+    if up_to_date {
+        status(format!(
+            "Everything up to date: the Hub's main is at {}",
+            &head.to_string()[..12]
+        ));
+        refspecs.clear();
+        clone
+            .repo
+            .reference(
+                "refs/remotes/origin/main",
+                head,
+                true,
+                "hf-relay: up to date",
+            )
+            .context("cannot record the published state")?;
+    } else if options.dry_run {
         status(format!("Would push {}", refspecs.join(", ")));
     } else {
         push_refs(clone, token.expose(), &refspecs, options.force)?;
