@@ -148,18 +148,24 @@ check_stored() { # NAME
 
 run_relay() { # -> seconds
     local name="relay-$r" clone="$work/relay-$r"
-    # A copy of the clone whose Parquet bytes are hard links, so that no fresh write-back
-    # of them runs during the push (push only reads them).
+    # A copy of the clone, with the built Parquet files (the LFS store and the working tree)
+    # moved in for the push and back out after it: the objects are the files `build` wrote,
+    # untouched since, as when `push` follows `build`, and no fresh write-back of them runs
+    # during the push (push only reads them). Hard links instead would set every object's
+    # ctime, and push would hash them all again (its stamp cache would not vouch for them).
     mkdir "$clone"
     tar -C "$template" --exclude=./.git/lfs/objects --exclude=./data -cf - . | tar -C "$clone" -xf -
-    cp -al "$template/.git/lfs/objects" "$clone/.git/lfs/objects"
-    cp -al "$template/data" "$clone/data"
+    mkdir -p "$clone/.git/lfs"
+    mv "$template/.git/lfs/objects" "$clone/.git/lfs/objects"
+    mv "$template/data" "$clone/data"
     git -C "$clone" remote set-url origin "$url/datasets/alice/$name"
     local t0 t1
     t0="$(now)"
     relay "$bin" push --dir "$clone" >"$work/push.log" 2>&1 \
         || { echo "hf-relay push failed:" >&2; cat "$work/push.log" >&2; exit 1; }
     t1="$(now)"
+    mv "$clone/.git/lfs/objects" "$template/.git/lfs/objects"
+    mv "$clone/data" "$template/data"
     check_stored "$name"
     if grep -qFf "$work/home/.cache/huggingface/token" "$work/push.log" "$root/requests.log"; then
         echo "round $r: the token appeared in hf-relay's output or the Hub's log" >&2

@@ -40,7 +40,7 @@ pub enum Command {
     Diff(DiffArgs),
     /// History with a dataset summary per commit.
     Log(LogArgs),
-    /// Check LFS objects, Parquet files and the card against each other.
+    /// Check LFS objects (hashing every one), Parquet files and the card against each other.
     Verify(VerifyArgs),
 }
 

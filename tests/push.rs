@@ -370,6 +370,46 @@ fn push_refuses_an_inconsistent_repository() {
     assert!(!hub.bare_repo("alice", "corrupt").exists());
 }
 
+#[test]
+fn push_hashes_an_object_changed_in_place_under_its_old_mtime() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "touched");
+    let pointer = env.git_out(&clone, &["cat-file", "-p", "HEAD:data/train-00000.parquet"]);
+    let oid = pointer
+        .lines()
+        .find_map(|line| line.strip_prefix("oid sha256:"))
+        .unwrap();
+    let object = clone
+        .join(".git/lfs/objects")
+        .join(&oid[0..2])
+        .join(&oid[2..4])
+        .join(oid);
+    // The build recorded the object with the stamps it still has, out of the racy window:
+    // untouched, push would not hash it.
+    let (recorded, at) = verified_entry(&clone, oid).expect("the build recorded the object");
+    assert_eq!(recorded, stamps(&object));
+    assert!(
+        recorded.mtime_ns < at - 1_000_000_000,
+        "racy: {recorded:?} at {at}"
+    );
+
+    // Same size, inode and mtime; only the ctime moved.
+    corrupt_in_place_keeping_mtime(&object);
+    for args in [&["--dry-run"][..], &[]] {
+        let output = push(&env, &clone, Some(WRITE_TOKEN), args);
+        assert_failure(&output, "refusing to publish an inconsistent repository");
+        assert!(
+            stderr(&output).contains(&format!(
+                "data/train-00000.parquet: LFS object {oid} in .git/lfs/objects is corrupt"
+            )),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert!(!hub.bare_repo("alice", "touched").exists());
+}
+
 fn base64_basic(token: &str) -> String {
     let output = Command::new("python3")
         .args(["-c", "import base64,sys; print(base64.b64encode(('hf_user:'+sys.argv[1]).encode()).decode())", token])

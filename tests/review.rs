@@ -587,6 +587,34 @@ fn verify_passes_then_catches_corrupt_objects_and_wrong_counts() {
 }
 
 #[test]
+fn verify_hashes_an_object_whose_stamps_say_it_is_unchanged() {
+    let s = Scenario::new();
+    let (oid, _) = s.pointers("HEAD")["data/train-00001.parquet"].clone();
+    let object = s.object_path(&oid);
+    // The build recorded the object as verified, by stamps `push` would trust.
+    let (recorded, at) = verified_entry(&s.clone, &oid).expect("the build recorded the object");
+    assert_eq!(recorded, stamps(&object));
+    assert!(
+        recorded.mtime_ns < at - 1_000_000_000,
+        "racy: {recorded:?} at {at}"
+    );
+
+    corrupt_in_place_keeping_mtime(&object);
+    let output = s.run("verify", &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).starts_with(&format!(
+            "data/train-00001.parquet: LFS object {oid} in .git/lfs/objects is corrupt: its \
+             content has sha256 "
+        )),
+        "{}",
+        stdout(&output)
+    );
+    // Found corrupt: no longer vouched for.
+    assert_eq!(verified_entry(&s.clone, &oid), None);
+}
+
+#[test]
 fn never_published_clone_counts_everything_and_verify_rejects_a_binary_file() {
     let env = TestEnv::new();
     let clone = env.init("fresh");

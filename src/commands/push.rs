@@ -12,9 +12,10 @@ use git2::Oid;
 use crate::auth::{self, FoundToken};
 use crate::cli::{PushArgs, VisibilityArgs};
 use crate::hub::{CreateOutcome, HubClient, LfsObject};
-use crate::inspect;
+use crate::inspect::{self, Hashing};
 use crate::output::{TransferProgress, status};
 use crate::repo::lfs::store_path;
+use crate::repo::verified_lfs::VerifiedLfs;
 use crate::repo::{Clone, remote};
 use crate::repo_id::{RepoId, from_dataset_url};
 use crate::units::{count, human_bytes};
@@ -95,7 +96,10 @@ pub fn push(
     let repo_id = from_dataset_url(&url)?;
     let endpoint = endpoint_of(&url, &repo_id);
     let found = token_for(clone)?;
-    let report = inspect::verify(clone, "HEAD")?;
+    let mut verified = VerifiedLfs::load(clone.repo.path());
+    let report = inspect::verify(clone, "HEAD", Hashing::Unvouched, &mut verified)?;
+    // Best effort: a lost record only means hashing again next time.
+    let _ = verified.save();
     if !report.is_ok() {
         bail!(
             "refusing to publish an inconsistent repository:\n{report}\nHint: fix it (e.g. rebuild) and run `hf-relay verify`"

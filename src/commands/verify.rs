@@ -1,12 +1,20 @@
 //! `hf-relay verify`: LFS objects, Parquet files and the card agree; the Hub would take it.
+//! The explicit integrity check: it hashes every LFS object, whatever their stamps say.
 
 use crate::cli::VerifyArgs;
-use crate::inspect;
+use crate::inspect::{self, Hashing};
+use crate::repo::verified_lfs::VerifiedLfs;
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     let clone = super::open_clone(&args.dir)?;
     let rev = args.rev.as_deref().unwrap_or("HEAD");
-    let report = inspect::verify(&clone, rev)?;
+    let mut verified = VerifiedLfs::load(clone.repo.path());
+    let report = inspect::verify(&clone, rev, Hashing::All, &mut verified)?;
+    // What it found intact spares `push` the hashing; recorded only when no other hf-relay
+    // process works on the clone (a read-only command then changes nothing), and best effort.
+    if let Ok(Some(_lock)) = clone.try_lock() {
+        let _ = verified.save();
+    }
     super::diff::print_stdout(&format!("{report}\n"))?;
     if !report.is_ok() {
         let n = report.problems.len();

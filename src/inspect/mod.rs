@@ -24,4 +24,4 @@ pub use schema::{SchemaChange, SchemaChangeKind, file_features};
 pub use state::{Card, DatasetState, Source, resolve, short_id};
 pub use status::{CommitLine, RemoteHead, Status, TagLine, remote_head, remote_ref, status};
 pub use tree::{ChangeKind, Content, Files, WorktreeChange};
-pub use verify::{Problem, VerifyReport, is_binary, verify};
+pub use verify::{Hashing, Problem, VerifyReport, is_binary, verify};

@@ -14,6 +14,7 @@ use super::schema::{self, SchemaChangeKind, file_features};
 use super::state::{DatasetState, resolve, short_id};
 use super::tree::Content;
 use crate::repo::lfs::{self, Pointer};
+use crate::repo::verified_lfs::{self, Stamps, VerifiedLfs};
 use crate::repo::{Clone, MAX_REGULAR_FILE_SIZE};
 use crate::units::thousands;
 
@@ -78,8 +79,20 @@ impl fmt::Display for VerifyReport {
     }
 }
 
+/// Which LFS objects [`verify`] hashes; every object's presence and size are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hashing {
+    /// Every one: `hf-relay verify`, the explicit integrity check.
+    All,
+    /// Those the cache of verified objects does not vouch for (their stamps changed, or were
+    /// racy when recorded): `push`, which would otherwise hash the whole dataset each time.
+    Unvouched,
+}
+
 /// Checks the commit `rev` names:
-/// - every LFS pointer has its object in `.git/lfs/objects`, with the pointer's size and sha256;
+/// - every LFS pointer has its object in `.git/lfs/objects`, with the pointer's size and sha256
+///   (hashed as `hashing` says; the objects found intact by hashing are recorded in `verified`,
+///   those found missing or corrupt forgotten: the caller saves it);
 /// - every Parquet shard of the card's splits is readable and its schema is the card's
 ///   `features` for its config;
 /// - the card's `num_examples` per split equal the Parquet row counts, its `download_size` the
@@ -87,7 +100,12 @@ impl fmt::Display for VerifyReport {
 ///   `num_bytes` (`num_bytes` itself is an estimate that only a full conversion recomputes);
 /// - nothing would be refused by the Hub: a non-LFS file over 10 MiB or binary, a README whose
 ///   YAML does not parse.
-pub fn verify(clone: &Clone, rev: &str) -> anyhow::Result<VerifyReport> {
+pub fn verify(
+    clone: &Clone,
+    rev: &str,
+    hashing: Hashing,
+    verified: &mut VerifiedLfs,
+) -> anyhow::Result<VerifyReport> {
     let commit = resolve(&clone.repo, rev)?;
     let state = DatasetState::at_commit(clone, rev, &commit)?;
     let mut problems = Vec::new();
@@ -101,7 +119,8 @@ pub fn verify(clone: &Clone, rev: &str) -> anyhow::Result<VerifyReport> {
 
     // 1. Every file: LFS objects present and intact; regular files acceptable to the Hub.
     // Hashing the objects is most of the work (and of `push` before its first request), so
-    // they are hashed on the CPU pool, several at a time.
+    // they are hashed on the CPU pool, several at a time, and `push` skips those it can vouch
+    // for by their stamps.
     let mut pointers: Vec<&Pointer> = state
         .files
         .values()
@@ -112,13 +131,32 @@ pub fn verify(clone: &Clone, rev: &str) -> anyhow::Result<VerifyReport> {
         .collect();
     pointers.sort_by(|a, b| (&a.oid, a.size).cmp(&(&b.oid, b.size)));
     pointers.dedup_by(|a, b| a.oid == b.oid && a.size == b.size); // files with the same content
-    let checked: std::collections::HashMap<(&str, u64), Result<(), String>> = pointers
+    let vouched = verified as &VerifiedLfs;
+    let checked: std::collections::HashMap<(&str, u64), Result<Checked, String>> = pointers
         .par_iter()
         .map_init(lfs::Hasher::new, |hasher, pointer| {
             let key = (pointer.oid.as_str(), pointer.size);
-            (key, check_object(git_dir, pointer, hasher))
+            (
+                key,
+                check_object(git_dir, pointer, hasher, hashing, vouched),
+            )
         })
         .collect();
+    // Forgotten first: a pointer with a wrong size must not undo the record of a right one.
+    for ((oid, _), verdict) in &checked {
+        if verdict.is_err() {
+            verified.forget(oid);
+        }
+    }
+    for ((oid, _), verdict) in &checked {
+        if let Ok(Checked::Hashed {
+            stamps,
+            recorded_ns,
+        }) = verdict
+        {
+            verified.record(oid, *stamps, *recorded_ns);
+        }
+    }
     let mut lfs_objects = 0;
     let mut intact = std::collections::HashSet::new();
     for (path, content) in &state.files {
@@ -127,7 +165,7 @@ pub fn verify(clone: &Clone, rev: &str) -> anyhow::Result<VerifyReport> {
                 lfs_objects += 1;
                 let verdict = &checked[&(pointer.oid.as_str(), pointer.size)];
                 match verdict {
-                    Ok(()) => {
+                    Ok(_) => {
                         intact.insert(path.clone());
                     }
                     Err(message) => problem(path, message.clone()),
@@ -305,9 +343,26 @@ pub fn verify(clone: &Clone, rev: &str) -> anyhow::Result<VerifyReport> {
     })
 }
 
-/// The object of `pointer` is in the store with the right size and sha256; else what is wrong.
-fn check_object(git_dir: &Path, pointer: &Pointer, hasher: &mut lfs::Hasher) -> Result<(), String> {
+/// How an object was found intact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checked {
+    /// Its stamps are those recorded when it was last known intact: not hashed.
+    Vouched,
+    /// Hashed; `stamps` were read (after `recorded_ns`) before hashing.
+    Hashed { stamps: Stamps, recorded_ns: i64 },
+}
+
+/// The object of `pointer` is in the store with the right size and sha256 (hashed unless
+/// `hashing` lets `verified` vouch for it); else what is wrong.
+fn check_object(
+    git_dir: &Path,
+    pointer: &Pointer,
+    hasher: &mut lfs::Hasher,
+    hashing: Hashing,
+    verified: &VerifiedLfs,
+) -> Result<Checked, String> {
     let path = lfs::store_path(git_dir, &pointer.oid);
+    let recorded_ns = verified_lfs::now_ns();
     let meta = match std::fs::metadata(&path) {
         Ok(meta) if meta.is_file() => meta,
         _ => {
@@ -325,6 +380,10 @@ fn check_object(git_dir: &Path, pointer: &Pointer, hasher: &mut lfs::Hasher) -> 
             thousands(pointer.size)
         ));
     }
+    let stamps = Stamps::of(&meta);
+    if hashing == Hashing::Unvouched && verified.trusts(&pointer.oid, &stamps) {
+        return Ok(Checked::Vouched);
+    }
     let actual = hasher
         .pointer_for(&path)
         .map_err(|error| format!("cannot read LFS object {}: {error}", path.display()))?;
@@ -334,7 +393,10 @@ fn check_object(git_dir: &Path, pointer: &Pointer, hasher: &mut lfs::Hasher) -> 
             pointer.oid, actual.oid
         ));
     }
-    Ok(())
+    Ok(Checked::Hashed {
+        stamps,
+        recorded_ns,
+    })
 }
 
 /// Row count and features (`None` when a column type is outside hf-relay's model) from the
@@ -422,6 +484,137 @@ pub fn is_binary(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::repo::verified_lfs::RACY_NS;
+
+    /// `abc`'s pointer, and its object in a store under `git_dir` holding `abd` instead: any
+    /// hash of it reports the corruption, so `Vouched` proves it was not hashed.
+    fn corrupt_object(git_dir: &Path) -> (Pointer, std::path::PathBuf) {
+        let pointer = Pointer {
+            oid: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".to_string(),
+            size: 3,
+        };
+        let path = lfs::store_path(git_dir, &pointer.oid);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "abd").unwrap();
+        // As a commit leaves it: the mtime out of the racy window.
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(10))
+            .unwrap();
+        (pointer, path)
+    }
+
+    fn check(
+        git_dir: &Path,
+        pointer: &Pointer,
+        hashing: Hashing,
+        verified: &VerifiedLfs,
+    ) -> String {
+        match check_object(git_dir, pointer, &mut lfs::Hasher::new(), hashing, verified) {
+            Ok(Checked::Vouched) => "vouched".to_string(),
+            Ok(Checked::Hashed { .. }) => "hashed, intact".to_string(),
+            Err(message) => message,
+        }
+    }
+
+    #[test]
+    fn equal_stamps_skip_the_hash_and_any_changed_stamp_or_a_racy_entry_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pointer, path) = corrupt_object(dir.path());
+        let corrupt = format!(
+            "LFS object {} in .git/lfs/objects is corrupt: its content has sha256 {}",
+            pointer.oid,
+            lfs::Hasher::new().pointer_for(&path).unwrap().oid
+        );
+        let stamps = Stamps::of(&std::fs::metadata(&path).unwrap());
+        let mut verified = VerifiedLfs::load(dir.path());
+        assert_eq!(
+            check(dir.path(), &pointer, Hashing::Unvouched, &verified),
+            corrupt
+        );
+
+        verified.record(&pointer.oid, stamps, verified_lfs::now_ns());
+        assert_eq!(
+            check(dir.path(), &pointer, Hashing::Unvouched, &verified),
+            "vouched"
+        );
+        // `hf-relay verify` hashes whatever the stamps say.
+        assert_eq!(
+            check(dir.path(), &pointer, Hashing::All, &verified),
+            corrupt
+        );
+
+        for changed in [
+            Stamps { size: 4, ..stamps },
+            Stamps {
+                mtime_ns: stamps.mtime_ns - 1,
+                ..stamps
+            },
+            Stamps {
+                ctime_ns: stamps.ctime_ns - 1,
+                ..stamps
+            },
+            Stamps {
+                inode: stamps.inode + 1,
+                ..stamps
+            },
+        ] {
+            verified.record(&pointer.oid, changed, verified_lfs::now_ns());
+            assert_eq!(
+                check(dir.path(), &pointer, Hashing::Unvouched, &verified),
+                corrupt,
+                "{changed:?}"
+            );
+        }
+
+        // Racy: recorded within a second of the mtime, a same-tick write could hide.
+        verified.record(&pointer.oid, stamps, stamps.mtime_ns + RACY_NS / 2);
+        assert_eq!(
+            check(dir.path(), &pointer, Hashing::Unvouched, &verified),
+            corrupt
+        );
+
+        // Existence and size are checked whatever the cache says.
+        verified.record(&pointer.oid, stamps, verified_lfs::now_ns());
+        let wrong_size = Pointer {
+            size: 4,
+            ..pointer.clone()
+        };
+        assert_eq!(
+            check(dir.path(), &wrong_size, Hashing::Unvouched, &verified),
+            format!(
+                "LFS object {} is 3 bytes in .git/lfs/objects, the pointer says 4",
+                pointer.oid
+            )
+        );
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            check(dir.path(), &pointer, Hashing::Unvouched, &verified),
+            format!(
+                "LFS object {} is missing from .git/lfs/objects",
+                pointer.oid
+            )
+        );
+
+        // Intact, and hashed: the stamps read before hashing, to record.
+        std::fs::write(&path, "abc").unwrap();
+        let before = verified_lfs::now_ns();
+        match check_object(
+            dir.path(),
+            &pointer,
+            &mut lfs::Hasher::new(),
+            Hashing::All,
+            &verified,
+        ) {
+            Ok(Checked::Hashed {
+                stamps,
+                recorded_ns,
+            }) => {
+                assert_eq!(stamps, Stamps::of(&std::fs::metadata(&path).unwrap()));
+                assert!(recorded_ns >= before);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn binary_rule_matches_huggingface_hub() {

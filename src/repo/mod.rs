@@ -14,6 +14,7 @@ pub mod remote;
 pub mod signature;
 #[cfg(test)]
 mod tests;
+pub mod verified_lfs;
 
 use std::collections::HashSet;
 use std::fs;
@@ -239,7 +240,7 @@ impl Clone {
     }
 
     /// The clone's lock; `None` when another process holds it.
-    fn try_lock(&self) -> anyhow::Result<Option<Lock>> {
+    pub fn try_lock(&self) -> anyhow::Result<Option<Lock>> {
         let path = self.repo.path().join(LOCK_FILE);
         let file = fs::OpenOptions::new()
             .read(true)
@@ -522,6 +523,7 @@ impl Clone {
         let settled_mtime = SystemTime::now() - Duration::from_secs(1);
         let mut upserts = Vec::new();
         let mut deletes = Vec::new();
+        let mut verified = Verified::default();
         for (number, plan) in planned.iter().enumerate() {
             match plan {
                 Planned::Lfs {
@@ -530,9 +532,10 @@ impl Clone {
                     pointer,
                     blob,
                 } => {
-                    lfs::store(git_dir, pointer, staged).with_context(|| {
+                    let outcome = lfs::store(git_dir, pointer, staged).with_context(|| {
                         format!("cannot store {} in the LFS store", staged.display())
                     })?;
+                    verified.note(git_dir, &pointer.oid, outcome);
                     settle(staged, settled_mtime)?;
                     let source = scratch.path().join(number.to_string());
                     fs::rename(staged, &source).with_context(|| {
@@ -619,6 +622,7 @@ impl Clone {
             }
             bail!("stopped in the commit window after {} renames", stop.after);
         }
+        verified.record(git_dir);
         Ok(CommitOutcome::Committed { id: commit_id })
     }
 
@@ -783,6 +787,75 @@ fn is_binary(bytes: &[u8]) -> bool {
         let text = (byte >= 0x20 && byte != 0x7f) || matches!(byte, 7 | 8 | 9 | 10 | 12 | 13 | 27);
         !text
     })
+}
+
+/// What a commit knows of the objects it puts in the store, for the cache of verified objects
+/// (`verified_lfs`), so that the `push` after a build hashes none of them again.
+#[derive(Default)]
+struct Verified<'a> {
+    cache: Option<verified_lfs::VerifiedLfs>,
+    /// Stored by this commit: their content is what was hashed.
+    stored: Vec<&'a str>,
+    /// Already present, and vouched for by the cache, with their stamps before the commit.
+    kept: Vec<(&'a str, verified_lfs::Stamps)>,
+}
+
+impl<'a> Verified<'a> {
+    fn note(&mut self, git_dir: &Path, oid: &'a str, outcome: lfs::Stored) {
+        match outcome {
+            lfs::Stored::Linked | lfs::Stored::Copied => self.stored.push(oid),
+            lfs::Stored::AlreadyPresent => {
+                let cache = self
+                    .cache
+                    .get_or_insert_with(|| verified_lfs::VerifiedLfs::load(git_dir));
+                if let Ok(meta) = fs::metadata(lfs::store_path(git_dir, oid)) {
+                    let stamps = verified_lfs::Stamps::of(&meta);
+                    if cache.trusts(oid, &stamps) {
+                        self.kept.push((oid, stamps));
+                    }
+                }
+            }
+            lfs::Stored::Empty => {}
+        }
+    }
+
+    /// Once the commit is applied. The stamps are read only now: renaming a stored object's
+    /// staged file into the working tree set its ctime, and so did replacing a working-tree
+    /// file that was a kept object's other link. A kept object whose size, mtime and inode are
+    /// unchanged stays vouched for with its new ctime: a write since the check would have moved
+    /// its mtime. Best effort: the commit is made, and a missing entry only costs hashing.
+    fn record(self, git_dir: &Path) {
+        if self.stored.is_empty() && self.kept.is_empty() {
+            return;
+        }
+        let mut cache = self
+            .cache
+            .unwrap_or_else(|| verified_lfs::VerifiedLfs::load(git_dir));
+        let now = |oid: &str| {
+            let recorded_ns = verified_lfs::now_ns();
+            fs::metadata(lfs::store_path(git_dir, oid))
+                .ok()
+                .map(|meta| (verified_lfs::Stamps::of(&meta), recorded_ns))
+        };
+        for oid in self.stored {
+            if let Some((stamps, recorded_ns)) = now(oid) {
+                cache.record(oid, stamps, recorded_ns);
+            }
+        }
+        for (oid, before) in self.kept {
+            if let Some((after, recorded_ns)) = now(oid)
+                && after != before
+                && after
+                    == (verified_lfs::Stamps {
+                        ctime_ns: after.ctime_ns,
+                        ..before
+                    })
+            {
+                cache.record(oid, after, recorded_ns);
+            }
+        }
+        let _ = cache.save();
+    }
 }
 
 /// Prepares a file that is about to be moved into the working tree: no executable bit (the

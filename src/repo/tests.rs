@@ -629,6 +629,62 @@ fn an_empty_lfs_file_is_an_empty_blob_and_not_stored() {
 }
 
 #[test]
+fn a_commit_records_the_objects_it_stores_and_keeps_those_whose_link_it_replaces() {
+    use super::verified_lfs::{Stamps, VerifiedLfs, verified_lfs_path};
+    use std::os::unix::fs::MetadataExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let clone = new_clone(tmp.path());
+    let git_dir = clone.repo.path();
+    let staging = clone.staging_dir().unwrap();
+    let commit = |files: &[(&str, &[u8])], message: &str| {
+        let changes = files
+            .iter()
+            .map(|(path, bytes)| Change::Lfs {
+                path: path.to_string(),
+                staged: stage(staging.path(), &path.replace('/', "-"), bytes),
+            })
+            .collect();
+        committed(clone.commit_with_env(changes, message, &fixed_env).unwrap());
+    };
+    let a = parquet_bytes(5);
+    let oid = lfs::Hasher::new()
+        .pointer_for(&stage(staging.path(), "x", &a))
+        .unwrap()
+        .oid;
+    let object = lfs::store_path(git_dir, &oid);
+    let stamps = || Stamps::of(&fs::metadata(&object).unwrap());
+    let vouched = || VerifiedLfs::load(git_dir).trusts(&oid, &stamps());
+
+    // Stored (linked) by the commit, with the stamps it has once in the working tree.
+    commit(&[("data/a.parquet", &a)], "Add a");
+    assert!(vouched());
+
+    // Rebuilt unchanged: the working-tree file, the object's other link, is replaced, which
+    // sets the object's ctime; the commit keeps vouching for it.
+    commit(
+        &[
+            ("data/a.parquet", &a),
+            ("data/b.parquet", &parquet_bytes(6)),
+        ],
+        "Add b",
+    );
+    assert_eq!(fs::metadata(&object).unwrap().nlink(), 1);
+    assert!(vouched());
+
+    // An object already present that the cache does not vouch for is not recorded: the commit
+    // never read it.
+    fs::remove_file(verified_lfs_path(git_dir)).unwrap();
+    commit(
+        &[
+            ("data/a.parquet", &a),
+            ("data/c.parquet", &parquet_bytes(7)),
+        ],
+        "Add c",
+    );
+    assert!(!vouched());
+}
+
+#[test]
 fn files_the_hub_would_reject_are_refused_before_anything_changes() {
     let tmp = tempfile::tempdir().unwrap();
     let clone = new_clone(tmp.path());

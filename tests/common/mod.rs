@@ -194,3 +194,80 @@ pub fn check_with_python(clone: &Path, splits: &[(&str, Vec<PathBuf>)]) -> Strin
     assert_success(&output);
     stdout(&output)
 }
+
+/// What `.git/hf-relay/verified-lfs.json` and `stat` say of a file: size, mtime (ns), ctime
+/// (ns), inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamps {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
+    pub inode: u64,
+}
+
+pub fn stamps(path: &Path) -> Stamps {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::metadata(path).unwrap();
+    Stamps {
+        size: meta.len(),
+        mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+        ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+        inode: meta.ino(),
+    }
+}
+
+/// The entry of `oid` in the clone's cache of verified LFS objects: its stamps and when it was
+/// recorded (ns).
+pub fn verified_entry(clone: &Path, oid: &str) -> Option<(Stamps, i64)> {
+    let text = std::fs::read_to_string(clone.join(".git/hf-relay/verified-lfs.json")).ok()?;
+    let cache: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entry = cache["objects"].get(oid)?;
+    let field = |name: &str| entry[name].as_i64().unwrap();
+    Some((
+        Stamps {
+            size: field("size") as u64,
+            mtime_ns: field("mtime_ns"),
+            ctime_ns: field("ctime_ns"),
+            inode: field("inode") as u64,
+        },
+        field("recorded_ns"),
+    ))
+}
+
+/// Flips one byte of `path` in place (same inode, same size), then sets its mtime back with
+/// `touch -d`, as a tool that preserves times would: only the ctime (which nobody can set)
+/// tells the file changed.
+pub fn corrupt_in_place_keeping_mtime(path: &Path) {
+    use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+    let before = stamps(path);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    let middle = before.size / 2;
+    let mut byte = [0u8];
+    file.seek(SeekFrom::Start(middle)).unwrap();
+    file.read_exact(&mut byte).unwrap();
+    file.seek(SeekFrom::Start(middle)).unwrap();
+    file.write_all(&[byte[0] ^ 0xff]).unwrap();
+    drop(file);
+    let mtime = format!(
+        "@{}.{:09}",
+        before.mtime_ns.div_euclid(1_000_000_000),
+        before.mtime_ns.rem_euclid(1_000_000_000)
+    );
+    let status = Command::new("touch")
+        .args(["-m", "-d", &mtime])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "touch -m -d {mtime} failed");
+    let after = stamps(path);
+    assert_eq!(
+        (after.size, after.mtime_ns, after.inode),
+        (before.size, before.mtime_ns, before.inode),
+        "the corruption must keep size, mtime and inode"
+    );
+    assert_ne!(after.ctime_ns, before.ctime_ns, "the ctime moves");
+}
