@@ -38,6 +38,10 @@ pub const USERPROFILE: &str = "USERPROFILE";
 /// Offline mode: `1`/`ON`/`YES`/`TRUE` (any case) forbids network access, as in huggingface_hub.
 pub const HF_HUB_OFFLINE: &str = "HF_HUB_OFFLINE";
 
+/// Read by rayon, not here: the number of threads that parse JSON chunks (default: one per
+/// core). The output does not depend on it.
+pub const RAYON_NUM_THREADS: &str = "RAYON_NUM_THREADS";
+
 /// Test-only, not for users (and not in the README): `N` makes a commit abort the process once
 /// it has renamed `N` files into the working tree (`0`: right after writing its journal; more
 /// than the commit's files: after the branch moved, before the journal is removed), as a kill

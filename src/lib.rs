@@ -4,7 +4,6 @@
 //! dataset card), `repo` (the local git clone and its LFS store), `features` (the `datasets`
 //! type model). `commands` orchestrates them; `cli` describes the flags.
 
-pub mod allocator;
 pub mod auth;
 pub mod card;
 pub mod cli;

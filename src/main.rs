@@ -3,7 +3,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    hf_relay::allocator::keep_freed_memory();
     let cli = hf_relay::cli::Cli::parse();
     match hf_relay::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
@@ -60,8 +61,32 @@ pub fn lines(text: &str, first_line: u64) -> impl Iterator<Item = (u64, &str)> {
     })
 }
 
+/// Chunk buffers handed back once their chunk is consumed, so the reader fills memory that is
+/// already mapped instead of fresh pages (on these VMs first touches are costly).
+#[derive(Clone, Default)]
+pub struct BufferPool(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl BufferPool {
+    /// Gives a buffer back (its contents are dropped).
+    pub fn give(&self, mut buffer: Vec<u8>) {
+        buffer.clear();
+        if let Ok(mut buffers) = self.0.lock() {
+            buffers.push(buffer);
+        }
+    }
+
+    fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut buffers| buffers.pop())
+            .unwrap_or_default()
+    }
+}
+
 /// Yields the chunks of several files, in order.
 pub struct ChunkReader {
+    pool: BufferPool,
     files: Vec<PathBuf>,
     file_index: usize,
     current: Option<File>,
@@ -76,6 +101,7 @@ pub struct ChunkReader {
 impl ChunkReader {
     pub fn new(files: Vec<PathBuf>) -> ChunkReader {
         ChunkReader {
+            pool: BufferPool::default(),
             file_index: 0,
             current: None,
             at_file_start: true,
@@ -107,7 +133,9 @@ impl ChunkReader {
                 self.next_line = 1;
                 self.carry.clear();
             }
-            let mut buffer = std::mem::take(&mut self.carry);
+            let mut buffer = self.pool.take();
+            buffer.extend_from_slice(&self.carry);
+            self.carry.clear();
             let mut eof = false;
             let mut has_newline = false;
             // Fill up to the target size, then cut after the last newline; a line longer than
@@ -149,7 +177,8 @@ impl ChunkReader {
                 buffer
             } else {
                 let cut = memchr::memrchr(b'\n', &buffer).expect("a newline") + 1;
-                self.carry = buffer.split_off(cut);
+                self.carry.extend_from_slice(&buffer[cut..]);
+                buffer.truncate(cut);
                 buffer
             };
             let file_index = self.file_index;
@@ -171,6 +200,12 @@ impl ChunkReader {
 }
 
 impl ChunkReader {
+    /// Takes its buffers from `pool`, where the consumer gives them back.
+    pub fn with_pool(mut self, pool: BufferPool) -> ChunkReader {
+        self.pool = pool;
+        self
+    }
+
     /// Reads without hashing (for a pass whose digests are not needed).
     pub fn without_digests(mut self) -> ChunkReader {
         self.hash = false;

@@ -585,13 +585,15 @@ fn for_each_chunk<T: Send>(
 ) -> Result<Option<Vec<String>>, ConvertError> {
     // The reader thread spawns one task per chunk on the rayon pool and queues, in input
     // order, the receiver of each task's result; at most `in_flight` chunks are alive at once.
-    let in_flight = rayon::current_num_threads() * 2 + 1;
+    let in_flight = rayon::current_num_threads() + 2;
     type Pending<T> = Receiver<Result<(Chunk, T), ConvertError>>;
     std::thread::scope(|scope| {
         let (queue, pending) = sync_channel::<Pending<T>>(in_flight);
+        let pool = input::BufferPool::default();
         let work = &work;
+        let reader_pool = pool.clone();
         let producer = scope.spawn(move || {
-            let mut reader = ChunkReader::new(files.to_vec());
+            let mut reader = ChunkReader::new(files.to_vec()).with_pool(reader_pool);
             if !reading.hash {
                 reader = reader.without_digests();
             }
@@ -636,7 +638,9 @@ fn for_each_chunk<T: Send>(
                 return Err(ConvertError::Interrupted);
             }
             let (chunk, value) = receiver.recv().expect("every task sends its result")?;
-            if let Flow::Stop = consume(&chunk, value)? {
+            let flow = consume(&chunk, value)?;
+            pool.give(chunk.bytes);
+            if let Flow::Stop = flow {
                 return Ok(None);
             }
         }
