@@ -1918,8 +1918,12 @@ fn bad_split_config_and_repo_names_are_refused_before_anything_is_written() {
         names.sort();
         names
     };
-    let parent = env.path().parent().unwrap().to_path_buf();
-    let (here, above) = (listing(env.path()), listing(&parent));
+    // The commands run in a folder of their own, so that "above" is the test's folder and not
+    // the shared temp folder, where other tests create and remove files meanwhile.
+    let work = env.path().join("repo-id-work");
+    std::fs::create_dir_all(&work).unwrap();
+    let parent = env.path().to_path_buf();
+    let (here, above) = (listing(&work), listing(&parent));
     for repo_id in [
         "../evil",
         "a/b/c",
@@ -1943,7 +1947,7 @@ fn bad_split_config_and_repo_names_are_refused_before_anything_is_written() {
             ],
         ];
         for args in commands {
-            let output = run(env.hf_relay().args(&args));
+            let output = run(env.hf_relay().current_dir(&work).args(&args));
             assert_exit(&output, 1);
             assert!(
                 stderr(&output).contains("invalid repo id"),
@@ -1953,11 +1957,7 @@ fn bad_split_config_and_repo_names_are_refused_before_anything_is_written() {
             refused += 1;
         }
     }
-    assert_eq!(
-        here,
-        listing(env.path()),
-        "a refused command created something"
-    );
+    assert_eq!(here, listing(&work), "a refused command created something");
     assert_eq!(
         above,
         listing(&parent),
