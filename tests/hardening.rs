@@ -1170,6 +1170,7 @@ fn kill_9_during_push_never_leaves_a_remote_ref_without_its_lfs_objects() {
     let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
     let mut pointers_checked = 0;
     let mut waited_for_ref = Vec::new();
+    let mut stale_locks = Vec::new();
     for trial in 0..KILL_TRIALS {
         let name = format!("kill-push-{trial:02}");
         let clone = prepare(&name);
@@ -1211,6 +1212,9 @@ fn kill_9_during_push_never_leaves_a_remote_ref_without_its_lfs_objects() {
         if stderr(&output).contains("The Hub is busy updating a ref") {
             waited_for_ref.push(format!("trial {trial}"));
         }
+        if stderr(&output).contains("stale git lock file") {
+            stale_locks.push(format!("trial {trial}"));
+        }
         let local = head(&env, &clone);
         assert_eq!(
             remote_ref(&hub, "alice", &name, "refs/heads/main").as_deref(),
@@ -1225,9 +1229,12 @@ fn kill_9_during_push_never_leaves_a_remote_ref_without_its_lfs_objects() {
     eprintln!(
         "kill -9 during push: {KILL_TRIALS} trials survived (push takes {duration:?}): \
          {outcomes:?}; {pointers_checked} remote LFS pointers checked; {} reruns found the \
-         Hub still applying the killed push and waited for the ref: {}",
+         Hub still applying the killed push and waited for the ref: {}; {} removed a stale git \
+         lock file the kill left in the clone: {}",
         waited_for_ref.len(),
-        waited_for_ref.join(", ")
+        waited_for_ref.join(", "),
+        stale_locks.len(),
+        stale_locks.join(", ")
     );
 }
 

@@ -584,3 +584,29 @@ fn a_ref_the_hub_is_still_updating_is_pushed_once_it_is_free() {
         env.git_out(&clone, &["rev-parse", "HEAD"]).trim()
     );
 }
+
+/// A push or fetch killed while git wrote a ref leaves its `.lock` file; the next push removes
+/// it once it is old enough to be nobody's, instead of failing on it.
+#[test]
+fn a_lock_file_left_by_a_killed_push_is_removed_by_the_next_one() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "stale-lock");
+    assert_success(&push(&env, &clone, Some(WRITE_TOKEN), &[]));
+    let lock = clone.join(".git/refs/remotes/origin/main.lock");
+    std::fs::write(&lock, "").unwrap();
+    let touch = Command::new("touch")
+        .args(["-d", "2020-01-01"])
+        .arg(&lock)
+        .status()
+        .unwrap();
+    assert!(touch.success());
+    let output = push(&env, &clone, Some(WRITE_TOKEN), &[]);
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("Removed 1 stale git lock file"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!lock.exists());
+}

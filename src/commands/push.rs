@@ -91,7 +91,14 @@ pub fn push(
     if auth::offline() {
         bail!("HF_HUB_OFFLINE is set: push needs the network (unset it to publish)");
     }
-    let _lock = clone.lock()?;
+    let lock = clone.lock()?;
+    let removed = clone.remove_stale_ref_locks(&lock)?;
+    if removed > 0 {
+        status(format!(
+            "Removed {} left by an interrupted fetch or push",
+            count(removed, "stale git lock file")
+        ));
+    }
     let url = clone.origin_url()?;
     let repo_id = from_dataset_url(&url)?;
     let endpoint = endpoint_of(&url, &repo_id);

@@ -286,13 +286,26 @@ fn branch_position(clone: &Clone, journal: &Journal) -> anyhow::Result<Oid> {
 /// moving the branch): each is removed once it is [`STALE_LOCK_AGE`] old. A live git holds
 /// them for milliseconds; our own lock says no hf-relay is at work.
 fn remove_stale_git_locks(git_dir: &Path, branch: &str) -> anyhow::Result<()> {
-    for lock in [
+    let locks = [
         git_dir.join("index.lock"),
         git_dir.join(format!("{branch}.lock")),
-    ] {
+    ];
+    remove_stale_locks(&locks, "cannot complete the interrupted hf-relay commit").map(drop)
+}
+
+/// Removes each of `locks` (git lock files) once it is [`STALE_LOCK_AGE`] old, waiting for a
+/// young one to age; fails (`context: … keeps being locked`) when one is still renewed after
+/// three times that. Call only under the clone's lock, so that no hf-relay process is at work.
+/// Returns how many were removed.
+pub(crate) fn remove_stale_locks(
+    locks: &[std::path::PathBuf],
+    context: &str,
+) -> anyhow::Result<usize> {
+    let mut removed = 0;
+    for lock in locks {
         let start = SystemTime::now();
         loop {
-            let modified = match fs::symlink_metadata(&lock).and_then(|meta| meta.modified()) {
+            let modified = match fs::symlink_metadata(lock).and_then(|meta| meta.modified()) {
                 Ok(modified) => modified,
                 Err(error) if error.kind() == io::ErrorKind::NotFound => break,
                 Err(error) => {
@@ -302,8 +315,11 @@ fn remove_stale_git_locks(git_dir: &Path, branch: &str) -> anyhow::Result<()> {
             };
             let age = |time: SystemTime| time.elapsed().unwrap_or_default();
             if age(modified) >= STALE_LOCK_AGE {
-                match fs::remove_file(&lock) {
-                    Ok(()) => break,
+                match fs::remove_file(lock) {
+                    Ok(()) => {
+                        removed += 1;
+                        break;
+                    }
                     Err(error) if error.kind() == io::ErrorKind::NotFound => break,
                     Err(error) => {
                         return Err(error).with_context(|| {
@@ -314,14 +330,14 @@ fn remove_stale_git_locks(git_dir: &Path, branch: &str) -> anyhow::Result<()> {
             }
             ensure!(
                 age(start) < STALE_LOCK_AGE * 3,
-                "cannot complete the interrupted hf-relay commit: {} keeps being locked by \
-                 another git process; run hf-relay again when it is done",
+                "{context}: {} keeps being locked by another git process; run hf-relay again \
+                 when it is done",
                 lock.display()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-    Ok(())
+    Ok(removed)
 }
 
 /// A moved file is where it should be (its size is that of the blob, or of the LFS object

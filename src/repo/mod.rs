@@ -226,6 +226,26 @@ impl Clone {
         Ok(clone)
     }
 
+    /// Removes the git lock files that a killed fetch or push may have left on the refs a push
+    /// updates (`refs/remotes/origin/main`, `packed-refs`, tags), once they are old enough to
+    /// be nobody's (see `journal::remove_stale_locks`); `_held` proves the caller holds the
+    /// clone's lock. Returns how many were removed.
+    pub fn remove_stale_ref_locks(&self, _held: &Lock) -> anyhow::Result<usize> {
+        let git_dir = self.repo.path();
+        let mut locks = vec![
+            git_dir.join(format!("{}.lock", remote::ORIGIN_MAIN)),
+            git_dir.join("packed-refs.lock"),
+        ];
+        if let Ok(tags) = fs::read_dir(git_dir.join("refs/tags")) {
+            locks.extend(
+                tags.flatten()
+                    .map(|entry| entry.path())
+                    .filter(|path| path.extension().is_some_and(|e| e == "lock")),
+            );
+        }
+        journal::remove_stale_locks(&locks, "cannot update the record of the Hub's refs")
+    }
+
     /// Takes the clone's lock (`.git/hf-relay.lock`); fails at once, clearly, when another
     /// hf-relay process holds it. The kernel releases it when the process ends, even by a kill.
     pub fn lock(&self) -> anyhow::Result<Lock> {
