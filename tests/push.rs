@@ -410,6 +410,36 @@ fn push_hashes_an_object_changed_in_place_under_its_old_mtime() {
     assert!(!hub.bare_repo("alice", "touched").exists());
 }
 
+#[test]
+fn push_refuses_a_card_whose_count_does_not_match_the_data() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "miscounted");
+    // A card edited by hand and committed with plain git, its count no longer that of the data.
+    let card = env.git_out(&clone, &["show", "HEAD:README.md"]);
+    assert!(card.contains("    num_examples: 80\n"), "{card}");
+    std::fs::write(
+        clone.join("README.md"),
+        card.replace("    num_examples: 80\n", "    num_examples: 999\n"),
+    )
+    .unwrap();
+    env.git_out(
+        &clone,
+        &["commit", "-q", "-a", "-m", "Edit the count by hand"],
+    );
+    let output = push(&env, &clone, Some(WRITE_TOKEN), &[]);
+    assert_failure(&output, "refusing to publish an inconsistent repository");
+    assert!(
+        stderr(&output).contains(
+            "README.md: dataset_info.splits[train].num_examples is 999, but its Parquet files \
+             hold 80 rows"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!hub.bare_repo("alice", "miscounted").exists());
+}
+
 fn base64_basic(token: &str) -> String {
     let output = Command::new("python3")
         .args(["-c", "import base64,sys; print(base64.b64encode(('hf_user:'+sys.argv[1]).encode()).decode())", token])
