@@ -164,11 +164,12 @@ pub fn push(
     }
 
     // 3. The Hub's main: integrate what it has that we lack.
-    let remote_tip = if exists || created_repo {
-        remote::fetch(clone, Some(token.expose())).context("cannot fetch the Hub's main")?
+    let advertised = if exists || created_repo {
+        Some(remote::fetch(clone, Some(token.expose())).context("cannot fetch the Hub's main")?)
     } else {
         None
     };
+    let remote_tip = advertised.as_ref().and_then(|refs| refs.main);
     let mut merged_remote = None;
     if let Some(tip) = remote_tip
         && !options.force
@@ -256,11 +257,9 @@ pub fn push(
         .unwrap_or("refs/heads/main")
         .to_string();
     let mut refspecs = vec![format!("{branch}:refs/heads/main")];
-    let remote_tags: Vec<(String, Oid)> = if exists || created_repo {
-        remote::remote_tags(clone, Some(token.expose()))?
-    } else {
-        Vec::new()
-    };
+    // The tags the fetch saw: a tag created on the Hub since then under a name we push makes
+    // the push refuse that tag (as a second look could only narrow, never close, that window).
+    let remote_tags: Vec<(String, Oid)> = advertised.map(|refs| refs.tags).unwrap_or_default();
     let mut new_tags = Vec::new();
     for reference in clone.repo.references_glob("refs/tags/*")? {
         let reference = reference?;

@@ -168,10 +168,20 @@ fn proxy_options() -> git2::ProxyOptions<'static> {
     proxy
 }
 
+/// What `origin` advertised when it was fetched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Advertised {
+    /// The tip of its `main`, `None` when it has none.
+    pub main: Option<Oid>,
+    /// Its tags, as [`remote_tags`] lists them.
+    pub tags: Vec<(String, Oid)>,
+}
+
 /// Fetches `main` (into `refs/remotes/origin/main`) and the tags of `origin` (a local tag keeps
-/// its value when the remote's differs); returns the remote's `main` tip, `None` when the
-/// remote has no `main` (then the stale tracking ref, if any, is deleted).
-pub fn fetch(clone: &Clone, token: Option<&str>) -> anyhow::Result<Option<Oid>> {
+/// its value when the remote's differs); returns what the remote advertised: its `main` tip
+/// (when it has none, the stale tracking ref, if any, is deleted) and its tags, so that a push
+/// needs no second connection to learn which tags the Hub lacks.
+pub fn fetch(clone: &Clone, token: Option<&str>) -> anyhow::Result<Advertised> {
     let (mut remote, label) = origin(clone)?;
     let credentials = Credentials::new(token, label);
     let mut options = FetchOptions::new();
@@ -192,13 +202,18 @@ pub fn fetch(clone: &Clone, token: Option<&str>) -> anyhow::Result<Option<Oid>> 
                 .with_context(|| format!("cannot restore the local tag {name}"))?;
         }
     }
-    // The advertisement stays readable after the fetch disconnected.
-    let tip = remote
+    // The advertisement stays readable after the fetch disconnected; smart HTTP (protocol v0,
+    // what libgit2 speaks) advertises every ref, whatever the refspecs.
+    let heads: Vec<(String, Oid)> = remote
         .list()
         .context("cannot read the refs the Hub advertised")?
         .iter()
-        .find(|head| head.name() == MAIN)
-        .map(|head| head.oid());
+        .map(|head| (head.name().to_string(), head.oid()))
+        .collect();
+    let tip = heads
+        .iter()
+        .find(|(name, _)| name == MAIN)
+        .map(|(_, id)| *id);
     if tip.is_none()
         && let Ok(mut stale) = clone.repo.find_reference(ORIGIN_MAIN)
     {
@@ -206,7 +221,10 @@ pub fn fetch(clone: &Clone, token: Option<&str>) -> anyhow::Result<Option<Oid>> 
             .delete()
             .with_context(|| format!("cannot delete the stale {ORIGIN_MAIN}"))?;
     }
-    Ok(tip)
+    Ok(Advertised {
+        main: tip,
+        tags: tags_of(heads),
+    })
 }
 
 /// `refs/tags/*` of `repo`, with their ids.
@@ -310,13 +328,18 @@ pub fn ls_remote(clone: &Clone, token: Option<&str>) -> anyhow::Result<Vec<(Stri
 /// The tags of `origin`: `(NAME, id)` sorted by name, where the id is the tag object of an
 /// annotated tag (what the local `refs/tags/NAME` holds), not the commit it points to.
 pub fn remote_tags(clone: &Clone, token: Option<&str>) -> anyhow::Result<Vec<(String, Oid)>> {
-    let mut tags: Vec<(String, Oid)> = ls_remote(clone, token)?
+    Ok(tags_of(ls_remote(clone, token)?))
+}
+
+/// The tags among advertised refs, sorted by name, peeled entries left out.
+fn tags_of(heads: Vec<(String, Oid)>) -> Vec<(String, Oid)> {
+    let mut tags: Vec<(String, Oid)> = heads
         .into_iter()
         .filter(|(name, _)| !name.ends_with("^{}"))
         .filter_map(|(name, id)| Some((name.strip_prefix(TAG_PREFIX)?.to_string(), id)))
         .collect();
     tags.sort();
-    Ok(tags)
+    tags
 }
 
 /// The tip of `origin`'s `main`, `None` when it has none (no fetch: objects are not downloaded).

@@ -130,7 +130,7 @@ fn remote_push_then_fetch_and_clone_round_trip() {
     assert_eq!(a.branch, MAIN);
     assert_eq!(a.origin_url().unwrap(), hub.dataset_url("alice", "round"));
     let first = head(&a);
-    assert_eq!(fetch(&a, None).unwrap(), Some(first));
+    assert_eq!(fetch(&a, None).unwrap().main, Some(first));
 
     let pushed = commit_text(&a, "notes.txt", "hello hub\n");
     let report = push(&a, WRITE_TOKEN, &main_spec(), false).unwrap();
@@ -141,7 +141,7 @@ fn remote_push_then_fetch_and_clone_round_trip() {
         "libgit2 moves the tracking ref on push"
     );
     assert_eq!(remote_head(&a, None).unwrap(), Some(pushed));
-    assert_eq!(fetch(&a, Some(WRITE_TOKEN)).unwrap(), Some(pushed));
+    assert_eq!(fetch(&a, Some(WRITE_TOKEN)).unwrap().main, Some(pushed));
 
     // A second clone (anonymous: the repo is public) sees the commit.
     let b = clone_from(
@@ -370,7 +370,8 @@ fn remote_tags_are_pushed_listed_and_fetched() {
         .unwrap()
         .delete()
         .unwrap();
-    fetch(&b, None).unwrap();
+    let advertised = fetch(&b, None).unwrap();
+    assert_eq!(advertised.tags, vec![("v1".to_string(), tag)]);
     assert_eq!(b.repo.refname_to_id("refs/tags/v1").unwrap(), tag);
     let commit = b.repo.find_object(target.id(), None).unwrap();
     b.repo.tag_lightweight("v1", &commit, true).unwrap();
