@@ -173,7 +173,8 @@ fn proxy_options() -> git2::ProxyOptions<'static> {
 pub struct Advertised {
     /// The tip of its `main`, `None` when it has none.
     pub main: Option<Oid>,
-    /// Its tags, as [`remote_tags`] lists them.
+    /// Its tags: `(NAME, id)` sorted by name, where the id is the tag object of an annotated
+    /// tag (what the local `refs/tags/NAME` holds), not the commit it points to.
     pub tags: Vec<(String, Oid)>,
 }
 
@@ -325,8 +326,9 @@ pub fn ls_remote(clone: &Clone, token: Option<&str>) -> anyhow::Result<Vec<(Stri
     Ok(heads)
 }
 
-/// The tags of `origin`: `(NAME, id)` sorted by name, where the id is the tag object of an
-/// annotated tag (what the local `refs/tags/NAME` holds), not the commit it points to.
+/// The tags of `origin`, as [`Advertised::tags`] holds them, from a connection of their own
+/// (the tests' view of the Hub; `push` reads them from its fetch).
+#[cfg(test)]
 pub fn remote_tags(clone: &Clone, token: Option<&str>) -> anyhow::Result<Vec<(String, Oid)>> {
     Ok(tags_of(ls_remote(clone, token)?))
 }
