@@ -100,6 +100,8 @@ done
 cat "${objects[@]}" >/dev/null # both sides read from the page cache
 
 now() { date +%s.%N; }
+elapsed() { "$python" -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$1" "$2"; } # FROM TO
+add() { "$python" -c "import sys; print(sum(map(float, sys.argv[1:])))" "$@"; } # SECONDS...
 
 create_repo() {
     curl -sS -f -o /dev/null -H @"$work/auth.header" -H 'Content-Type: application/json' \
@@ -122,7 +124,7 @@ batch_jobs() { # NAME OUT_DIR
         -d "{\"operation\": \"upload\", \"transfers\": [\"basic\"], \"objects\": [$objs], \"hash_algo\": \"sha256\"}" \
         "$url/datasets/alice/$name.git/info/lfs/objects/batch" >"$out/batch.json"
     t1="$(now)"
-    "$python" -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$t1"
+    elapsed "$t0" "$t1"
     "$python" - "$out" "$template/.git/lfs/objects" <<'EOF'
 import json, os, sys
 out, store = sys.argv[1], sys.argv[2]
@@ -191,54 +193,55 @@ run_relay() { # -> seconds
         exit 1
     fi
     rm -rf "$clone"
-    "$python" -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$t1"
+    elapsed "$t0" "$t1"
 }
 
-run_curl() { # PARALLEL -> seconds
-    local parallel=$1 name="curl$1-$r" jobs="$work/jobs-$1-$r"
+# The batch call and one `curl -T` per object, PARALLEL at a time, into the existing repo NAME;
+# checks the Hub stored every object. Prints the seconds of the batch call plus the PUTs.
+curl_upload() { # NAME PARALLEL -> seconds
+    local name=$1 parallel=$2 jobs="$work/jobs-$1"
     mkdir -p "$jobs"
-    create_repo "$name"
     local t_batch t0 t1
     t_batch="$(batch_jobs "$name" "$jobs")"
     t0="$(now)"
     find "$jobs" -name 'job-*' | sort | xargs -P "$parallel" -n 1 bash -c 'put_job "$0"'
     t1="$(now)"
     check_stored "$name"
-    forget "$name"
     rm -rf "$jobs"
-    "$python" -c "import sys; print(float(sys.argv[1]) + float(sys.argv[3]) - float(sys.argv[2]))" \
-        "$t_batch" "$t0" "$t1"
+    add "$t_batch" "$(elapsed "$t0" "$t1")"
+}
+
+run_curl() { # PARALLEL -> seconds
+    local name="curl$1-$r" t_upload
+    create_repo "$name"
+    t_upload="$(curl_upload "$name" "$1")"
+    forget "$name"
+    echo "$t_upload"
 }
 
 run_curl_git() { # -> seconds: create, batch + 4 PUTs, git push
-    local name="curlgit-$r" jobs="$work/jobs-git-$r"
-    mkdir -p "$jobs"
-    local t0 t1 t_create t_batch t2 t3 t4 t5
+    local name="curlgit-$r" t0 t1 t_upload t2 t3
     t0="$(now)"
     create_repo "$name"
     t1="$(now)"
-    t_batch="$(batch_jobs "$name" "$jobs")"
+    t_upload="$(curl_upload "$name" 4)"
     t2="$(now)"
-    find "$jobs" -name 'job-*' | sort | xargs -P 4 -n 1 bash -c 'put_job "$0"'
-    t3="$(now)"
-    check_stored "$name"
-    rm -rf "$jobs"
-    t4="$(now)"
     env -i PATH="$PATH" HOME="$work/home" GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0 \
         git -C "$template" -c credential.helper="store --file=$work/git-credentials" \
         push -q --force "$url/datasets/alice/$name" HEAD:refs/heads/main \
         >"$work/git-push.log" 2>&1 \
         || { echo "git push failed:" >&2; cat "$work/git-push.log" >&2; exit 1; }
-    t5="$(now)"
+    t3="$(now)"
     if grep -qFf "$work/home/.cache/huggingface/token" "$work/git-push.log"; then
         echo "round $r: the token appeared in git's output" >&2
         exit 1
     fi
     forget "$name"
-    "$python" -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]), float(sys.argv[4]) - float(sys.argv[3]))" \
-        "$t0" "$t1" "$t4" "$t5" >>"$work/git-parts.tsv"
-    "$python" -c "import sys; a = [float(x) for x in sys.argv[1:]]; print(a[1] - a[0] + a[2] + a[4] - a[3] + a[6] - a[5])" \
-        "$t0" "$t1" "$t_batch" "$t2" "$t3" "$t4" "$t5"
+    local t_create t_push
+    t_create="$(elapsed "$t0" "$t1")"
+    t_push="$(elapsed "$t2" "$t3")"
+    printf '%s %s\n' "$t_create" "$t_push" >>"$work/git-parts.tsv"
+    add "$t_create" "$t_upload" "$t_push"
 }
 
 results="$here/results/push-latest.txt"
@@ -251,8 +254,6 @@ for r in $(seq "$rounds"); do
     else
         t_git="$(run_curl_git)"; t_par="$(run_curl 4)"; t_seq="$(run_curl 1)"; t_relay="$(run_relay)"
     fi
-    # Keep the disk use of a run to one round.
-    rm -rf "$root/lfs/alice" "$root/repos/datasets/alice"
     printf '%s\t%s\t%s\t%s\t%s\n' "$r" "$t_relay" "$t_seq" "$t_par" "$t_git" >>"$rows_out"
     echo "round $r/$rounds done" >&2
 done
