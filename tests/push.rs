@@ -341,6 +341,50 @@ fn tags_are_pushed_and_can_be_cloned() {
 }
 
 #[test]
+fn a_tag_on_a_published_main_is_pushed_alone() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "tag-later");
+    assert_success(&push(&env, &clone, Some(WRITE_TOKEN), &[]));
+    let bare = hub.bare_repo("alice", "tag-later");
+    let hub_main = env.git_out(&bare, &["rev-parse", "refs/heads/main"]);
+    assert_success(
+        &env.hf_relay()
+            .args(["tag", "v1", "--dir"])
+            .arg(&clone)
+            .output()
+            .unwrap(),
+    );
+
+    let output = push(&env, &clone, Some(WRITE_TOKEN), &["--json"]);
+    assert_success(&output);
+    let result: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(
+        result["refs_pushed"],
+        serde_json::json!(["refs/tags/v1:refs/tags/v1"]),
+        "{result}"
+    );
+    assert_eq!(result["lfs_objects_uploaded"], 0);
+    let messages = stderr(&output);
+    assert!(messages.contains("Pushed refs/tags/v1"), "{messages}");
+    assert!(!messages.contains("refs/heads/main"), "{messages}");
+    assert_eq!(
+        env.git_out(&bare, &["rev-parse", "refs/heads/main"]),
+        hub_main
+    );
+    assert_eq!(
+        env.git_out(&bare, &["rev-parse", "refs/tags/v1^{commit}"]),
+        hub_main
+    );
+
+    // Nothing left: the next push says so and pushes nothing.
+    let output = push(&env, &clone, Some(WRITE_TOKEN), &["--json"]);
+    assert_success(&output);
+    let result: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(result["refs_pushed"], serde_json::json!([]), "{result}");
+}
+
+#[test]
 fn push_refuses_an_inconsistent_repository() {
     let hub = TestHub::start();
     let env = TestEnv::new();

@@ -256,7 +256,13 @@ pub fn push(
         .name()
         .unwrap_or("refs/heads/main")
         .to_string();
-    let mut refspecs = vec![format!("{branch}:refs/heads/main")];
+    // main only when it moves: a push that adds a tag to an unchanged main reports the tag
+    // alone, as `git push` does.
+    let main_moves = remote_tip != Some(head);
+    let mut refspecs: Vec<String> = main_moves
+        .then(|| format!("{branch}:refs/heads/main"))
+        .into_iter()
+        .collect();
     // The tags the fetch saw: a tag created on the Hub since then under a name we push makes
     // the push refuse that tag (as a second look could only narrow, never close, that window).
     let remote_tags: Vec<(String, Oid)> = advertised.map(|refs| refs.tags).unwrap_or_default();
@@ -274,7 +280,7 @@ pub fn push(
             new_tags.push((name.to_string(), target.to_string()));
         }
     }
-    let up_to_date = remote_tip == Some(head) && new_tags.is_empty();
+    let up_to_date = !main_moves && new_tags.is_empty();
     if up_to_date {
         status(format!(
             "Everything up to date: the Hub's main is at {}",
