@@ -45,6 +45,17 @@ fn push(env: &TestEnv, clone: &Path, token: Option<&str>, args: &[&str]) -> Outp
     command.output().unwrap()
 }
 
+/// `hf-relay tag NAME` at the clone's HEAD.
+fn tag(env: &TestEnv, clone: &Path, name: &str) {
+    assert_success(
+        &env.hf_relay()
+            .args(["tag", name, "--dir"])
+            .arg(clone)
+            .output()
+            .unwrap(),
+    );
+}
+
 fn git_clone_from_hub(
     env: &TestEnv,
     hub: &TestHub,
@@ -313,13 +324,7 @@ fn tags_are_pushed_and_can_be_cloned() {
     let hub = TestHub::start();
     let env = TestEnv::new();
     let clone = prepared_clone(&env, &hub, "tagged");
-    assert_success(
-        &env.hf_relay()
-            .args(["tag", "v1", "--dir"])
-            .arg(&clone)
-            .output()
-            .unwrap(),
-    );
+    tag(&env, &clone, "v1");
     let output = push(&env, &clone, Some(WRITE_TOKEN), &[]);
     assert_success(&output);
     let fresh = git_clone_from_hub(&env, &hub, "tagged", "at-tag", &["--branch", "v1"]);
@@ -348,13 +353,7 @@ fn a_tag_on_a_published_main_is_pushed_alone() {
     assert_success(&push(&env, &clone, Some(WRITE_TOKEN), &[]));
     let bare = hub.bare_repo("alice", "tag-later");
     let hub_main = env.git_out(&bare, &["rev-parse", "refs/heads/main"]);
-    assert_success(
-        &env.hf_relay()
-            .args(["tag", "v1", "--dir"])
-            .arg(&clone)
-            .output()
-            .unwrap(),
-    );
+    tag(&env, &clone, "v1");
 
     let output = push(&env, &clone, Some(WRITE_TOKEN), &["--json"]);
     assert_success(&output);
