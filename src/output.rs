@@ -49,9 +49,10 @@ impl Default for BarProgress {
 
 impl Progress for BarProgress {
     fn phase(&self, name: &str, total_bytes: u64) {
-        self.bar.set_message(name.to_string());
+        // Length first: setting the message draws, and a bar of length 0 is drawn full.
         self.bar.set_length(total_bytes);
         self.bar.set_position(0);
+        self.bar.set_message(name.to_string());
     }
 
     fn advance(&self, bytes: u64) {
@@ -72,9 +73,11 @@ pub struct TransferProgress {
 
 impl TransferProgress {
     pub fn new(label: &'static str) -> TransferProgress {
-        let bar = terminal_bar();
-        bar.set_message(label);
-        TransferProgress { bar, label }
+        // Nothing is drawn before `on_start` knows the total (a bar of length 0 is drawn full).
+        TransferProgress {
+            bar: terminal_bar(),
+            label,
+        }
     }
 
     pub fn finish(&self) {
@@ -84,9 +87,15 @@ impl TransferProgress {
 
 impl crate::hub::UploadReporter for TransferProgress {
     fn on_start(&self, total_objects: usize, total_bytes: u64) {
+        if total_bytes == 0 {
+            return; // nothing to transfer: no bar
+        }
         self.bar.set_length(total_bytes);
-        self.bar
-            .set_message(format!("{} {total_objects} objects", self.label));
+        self.bar.set_message(format!(
+            "{} {}",
+            self.label,
+            crate::units::count(total_objects, "object")
+        ));
     }
 
     fn on_bytes(&self, n: u64) {
@@ -101,6 +110,10 @@ impl crate::hub::UploadReporter for TransferProgress {
         } else {
             format!("{reason}; trying again in {:.1}s", wait.as_secs_f64())
         };
-        self.bar.suspend(|| status(line));
+        if self.bar.length().unwrap_or(0) == 0 {
+            status(line); // before `on_start`: `suspend` would draw the empty bar afterwards
+        } else {
+            self.bar.suspend(|| status(line));
+        }
     }
 }

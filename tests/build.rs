@@ -774,6 +774,36 @@ fn big_input(env: &TestEnv) -> PathBuf {
 }
 
 #[test]
+fn progress_is_drawn_on_a_terminal_and_never_in_a_pipe() {
+    let env = TestEnv::new();
+    let input = big_input(&env);
+    let size = std::fs::metadata(&input).unwrap().len();
+
+    let clone = env.init("on-terminal");
+    let output = env
+        .hf_relay_on_terminal()
+        .arg("build")
+        .arg("--dir")
+        .arg(&clone)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let drawn = stdout(&output);
+    assert_progress_frames(&drawn, "Converting", size);
+    assert!(drawn.contains("Committed"), "{drawn}");
+
+    // The same build with stderr in a pipe: status lines only, no bar, no cursor movement.
+    let clone = env.init("in-pipe");
+    let output = build(&env, &clone, &[input.to_str().unwrap()]);
+    assert_success(&output);
+    let messages = stderr(&output);
+    assert!(!messages.contains("Converting"), "{messages}");
+    assert!(!messages.contains(['\r', '\x1b']), "{messages:?}");
+    assert!(messages.contains("Committed"), "{messages}");
+}
+
+#[test]
 fn ctrl_c_and_a_concurrent_build_leave_the_clone_as_it_was() {
     let env = TestEnv::new();
     let clone = env.init("interrupt");

@@ -309,6 +309,22 @@ fn clone_downloads_lfs_objects_into_the_store_and_working_tree() {
 }
 
 #[test]
+fn clone_draws_download_progress_on_a_terminal_with_its_total() {
+    let hub = TestHub::start();
+    let (_, content) = publish_dataset(&hub, "alice", "ds", false);
+    let env = TestEnv::new();
+    let output = env
+        .hf_relay_on_terminal()
+        .args(["clone", "alice/ds", "--endpoint", &hub.url])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let drawn = stdout(&output);
+    assert_progress_frames(&drawn, "Downloading 1 object", content.len() as u64);
+    assert!(drawn.contains("Cloned alice/ds"), "{drawn}");
+}
+
+#[test]
 fn clone_of_a_private_repo_downloads_with_a_token_and_fails_clearly_without() {
     let hub = TestHub::start();
     let (_, content) = publish_dataset(&hub, "acme", "secret", true);

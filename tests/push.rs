@@ -384,6 +384,43 @@ fn a_tag_on_a_published_main_is_pushed_alone() {
 }
 
 #[test]
+fn push_draws_upload_progress_on_a_terminal_and_announces_a_retry_before_it() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "on-terminal");
+    // The first batch call is answered 429: its retry is announced before the bar exists.
+    std::fs::write(
+        hub.root.path().join("faults.json"),
+        r#"{"batch_429": 1, "retry_after": 1}"#,
+    )
+    .unwrap();
+    let output = env
+        .hf_relay_on_terminal()
+        .arg("push")
+        .arg("--dir")
+        .arg(&clone)
+        .env("HF_TOKEN", WRITE_TOKEN)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let drawn = stdout(&output);
+    let size = std::fs::metadata(clone.join("data/train-00000.parquet"))
+        .unwrap()
+        .len();
+    assert_progress_frames(&drawn, "Uploading 1 object", size);
+    assert!(
+        drawn.contains("LFS batch request (upload of 1 object): rate limited (HTTP 429)")
+            && drawn.contains("trying again in 1.0s"),
+        "{drawn}"
+    );
+    assert!(drawn.contains("Pushed refs/heads/main"), "{drawn}");
+    assert!(
+        !drawn.contains(WRITE_TOKEN),
+        "the token was drawn:\n{drawn}"
+    );
+}
+
+#[test]
 fn push_refuses_an_inconsistent_repository() {
     let hub = TestHub::start();
     let env = TestEnv::new();

@@ -161,9 +161,9 @@ impl HubClient {
                 "ref": {"name": "main"},
             });
             let what = format!(
-                "LFS batch request ({} of {} objects)",
+                "LFS batch request ({} of {})",
                 operation.as_str(),
-                chunk.len()
+                crate::units::count(chunk.len(), "object")
             );
             let (answer, received): (BatchAnswer, Instant) =
                 self.http.retry(&what, reporter, || {

@@ -34,6 +34,22 @@ impl TestEnv {
         command
     }
 
+    /// The hf-relay binary with stdin, stdout and stderr on a pseudo-terminal (Python's `pty`),
+    /// in the same sealed environment: everything it drew there comes back as stdout.
+    pub fn hf_relay_on_terminal(&self) -> Command {
+        let mut command = Command::new("python3");
+        self.seal(&mut command);
+        command
+            .args([
+                "-c",
+                "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))",
+                env!("CARGO_BIN_EXE_hf-relay"),
+            ])
+            .env("TERM", "xterm")
+            .stdin(std::process::Stdio::null());
+        command
+    }
+
     /// Plain `git` in the same sealed environment.
     pub fn git(&self, dir: &Path) -> Command {
         let mut command = Command::new("git");
@@ -159,6 +175,25 @@ pub fn assert_failure(output: &Output, stderr_part: &str) {
         stderr(output).contains(stderr_part),
         "stderr lacks {stderr_part:?}:\n{}",
         stderr(output)
+    );
+}
+
+/// Asserts that what a command drew on a terminal holds a progress bar labelled `label`, and
+/// that every frame of it shows the total `bytes`: none is drawn before the total is known (a
+/// bar of length 0 is drawn full, as `0 B/0 B`).
+pub fn assert_progress_frames(drawn: &str, label: &str, bytes: u64) {
+    assert!(
+        drawn.contains(&format!("{label} [")),
+        "no progress bar {label:?}:\n{drawn}"
+    );
+    let total = format!("/{} ", indicatif::HumanBytes(bytes));
+    let frames: Vec<&str> = drawn
+        .split(['\r', '\n'])
+        .filter(|frame| frame.contains(" B/") || frame.contains("iB/"))
+        .collect();
+    assert!(
+        frames.iter().all(|frame| frame.contains(&total)),
+        "a frame without the total {total:?}:\n{frames:#?}"
     );
 }
 
