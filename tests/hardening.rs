@@ -1103,14 +1103,6 @@ fn remote_ref(hub: &TestHub, owner: &str, name: &str, reference: &str) -> Option
         .then(|| stdout(&output).trim().to_string())
 }
 
-fn set_faults(hub: &TestHub, faults: Value) {
-    std::fs::write(hub.root.path().join("faults.json"), faults.to_string()).unwrap();
-}
-
-fn clear_faults(hub: &TestHub) {
-    let _ = std::fs::remove_file(hub.root.path().join("faults.json"));
-}
-
 fn push_command(env: &TestEnv, clone: &Path, token: &str, args: &[&str]) -> Command {
     let mut command = env.hf_relay();
     command
@@ -1144,7 +1136,7 @@ fn kill_9_during_push_never_leaves_a_remote_ref_without_its_lfs_objects() {
         &[&input],
     ));
     let built = head(&env, &base);
-    set_faults(&hub, json!({"lfs_slow_ms": 300}));
+    hub.set_faults(&json!({"lfs_slow_ms": 300}).to_string());
 
     let prepare = |name: &str| {
         let clone = env.path().join(name);
@@ -1225,7 +1217,7 @@ fn kill_9_during_push_never_leaves_a_remote_ref_without_its_lfs_objects() {
         assert_consistent_after_kill(&env, &clone, &what);
         assert_verify(&env, &clone);
     }
-    clear_faults(&hub);
+    hub.clear_faults();
     eprintln!(
         "kill -9 during push: {KILL_TRIALS} trials survived (push takes {duration:?}): \
          {outcomes:?}; {pointers_checked} remote LFS pointers checked; {} reruns found the \
@@ -1663,7 +1655,7 @@ fn transient_network_faults_are_retried_and_the_push_succeeds_in_bounded_time() 
     for (name, faults) in cases {
         let mut scene = Scene::new(name);
         scene.create_remote();
-        set_faults(&scene.hub, faults.clone());
+        scene.hub.set_faults(&faults.to_string());
         let (output, elapsed) = scene.push(CANARY, &["--json"], FAULT_LIMIT);
         assert_success(&output);
         let result: Value = serde_json::from_str(&stdout(&output)).unwrap();
@@ -1675,10 +1667,8 @@ fn transient_network_faults_are_retried_and_the_push_succeeds_in_bounded_time() 
         );
         assert_remote_lfs_complete(&scene.hub, "alice", name);
         // The fault was consumed (counters go down as the Hub serves them).
-        let left: Value = serde_json::from_slice(
-            &std::fs::read(scene.hub.root.path().join("faults.json")).unwrap(),
-        )
-        .unwrap();
+        let left: Value =
+            serde_json::from_slice(&std::fs::read(scene.hub.faults_file()).unwrap()).unwrap();
         for key in [
             "lfs_429",
             "lfs_500",
@@ -1708,7 +1698,7 @@ fn transient_network_faults_are_retried_and_the_push_succeeds_in_bounded_time() 
 fn exhausted_fault(name: &str, faults: Value, expect: &[&str]) -> String {
     let mut scene = Scene::new(name);
     let before = scene.create_remote();
-    set_faults(&scene.hub, faults);
+    scene.hub.set_faults(&faults.to_string());
     let (output, elapsed) = scene.push(CANARY, &[], FAULT_LIMIT);
     assert_exit(&output, 1);
     let err = stderr(&output);
@@ -1721,7 +1711,7 @@ fn exhausted_fault(name: &str, faults: Value, expect: &[&str]) -> String {
         "{name}: the Hub's main moved"
     );
     assert_remote_lfs_complete(&scene.hub, "alice", name);
-    clear_faults(&scene.hub);
+    scene.hub.clear_faults();
     let (output, _) = scene.push(CANARY, &[], FAULT_LIMIT);
     assert_success(&output);
     assert_eq!(scene.remote_main(), Some(head(&scene.env, &scene.clone)));

@@ -389,11 +389,7 @@ fn push_draws_upload_progress_on_a_terminal_and_announces_a_retry_before_it() {
     let env = TestEnv::new();
     let clone = prepared_clone(&env, &hub, "on-terminal");
     // The first batch call is answered 429: its retry is announced before the bar exists.
-    std::fs::write(
-        hub.root.path().join("faults.json"),
-        r#"{"batch_429": 1, "retry_after": 1}"#,
-    )
-    .unwrap();
+    hub.set_faults(r#"{"batch_429": 1, "retry_after": 1}"#);
     let output = env
         .hf_relay_on_terminal()
         .arg("push")
@@ -588,11 +584,7 @@ fn a_push_killed_mid_upload_completes_when_run_again() {
     let env = TestEnv::new();
     let clone = prepared_clone(&env, &hub, "killed");
     // Slow uploads down so the kill lands mid-upload.
-    std::fs::write(
-        hub.root.path().join("faults.json"),
-        r#"{"lfs_slow_ms": 4000}"#,
-    )
-    .unwrap();
+    hub.set_faults(r#"{"lfs_slow_ms": 4000}"#);
     let mut child = env
         .hf_relay()
         .args(["push", "--dir"])
@@ -619,7 +611,7 @@ fn a_push_killed_mid_upload_completes_when_run_again() {
             "a ref was pushed before its LFS objects"
         );
     }
-    std::fs::remove_file(hub.root.path().join("faults.json")).unwrap();
+    std::fs::remove_file(hub.faults_file()).unwrap();
     let output = push(&env, &clone, Some(WRITE_TOKEN), &["--json"]);
     assert_success(&output);
     let fresh = git_clone_from_hub(&env, &hub, "killed", "fresh", &[]);
@@ -631,11 +623,7 @@ fn transient_upload_failures_are_retried() {
     let hub = TestHub::start();
     let env = TestEnv::new();
     let clone = prepared_clone(&env, &hub, "flaky");
-    std::fs::write(
-        hub.root.path().join("faults.json"),
-        r#"{"lfs_500": 1, "lfs_429": 1, "retry_after": 1}"#,
-    )
-    .unwrap();
+    hub.set_faults(r#"{"lfs_500": 1, "lfs_429": 1, "retry_after": 1}"#);
     let output = push(&env, &clone, Some(WRITE_TOKEN), &["--json"]);
     assert_success(&output);
     let result: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();

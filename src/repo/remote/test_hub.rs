@@ -99,6 +99,21 @@ impl TestHub {
         self.root.path().join("lfs").join(owner).join(name)
     }
 
+    /// The server's fault switches (the FAULT KEYS of `hub_server.py`), re-read on every
+    /// request; counters go down in the file as the faults are served.
+    pub fn faults_file(&self) -> PathBuf {
+        self.root.path().join("faults.json")
+    }
+
+    /// Sets the fault switches, replacing any set before (`faults` is a JSON object).
+    pub fn set_faults(&self, faults: &str) {
+        std::fs::write(self.faults_file(), faults).unwrap();
+    }
+
+    pub fn clear_faults(&self) {
+        let _ = std::fs::remove_file(self.faults_file());
+    }
+
     /// The server's bare repository of `owner/name`.
     pub fn bare_repo(&self, owner: &str, name: &str) -> PathBuf {
         self.root
