@@ -205,12 +205,7 @@ pub fn fetch(clone: &Clone, token: Option<&str>) -> anyhow::Result<Advertised> {
     }
     // The advertisement stays readable after the fetch disconnected; smart HTTP (protocol v0,
     // what libgit2 speaks) advertises every ref, whatever the refspecs.
-    let heads: Vec<(String, Oid)> = remote
-        .list()
-        .context("cannot read the refs the Hub advertised")?
-        .iter()
-        .map(|head| (head.name().to_string(), head.oid()))
-        .collect();
+    let heads = named_refs(remote.list())?;
     let tip = heads
         .iter()
         .find(|(name, _)| name == MAIN)
@@ -317,13 +312,18 @@ pub fn ls_remote(clone: &Clone, token: Option<&str>) -> anyhow::Result<Vec<(Stri
             Some(proxy_options()),
         )
         .map_err(|error| explain(&error, &credentials, Vec::new()))?;
-    let heads = connection
-        .list()
+    named_refs(connection.list())
+}
+
+/// An advertisement as `(full ref name, id)` pairs, in the order the server sent them.
+fn named_refs(
+    heads: Result<&[git2::RemoteHead<'_>], git2::Error>,
+) -> anyhow::Result<Vec<(String, Oid)>> {
+    Ok(heads
         .context("cannot read the refs the Hub advertised")?
         .iter()
         .map(|head| (head.name().to_string(), head.oid()))
-        .collect();
-    Ok(heads)
+        .collect())
 }
 
 /// The tags of `origin`, as [`Advertised::tags`] holds them, from a connection of their own
