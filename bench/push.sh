@@ -166,6 +166,16 @@ forget() { # NAME
         "$root/repos/datasets/alice/$1.json"
 }
 
+# Stops the run when the token appears in any of FILES.
+refuse_token() { # WHAT FILES...
+    local what=$1
+    shift
+    if grep -qFf "$work/home/.cache/huggingface/token" "$@"; then
+        echo "round $r: the token appeared in $what" >&2
+        exit 1
+    fi
+}
+
 run_relay() { # -> seconds
     local name="relay-$r" clone="$work/relay-$r"
     # A copy of the clone, with the built Parquet files (the LFS store and the working tree)
@@ -188,10 +198,7 @@ run_relay() { # -> seconds
     mv "$clone/data" "$template/data"
     check_stored "$name"
     forget "$name"
-    if grep -qFf "$work/home/.cache/huggingface/token" "$work/push.log" "$root/requests.log"; then
-        echo "round $r: the token appeared in hf-relay's output or the Hub's log" >&2
-        exit 1
-    fi
+    refuse_token "hf-relay's output or the Hub's log" "$work/push.log" "$root/requests.log"
     rm -rf "$clone"
     elapsed "$t0" "$t1"
 }
@@ -232,10 +239,7 @@ run_curl_git() { # -> seconds: create, batch + 4 PUTs, git push
         >"$work/git-push.log" 2>&1 \
         || { echo "git push failed:" >&2; cat "$work/git-push.log" >&2; exit 1; }
     t3="$(now)"
-    if grep -qFf "$work/home/.cache/huggingface/token" "$work/git-push.log"; then
-        echo "round $r: the token appeared in git's output" >&2
-        exit 1
-    fi
+    refuse_token "git's output" "$work/git-push.log"
     forget "$name"
     local t_create t_push
     t_create="$(elapsed "$t0" "$t1")"
