@@ -13,6 +13,7 @@ pub mod env;
 pub mod features;
 pub mod hub;
 pub mod inspect;
+pub mod interrupt;
 pub mod output;
 pub mod repo;
 pub mod repo_id;

@@ -1,7 +1,6 @@
 //! `hf-relay build`: JSONL → Parquet shards + dataset card → one commit in the local clone.
 
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
 
@@ -49,7 +48,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
         staging.path(),
         &plan.options,
         &progress,
-        &super::INTERRUPTED,
+        crate::interrupt::flag(),
     );
     progress.finish();
     let converted = converted?;
@@ -75,7 +74,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     }
     let message = commit_message(&plan, &state, &converted, args.message.as_deref());
     let subject = message.lines().next().unwrap_or_default().to_string();
-    if super::INTERRUPTED.load(Ordering::Relaxed) {
+    if crate::interrupt::interrupted() {
         return Err(convert::ConvertError::Interrupted.into());
     }
     let card_changed = clone.head_blob("README.md")?.as_deref() != Some(state.readme.as_bytes());

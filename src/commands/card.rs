@@ -48,7 +48,7 @@ pub fn run(args: CardArgs) -> anyhow::Result<()> {
             scratch.path(),
             &plan.options,
             &NoProgress,
-            &super::INTERRUPTED,
+            crate::interrupt::flag(),
         )?;
         next_state(&clone, &repo_id, &plan, &converted)?.readme
     };

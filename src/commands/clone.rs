@@ -7,7 +7,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 
 use anyhow::{Context as _, bail};
 
@@ -190,7 +189,7 @@ fn in_store(git_dir: &Path, pointer: &lfs::Pointer) -> bool {
 }
 
 fn check_interrupted() -> anyhow::Result<()> {
-    if super::INTERRUPTED.load(Ordering::SeqCst) {
+    if crate::interrupt::interrupted() {
         return Err(ConvertError::Interrupted.into());
     }
     Ok(())

@@ -17,23 +17,18 @@ mod tag;
 mod verify;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::{Cli, Command};
 use crate::convert::ConvertError;
 use crate::output::status;
 use crate::repo::Clone;
 
-/// Set by Ctrl-C; long work stops at the next checkpoint and leaves the clone as it was.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
 /// Exit codes (documented in the README).
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    // Failing to install the handler only means Ctrl-C kills the process the default way.
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    crate::interrupt::install_handler();
     match cli.command {
         Command::Init(args) => init::run(args),
         Command::Build(args) => build::run(args),
@@ -79,10 +74,11 @@ pub fn report_error(error: &anyhow::Error) -> u8 {
         eprintln!("Caused by: {cause}");
     }
     let interrupted = error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<ConvertError>(),
-            Some(ConvertError::Interrupted)
-        )
+        cause.is::<crate::interrupt::Interrupted>()
+            || matches!(
+                cause.downcast_ref::<ConvertError>(),
+                Some(ConvertError::Interrupted)
+            )
     });
     if interrupted {
         eprintln!("Hint: nothing was written; the clone is as it was.");

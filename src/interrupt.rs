@@ -1,0 +1,59 @@
+//! Ctrl-C, as every layer sees it. The handler only sets a flag; long work (conversion, HTTP
+//! body reads and writes, git transfers, retry waits) polls [`check`] at its checkpoints and
+//! stops with [`Interrupted`], which the top level maps to exit code 130.
+//!
+//! A flag rather than a channel: the checkpoints are in blocking loops of several layers
+//! (rayon workers, ureq body readers, libgit2 callbacks), and each only needs "stop now?".
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// The work was stopped by Ctrl-C. Carried inside other errors; `report_error` looks for it
+/// anywhere in the cause chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// Installs the Ctrl-C handler (once per process; a failure only means Ctrl-C kills the
+/// process the default way).
+pub fn install_handler() {
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+}
+
+/// Whether Ctrl-C was pressed.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// `Err(Interrupted)` once Ctrl-C was pressed: the checkpoint of long work.
+pub fn check() -> Result<(), Interrupted> {
+    if interrupted() { Err(Interrupted) } else { Ok(()) }
+}
+
+/// The flag itself, for code that takes an `&AtomicBool` (the converter's workers).
+pub fn flag() -> &'static AtomicBool {
+    &INTERRUPTED
+}
+
+/// Sleeps for `duration` (a retry backoff, a wait for the Hub), waking every 50 ms to stop
+/// early on Ctrl-C.
+pub fn sleep(duration: Duration) -> Result<(), Interrupted> {
+    const TICK: Duration = Duration::from_millis(50);
+    let end = Instant::now() + duration;
+    loop {
+        check()?;
+        let now = Instant::now();
+        if now >= end {
+            return Ok(());
+        }
+        std::thread::sleep(TICK.min(end - now));
+    }
+}
+
+/// Test-only: sets or clears the flag, as the handler would.
+#[cfg(test)]
+pub fn set_for_test(value: bool) {
+    INTERRUPTED.store(value, Ordering::SeqCst);
+}
