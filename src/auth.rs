@@ -52,11 +52,18 @@ pub struct MissingToken {
 
 impl fmt::Display for MissingToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "no Hugging Face token found; looked in:")?;
+        write!(f, "no Hugging Face token found; looked in:")?;
         for place in &self.looked_in {
-            writeln!(f, "  - {place}")?;
+            write!(f, "\n  - {place}")?;
         }
-        write!(f, "Hint: set HF_TOKEN, or run `hf auth login`")
+        Ok(())
+    }
+}
+
+impl MissingToken {
+    /// What to do about it, printed after the message.
+    pub fn hints(&self) -> Vec<String> {
+        vec!["set HF_TOKEN, or run `hf auth login`".to_string()]
     }
 }
 
@@ -504,8 +511,8 @@ mod tests {
                 home.join(".cache/huggingface/token").display()
             )
         );
-        assert_eq!(lines[7], "Hint: set HF_TOKEN, or run `hf auth login`");
-        assert_eq!(lines.len(), 8);
+        assert_eq!(lines.len(), 7);
+        assert_eq!(err.hints(), ["set HF_TOKEN, or run `hf auth login`"]);
     }
 
     #[test]

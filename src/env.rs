@@ -38,6 +38,16 @@ pub const USERPROFILE: &str = "USERPROFILE";
 /// Offline mode: `1`/`ON`/`YES`/`TRUE` (any case) forbids network access, as in huggingface_hub.
 pub const HF_HUB_OFFLINE: &str = "HF_HUB_OFFLINE";
 
+/// Commit author and committer, as git reads them (git's own names; `repo::signature`), else
+/// git config `user.name` / `user.email`, else `hf-relay <hf-relay@localhost>`.
+pub const GIT_AUTHOR_NAME: &str = "GIT_AUTHOR_NAME";
+pub const GIT_AUTHOR_EMAIL: &str = "GIT_AUTHOR_EMAIL";
+/// A date in any form git accepts (`@1764000000 +0000`, RFC 2822, ISO 8601).
+pub const GIT_AUTHOR_DATE: &str = "GIT_AUTHOR_DATE";
+pub const GIT_COMMITTER_NAME: &str = "GIT_COMMITTER_NAME";
+pub const GIT_COMMITTER_EMAIL: &str = "GIT_COMMITTER_EMAIL";
+pub const GIT_COMMITTER_DATE: &str = "GIT_COMMITTER_DATE";
+
 /// Read by rayon, not here: the number of threads that parse JSON chunks (default: one per
 /// core). The output does not depend on it.
 pub const RAYON_NUM_THREADS: &str = "RAYON_NUM_THREADS";

@@ -538,6 +538,55 @@ fn type_conflicts_can_be_stored_as_json_text() {
     assert_success(&output);
     let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
     assert!(readme.contains("- name: x\n    dtype: string"), "{readme}");
+    // The values themselves: each conflicting value as its JSON text (as `json.dumps` writes
+    // it), a null as a null — read back by pyarrow, not by us.
+    let read = python()
+        .args([
+            "-c",
+            "import json, sys, pyarrow.parquet as pq; \
+             print(json.dumps(pq.read_table(sys.argv[1]).column('x').to_pylist()))",
+        ])
+        .arg(clone.join("data/train-00000.parquet"))
+        .output()
+        .unwrap();
+    assert_success(&read);
+    let values: serde_json::Value = serde_json::from_str(&stdout(&read)).unwrap();
+    assert_eq!(values, serde_json::json!(["\"s\"", "{\"k\": [1]}", null]));
+}
+
+#[test]
+fn the_provenance_trailer_names_inputs_without_the_users_folders() {
+    let env = TestEnv::new();
+    let clone = env.init("provenance");
+    let outside = env.write(
+        "home/secret-project/x.jsonl",
+        "{\"text\": \"a\"}\n{\"text\": \"b\"}\n",
+    );
+    let inside = clone.join("raw/in.jsonl");
+    std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
+    std::fs::write(&inside, "{\"text\": \"c\"}\n").unwrap();
+    let output = build(
+        &env,
+        &clone,
+        &[outside.to_str().unwrap(), inside.to_str().unwrap()],
+    );
+    assert_success(&output);
+    let message = env.git_out(&clone, &["log", "-1", "--format=%B"]);
+    let trailers: Vec<&str> = message
+        .lines()
+        .filter(|line| line.starts_with("Input: "))
+        .collect();
+    assert_eq!(trailers.len(), 2, "{message}");
+    assert!(
+        trailers[0].starts_with("Input: x.jsonl sha256:"),
+        "{message}"
+    );
+    assert!(
+        trailers[1].starts_with("Input: raw/in.jsonl sha256:"),
+        "{message}"
+    );
+    assert!(!message.contains("secret-project"), "{message}");
+    assert!(!message.contains(env.path().to_str().unwrap()), "{message}");
 }
 
 #[test]
@@ -746,7 +795,7 @@ fn schema_drift_warns_and_strict_schema_refuses() {
     let output = build(&env, &clone, &[v2.to_str().unwrap()]);
     assert_success(&output);
     assert!(
-        stderr(&output).contains("Warning: the schema changes"),
+        stderr(&output).contains("warning: the schema changes"),
         "{}",
         stderr(&output)
     );

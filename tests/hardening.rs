@@ -753,6 +753,22 @@ fn fuzz_smoke_jsonl_to_arrow() {
 }
 
 #[test]
+fn known_crashers_still_crash_and_a_fixed_one_is_not_skipped() {
+    for (issue, crasher) in fuzz_targets::KNOWN_JSONL_CRASHERS {
+        assert!(fuzz_targets::known_jsonl_crasher(crasher), "{issue}");
+        let result = std::panic::catch_unwind(|| fuzz_targets::jsonl_to_arrow(crasher));
+        assert!(
+            result.is_err(),
+            "the known crasher of {issue} no longer crashes: remove it from KNOWN_JSONL_CRASHERS"
+        );
+    }
+    // The crasher fixed in b67167b (every record `{}`) is checked again, not skipped.
+    let fixed = b"{}\n{}\n";
+    assert!(!fuzz_targets::known_jsonl_crasher(fixed));
+    fuzz_targets::jsonl_to_arrow(fixed);
+}
+
+#[test]
 fn fuzz_smoke_card_merge() {
     fuzz_smoke(
         "card_merge",

@@ -112,14 +112,19 @@ pub fn jsonl_to_arrow(data: &[u8]) {
     }
 }
 
-/// Inputs that crash `jsonl_to_arrow` through a bug already reported, skipped by the fuzz
-/// binary and the smoke test so they keep looking for new ones: none at the moment. (Until
-/// b67167b, every record being `{}` panicked in convert::infer::schema_of; that is now the
-/// `only_empty_objects.jsonl` case of tests/bad_input.) Add a rule here while a reported
-/// crash waits for its fix, and delete it with the fix.
+/// Inputs that crash `jsonl_to_arrow` through a bug already reported, each with the issue that
+/// tracks it: the fuzz binary and the smoke test skip them so they keep looking for new ones,
+/// and `tests/hardening.rs` checks that every one of them still crashes (so an entry goes with
+/// its fix). None at the moment: until b67167b every record being `{}` panicked in
+/// convert::infer::schema_of, and that input is now the `only_empty_objects.jsonl` case of
+/// tests/bad_input.
+pub const KNOWN_JSONL_CRASHERS: &[(&str, &[u8])] = &[];
+
+/// Whether `data` is one of the [`KNOWN_JSONL_CRASHERS`].
 pub fn known_jsonl_crasher(data: &[u8]) -> bool {
-    let _ = data;
-    false
+    KNOWN_JSONL_CRASHERS
+        .iter()
+        .any(|(_, crasher)| *crasher == data)
 }
 
 /// One non-blank line as the model sees it.

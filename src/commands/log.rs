@@ -25,7 +25,7 @@ pub fn run(args: LogArgs) -> anyhow::Result<()> {
             full(&mut out, entry, &remote);
         }
     }
-    super::diff::print_stdout(&out)
+    super::print_stdout(&out)
 }
 
 /// `train 12,345 · test 500` (`en/train …` for named configs), or `no data`.

@@ -1,15 +1,13 @@
-//! One orchestration function per command: flags in, library calls, status out.
+//! One file per command: clap arguments become an operation's options (`ops/`), the
+//! operation runs with the terminal reporter, and its result is printed. Errors are printed
+//! here, once, with their hints, and mapped to the exit code.
 
 mod build;
-mod build_cache;
 mod card;
 mod clone;
 mod diff;
 mod init;
-mod integrate;
 mod log;
-mod next_state;
-mod plan;
 mod publish;
 mod push;
 mod status;
@@ -18,9 +16,13 @@ mod verify;
 
 use std::path::Path;
 
-use crate::cli::{Cli, Command};
-use crate::convert::ConvertError;
-use crate::output::status;
+use anyhow::Context as _;
+
+use crate::cli::{CardFlags, Cli, Command, Compression, InputArgs, OnTypeConflict, VisibilityArgs};
+use crate::convert::Codec;
+use crate::error::diagnose;
+use crate::ops::build::{CardOptions, InputOptions};
+use crate::output::TerminalReporter;
 use crate::repo::Clone;
 
 /// Exit codes (documented in the README).
@@ -44,19 +46,62 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Opens the clone at `dir`, saying so when opening it completed a commit a killed hf-relay
-/// had left half-applied.
-pub(crate) fn open_clone(dir: &Path) -> anyhow::Result<Clone> {
-    let clone = Clone::open(dir)?;
-    if let Some(recovered) = &clone.recovered {
-        status(format!(
-            "Completed the interrupted commit {} {} (an hf-relay process was killed while \
-             putting it in place)",
-            &recovered.commit.to_string()[..12],
-            recovered.subject
-        ));
+/// Opens the clone at `dir` for a command that only reads it.
+fn open_clone(dir: &Path) -> anyhow::Result<Clone> {
+    crate::ops::open_clone(dir, &TerminalReporter)
+}
+
+fn input_options(args: &InputArgs) -> InputOptions {
+    InputOptions {
+        inputs: args.inputs.clone(),
+        splits: args.splits.clone(),
+        config: args.config.clone(),
+        max_shard_size: args.max_shard_size.clone(),
+        codec: match args.compression {
+            Compression::Snappy => Codec::Snappy,
+            Compression::Zstd => Codec::Zstd,
+        },
+        conflicts_as_json: args.on_type_conflict == OnTypeConflict::String,
     }
-    Ok(clone)
+}
+
+fn card_options(flags: &CardFlags) -> CardOptions {
+    CardOptions {
+        flags: crate::card::MetadataFlags {
+            pretty_name: flags.pretty_name.clone(),
+            license: flags.license.clone(),
+            language: flags.language.clone(),
+            task_categories: flags.task_category.clone(),
+            tags: flags.tag.clone(),
+            annotations_creators: flags.annotations_creators.clone(),
+            source_datasets: flags.source_datasets.clone(),
+        },
+        template: flags.card_template.clone(),
+    }
+}
+
+/// `--private` / `--public` as the visibility of a repo a push creates.
+fn private(visibility: &VisibilityArgs) -> Option<bool> {
+    match (visibility.private, visibility.public) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// Writes a command's result; a closed pipe (`| head`) ends the output quietly.
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(error).context("cannot write to stdout")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// An exit code without a message: the command already said everything (`diff --exit-code`).
@@ -64,7 +109,7 @@ pub(crate) fn open_clone(dir: &Path) -> anyhow::Result<Clone> {
 #[error("exit status {0}")]
 pub struct SilentExit(pub u8);
 
-/// `Error: …` with the cause chain on stderr; returns the exit code.
+/// `Error: …`, the cause chain and the hints on stderr; returns the exit code.
 pub fn report_error(error: &anyhow::Error) -> u8 {
     if let Some(SilentExit(code)) = error.downcast_ref::<SilentExit>() {
         return *code;
@@ -73,17 +118,9 @@ pub fn report_error(error: &anyhow::Error) -> u8 {
     for cause in error.chain().skip(1) {
         eprintln!("Caused by: {cause}");
     }
-    let interrupted = error.chain().any(|cause| {
-        cause.is::<crate::interrupt::Interrupted>()
-            || matches!(
-                cause.downcast_ref::<ConvertError>(),
-                Some(ConvertError::Interrupted)
-            )
-    });
-    if interrupted {
-        eprintln!("Hint: nothing was written; the clone is as it was.");
-        EXIT_INTERRUPTED
-    } else {
-        EXIT_FAILURE
+    let diagnosis = diagnose(error);
+    for hint in &diagnosis.hints {
+        eprintln!("Hint: {hint}");
     }
+    diagnosis.kind.exit_code()
 }

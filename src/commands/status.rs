@@ -12,9 +12,9 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     if args.json {
         let mut value = serde_json::to_value(&status)?;
         value["ahead"] = status.ahead().into();
-        super::diff::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))
+        super::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))
     } else {
-        super::diff::print_stdout(&render(&status))
+        super::print_stdout(&render(&status))
     }
 }
 

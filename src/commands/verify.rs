@@ -8,14 +8,14 @@ use crate::repo::verified_lfs::VerifiedLfs;
 pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     let clone = super::open_clone(&args.dir)?;
     let rev = args.rev.as_deref().unwrap_or("HEAD");
-    let mut verified = VerifiedLfs::load(clone.repo.path());
+    let mut verified = VerifiedLfs::load(clone.git_dir());
     let report = inspect::verify(&clone, rev, Hashing::All, &mut verified)?;
     // What it found intact spares `push` the hashing; recorded only when no other hf-relay
     // process works on the clone (a read-only command then changes nothing), and best effort.
     if let Ok(Some(_lock)) = clone.try_lock() {
         let _ = verified.save();
     }
-    super::diff::print_stdout(&format!("{report}\n"))?;
+    super::print_stdout(&format!("{report}\n"))?;
     if !report.is_ok() {
         let n = report.problems.len();
         anyhow::bail!(

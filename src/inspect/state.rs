@@ -211,3 +211,32 @@ fn yaml_hash_to_json(map: &yaml_rust2::yaml::Hash) -> Map<String, Value> {
         })
         .collect()
 }
+
+impl DatasetState {
+    /// The dataset at the commit `rev` names.
+    pub fn at_rev(clone: &Clone, rev: &str) -> anyhow::Result<DatasetState> {
+        let commit = resolve(&clone.repo, rev)?;
+        DatasetState::at_commit(clone, rev, &commit)
+    }
+
+    /// The last published state: the remote-tracking branch, else the first commit (`init`'s).
+    pub fn published_or_first(clone: &Clone) -> anyhow::Result<DatasetState> {
+        if let Some(id) = super::remote_head(clone)? {
+            let name = super::remote_ref(clone)
+                .trim_start_matches("refs/remotes/")
+                .to_string();
+            return DatasetState::at_commit(clone, &name, &clone.repo.find_commit(id)?);
+        }
+        let mut commit = clone.repo.head()?.peel_to_commit()?;
+        while let Ok(parent) = commit.parent(0) {
+            commit = parent;
+        }
+        let name = short_id(&clone.repo, commit.id());
+        DatasetState::at_commit(clone, &name, &commit).context("cannot read the first commit")
+    }
+
+    /// How messages name this state: `origin/main (abc1234)`, `the working tree`.
+    pub fn label(&self, clone: &Clone) -> String {
+        self.source.label(&clone.repo)
+    }
+}

@@ -10,7 +10,10 @@
 
 mod journal;
 pub mod lfs;
+mod refs;
 pub mod remote;
+pub mod tags;
+pub use refs::TAG_PREFIX;
 pub mod signature;
 #[cfg(test)]
 mod tests;

@@ -4,13 +4,12 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Local, NaiveDateTime, TimeZone as _};
 
-// The environment variables read here (git's own names; not hf-relay settings).
-pub const GIT_AUTHOR_NAME: &str = "GIT_AUTHOR_NAME";
-pub const GIT_AUTHOR_EMAIL: &str = "GIT_AUTHOR_EMAIL";
-pub const GIT_AUTHOR_DATE: &str = "GIT_AUTHOR_DATE";
-pub const GIT_COMMITTER_NAME: &str = "GIT_COMMITTER_NAME";
-pub const GIT_COMMITTER_EMAIL: &str = "GIT_COMMITTER_EMAIL";
-pub const GIT_COMMITTER_DATE: &str = "GIT_COMMITTER_DATE";
+use crate::env::Env as _;
+// The variables read here are listed with every other one in `crate::env`.
+pub use crate::env::{
+    GIT_AUTHOR_DATE, GIT_AUTHOR_EMAIL, GIT_AUTHOR_NAME, GIT_COMMITTER_DATE, GIT_COMMITTER_EMAIL,
+    GIT_COMMITTER_NAME,
+};
 
 pub const DEFAULT_NAME: &str = "hf-relay";
 pub const DEFAULT_EMAIL: &str = "hf-relay@localhost";
@@ -18,9 +17,9 @@ pub const DEFAULT_EMAIL: &str = "hf-relay@localhost";
 /// Looks a variable up; [`process_env`] in production, a fixed map in tests.
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// The process environment.
+/// The process environment, read through `crate::env` as every other variable is.
 pub fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+    crate::env::ProcessEnv.var(name)
 }
 
 /// Author and committer of one commit.

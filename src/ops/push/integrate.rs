@@ -90,7 +90,7 @@ pub fn integrate(clone: &Clone, remote_tip: Oid) -> anyhow::Result<Option<Oid>> 
     let message = format!(
         "Merge the Hub's main ({}) into the local main\n\nIntegrates what was published on the \
          Hub since the last push, keeping the Hub's card edits and this clone's data.\n",
-        &remote_tip.to_string()[..12]
+        crate::ids::short_id(&remote_tip.to_string())
     );
     let id = clone
         .merge_commit(changes, &message, remote_tip)

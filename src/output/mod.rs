@@ -7,6 +7,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::convert::Progress;
 
+pub mod diff;
+
 /// A byte progress bar on stderr, drawn only when stderr is a terminal.
 pub struct BarProgress {
     bar: ProgressBar,
@@ -63,6 +65,46 @@ impl Progress for BarProgress {
 /// A status line on stderr (stdout is kept for results).
 pub fn status(message: impl AsRef<str>) {
     eprintln!("{}", message.as_ref());
+}
+
+/// A warning on stderr, `warning: …` as cargo and git write it.
+pub fn warning(message: impl AsRef<str>) {
+    eprintln!("warning: {}", message.as_ref());
+}
+
+/// How the operations report to a person: status lines and warnings on stderr, progress bars
+/// on stderr when it is a terminal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TerminalReporter;
+
+impl crate::ops::Reporter for TerminalReporter {
+    fn status(&self, line: &str) {
+        status(line);
+    }
+
+    fn warning(&self, line: &str) {
+        warning(line);
+    }
+
+    fn conversion(&self) -> Box<dyn crate::ops::ConversionBar + '_> {
+        Box::new(BarProgress::new())
+    }
+
+    fn transfer(&self, label: &'static str) -> Box<dyn crate::ops::TransferBar + '_> {
+        Box::new(TransferProgress::new(label))
+    }
+}
+
+impl crate::ops::ConversionBar for BarProgress {
+    fn finish(&self) {
+        BarProgress::finish(self);
+    }
+}
+
+impl crate::ops::TransferBar for TransferProgress {
+    fn finish(&self) {
+        TransferProgress::finish(self);
+    }
 }
 
 /// Byte progress of an LFS transfer on stderr (terminal only); retries are announced.

@@ -5,8 +5,31 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use crate::card::MetadataFlags;
-use crate::cli::{CardFlags, Compression, InputArgs, OnTypeConflict};
 use crate::convert::{Codec, Options, SplitInput};
+
+/// The inputs of a build and how to convert them, as the user gave them.
+#[derive(Debug, Clone)]
+pub struct InputOptions {
+    /// Files of split `train`, in order.
+    pub inputs: Vec<PathBuf>,
+    /// `NAME=FILE` specs of other splits, in order.
+    pub splits: Vec<String>,
+    /// The config (subset) name; `default` for the `data/` folder.
+    pub config: String,
+    /// Largest uncompressed shard, as written (`500MB`).
+    pub max_shard_size: String,
+    pub codec: Codec,
+    /// Store a column whose values conflict in type as JSON text instead of failing.
+    pub conflicts_as_json: bool,
+}
+
+/// The card flags of a build or preview.
+#[derive(Debug, Clone, Default)]
+pub struct CardOptions {
+    pub flags: MetadataFlags,
+    /// The body template for a first build.
+    pub template: Option<PathBuf>,
+}
 
 /// Everything a build (or a card preview) will do, resolved and validated.
 pub struct BuildPlan {
@@ -20,7 +43,7 @@ pub struct BuildPlan {
 }
 
 impl BuildPlan {
-    pub fn resolve(inputs: &InputArgs, card: &CardFlags) -> anyhow::Result<BuildPlan> {
+    pub fn resolve(inputs: &InputOptions, card: &CardOptions) -> anyhow::Result<BuildPlan> {
         let config_name = inputs.config.clone();
         check_config_name(&config_name)?;
         let data_dir = if config_name == "default" {
@@ -63,13 +86,10 @@ impl BuildPlan {
             crate::units::parse_size(&inputs.max_shard_size).context("invalid --max-shard-size")?;
         let options = Options {
             max_shard_bytes,
-            codec: match inputs.compression {
-                Compression::Snappy => Codec::Snappy,
-                Compression::Zstd => Codec::Zstd,
-            },
-            conflicts_as_json: inputs.on_type_conflict == OnTypeConflict::String,
+            codec: inputs.codec,
+            conflicts_as_json: inputs.conflicts_as_json,
         };
-        let template = match &card.card_template {
+        let template = match &card.template {
             Some(path) => Some(read_template(path)?),
             None => None,
         };
@@ -78,25 +98,13 @@ impl BuildPlan {
             data_dir,
             splits,
             options,
-            flags: metadata_flags(card),
+            flags: card.flags.clone(),
             template,
         })
     }
 }
 
-pub fn metadata_flags(card: &CardFlags) -> MetadataFlags {
-    MetadataFlags {
-        pretty_name: card.pretty_name.clone(),
-        license: card.license.clone(),
-        language: card.language.clone(),
-        task_categories: card.task_category.clone(),
-        tags: card.tag.clone(),
-        annotations_creators: card.annotations_creators.clone(),
-        source_datasets: card.source_datasets.clone(),
-    }
-}
-
-pub fn read_template(path: &PathBuf) -> anyhow::Result<String> {
+pub fn read_template(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path)
         .with_context(|| format!("cannot read card template {}", path.display()))
 }

@@ -1,0 +1,163 @@
+//! `build`: JSONL → Parquet shards + dataset card → one commit in the local clone.
+//!
+//! - `plan`: the options resolved and checked before anything is written;
+//! - `cache`: the proof that a rebuild would change nothing (stamps, else SHA-256);
+//! - `next_state`: what the next commit holds (shards, card, summary);
+//! - `message`: the commit message and its provenance trailers.
+
+mod cache;
+mod message;
+mod next_state;
+mod plan;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+pub use self::next_state::{ShardStatus, ShardSummary, SplitSummary, current_readme, next_state};
+pub use self::plan::{
+    BuildPlan, CardOptions, InputOptions, check_config_name, check_split_name, read_template,
+};
+use super::Reporter;
+use crate::convert::{self, ConvertError};
+use crate::ids::short_id;
+use crate::repo::CommitOutcome;
+use crate::repo_id::from_dataset_url;
+use crate::units::{plural, thousands};
+
+/// What `build` is asked to do.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    pub dir: PathBuf,
+    pub inputs: InputOptions,
+    pub card: CardOptions,
+    /// The commit subject instead of the generated one.
+    pub message: Option<String>,
+    /// Refuse a build that would change the schema of existing data.
+    pub strict_schema: bool,
+}
+
+/// What a build did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildOutcome {
+    pub repo_id: String,
+    /// The new commit, `None` when the result equals HEAD.
+    pub commit: Option<String>,
+    /// The conversion was skipped: the inputs and options are the last build's.
+    pub cached: bool,
+    pub subject: Option<String>,
+    pub splits: Vec<SplitSummary>,
+    pub schema_changes: Vec<String>,
+}
+
+pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<BuildOutcome> {
+    let plan = BuildPlan::resolve(&options.inputs, &options.card)?;
+    let clone = super::open_clone(&options.dir, reporter)?;
+    let _lock = clone.lock()?;
+    let repo_id = from_dataset_url(&clone.origin_url()?)?.to_string();
+
+    if let Some(proof) = cache::unchanged(&clone, &repo_id, &plan) {
+        let how = match proof {
+            cache::Unchanged::Stamps => "same size, mtime and inode",
+            cache::Unchanged::Contents(digests) => {
+                // Only a cache: failing to refresh it costs the next build this check.
+                let _ = cache::record(&clone, &plan, digests);
+                "same SHA-256"
+            }
+        };
+        reporter.status(&format!(
+            "Nothing to commit: the inputs and options are those of the last build ({how}), and HEAD holds its data and card."
+        ));
+        return Ok(BuildOutcome {
+            repo_id,
+            commit: None,
+            cached: true,
+            subject: None,
+            splits: Vec::new(),
+            schema_changes: Vec::new(),
+        });
+    }
+
+    // Everything is written into a staging folder inside .git first; the clone only changes
+    // in `commit`, once all of it has succeeded.
+    let staging = clone.staging_dir()?;
+    let bar = reporter.conversion();
+    let converted = convert::convert(
+        &plan.splits,
+        staging.path(),
+        &plan.options,
+        &*bar,
+        crate::interrupt::flag(),
+    );
+    bar.finish();
+    drop(bar);
+    let converted = converted?;
+    for split in &converted.splits {
+        reporter.status(&format!(
+            "Converted {}: {} rows in {} shard{}",
+            split.name,
+            thousands(split.num_examples),
+            split.shards.len(),
+            plural(split.shards.len())
+        ));
+    }
+
+    let state = next_state(&clone, &repo_id, &plan, &converted)?;
+    if !state.schema_changes.is_empty() {
+        let changes = state.schema_changes.join("; ");
+        if options.strict_schema {
+            return Err(crate::error::UserError::new(format!(
+                "the build would change the schema ({changes}); nothing was written"
+            ))
+            .hint("drop --strict-schema to accept the change")
+            .into());
+        }
+        reporter.warning(&format!("the schema changes: {changes}"));
+    }
+    let message = message::commit_message(
+        &clone.root,
+        &plan,
+        &state,
+        &converted,
+        options.message.as_deref(),
+    );
+    let subject = message.lines().next().unwrap_or_default().to_string();
+    if crate::interrupt::interrupted() {
+        return Err(ConvertError::Interrupted.into());
+    }
+    let card_changed = clone.head_blob("README.md")?.as_deref() != Some(state.readme.as_bytes());
+    let next_state::NextState {
+        changes,
+        splits,
+        schema_changes,
+        ..
+    } = state;
+    let outcome = clone
+        .commit(changes, &message)
+        .context("cannot commit the build")?;
+    let commit = match outcome {
+        CommitOutcome::Unchanged => {
+            reporter.status("Nothing to commit: the dataset and card equal HEAD.");
+            None
+        }
+        CommitOutcome::Committed { id } => {
+            if card_changed {
+                reporter.status("Updated the dataset card (README.md)");
+            }
+            let id = id.to_string();
+            reporter.status(&format!("Committed {} {subject}", short_id(&id)));
+            Some(id)
+        }
+    };
+    // Only a cache: failing to write it costs the next build its shortcut, nothing else.
+    let digests = converted.inputs.iter().map(|(_, d)| d.clone()).collect();
+    let _ = cache::record(&clone, &plan, digests);
+    Ok(BuildOutcome {
+        repo_id,
+        commit,
+        cached: false,
+        subject: Some(subject),
+        splits,
+        schema_changes,
+    })
+}

@@ -1,0 +1,59 @@
+//! The card the next build would write (`card --preview`, `publish --preview-card`); writes
+//! nothing.
+
+use std::path::Path;
+
+use super::Reporter;
+use super::build::{BuildPlan, CardOptions, InputOptions, current_readme, next_state};
+use crate::card::{self, CardRequest};
+use crate::convert;
+use crate::error::UserError;
+use crate::repo_id::from_dataset_url;
+
+/// The card text. Without inputs the data stays as committed and the card is refreshed from
+/// what it declares; with inputs they are converted in a scratch folder outside the clone.
+pub fn preview(
+    dir: &Path,
+    inputs: &InputOptions,
+    card_options: &CardOptions,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<String> {
+    let clone = super::open_clone(dir, reporter)?;
+    let repo_id = from_dataset_url(&clone.origin_url()?)?.to_string();
+    if !inputs.inputs.is_empty() || !inputs.splits.is_empty() {
+        let plan = BuildPlan::resolve(inputs, card_options)?;
+        // Converted outside the clone, so the preview leaves no trace in it.
+        let scratch = tempfile::tempdir()?;
+        let converted = convert::convert(
+            &plan.splits,
+            scratch.path(),
+            &plan.options,
+            &convert::NoProgress,
+            crate::interrupt::flag(),
+        )?;
+        return Ok(next_state(&clone, &repo_id, &plan, &converted)?.readme);
+    }
+    let nothing = |what: &str| {
+        UserError::new(format!("nothing to preview: {what}"))
+            .hint("give the INPUTs the next build will read")
+    };
+    let Some(existing) = current_readme(&clone)? else {
+        return Err(nothing("this clone has no card yet").into());
+    };
+    let configs = card::read_configs(&existing)?;
+    let Some(config) = configs.iter().find(|c| c.config_name == inputs.config) else {
+        return Err(nothing(&format!("the card has no config {:?} yet", inputs.config)).into());
+    };
+    let template = card_options
+        .template
+        .as_deref()
+        .map(super::build::read_template)
+        .transpose()?;
+    card::render(&CardRequest {
+        repo_id: &repo_id,
+        existing: Some(&existing),
+        template: template.as_deref(),
+        config,
+        flags: &card_options.flags,
+    })
+}

@@ -1,0 +1,465 @@
+//! `push`: publish what `build` prepared. Order matters: the repo exists, the Hub's branch is
+//! integrated, every LFS object is uploaded and verified, and only then are refs pushed — so
+//! the Hub never holds a ref whose LFS objects are missing. Each step is a function below;
+//! Ctrl-C between or inside them stops the push before any ref moves.
+
+mod integrate;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use git2::Oid;
+
+use super::Reporter;
+use crate::auth::Token;
+use crate::error::UserError;
+use crate::hub::{CreateOutcome, HubClient, LfsObject};
+use crate::ids::short_id;
+use crate::inspect::{self, Hashing};
+use crate::repo::lfs::store_path;
+use crate::repo::verified_lfs::VerifiedLfs;
+use crate::repo::{Clone, Lock, remote};
+use crate::repo_id::{RepoId, from_dataset_url};
+use crate::units::{count, human_bytes};
+
+pub use self::integrate::integrate;
+
+/// What `push` is asked to do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PushOptions {
+    /// Visibility of a repo this push creates: `Some(true)` private, `Some(false)` public,
+    /// `None` the Hub's default.
+    pub private: Option<bool>,
+    /// Fail instead of creating a missing repo.
+    pub no_create: bool,
+    /// Do every check, change nothing remotely.
+    pub dry_run: bool,
+    /// Overwrite the Hub's main instead of integrating it.
+    pub force: bool,
+}
+
+/// What a push did (or, with `--dry-run`, would do).
+#[derive(Debug, serde::Serialize)]
+pub struct PushResult {
+    pub repo_id: String,
+    pub dataset_url: String,
+    pub commit: String,
+    pub commit_url: String,
+    pub created_repo: bool,
+    pub merged_remote: Option<String>,
+    pub lfs_objects_uploaded: usize,
+    pub lfs_bytes_uploaded: u64,
+    pub lfs_objects_skipped: usize,
+    pub refs_pushed: Vec<String>,
+    pub dry_run: bool,
+}
+
+pub fn push(
+    clone: &Clone,
+    options: &PushOptions,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<PushResult> {
+    let target = Target::resolve(clone, reporter)?;
+    let client = HubClient::new(&target.endpoint, Some(target.token.clone()));
+    let repo = look_up_or_create(&client, &target, options, reporter)?;
+    let hub_main = fetch_and_integrate(clone, &target, &repo, options, reporter)?;
+    let head = clone.head_id()?;
+    let transfer = upload(
+        clone, &client, &target, &repo, &hub_main, head, options, reporter,
+    )?;
+    let refs_pushed = push_refs(clone, &target, &hub_main, head, options, reporter)?;
+
+    let dataset_url = format!("{}/datasets/{}", target.endpoint, target.id);
+    Ok(PushResult {
+        commit_url: format!("{dataset_url}/commit/{head}"),
+        dataset_url,
+        repo_id: target.id.clone(),
+        commit: head.to_string(),
+        created_repo: repo.created,
+        merged_remote: hub_main.merged.map(|tip| tip.to_string()),
+        lfs_objects_uploaded: transfer.uploaded,
+        lfs_bytes_uploaded: transfer.bytes,
+        lfs_objects_skipped: transfer.skipped,
+        refs_pushed,
+        dry_run: options.dry_run,
+    })
+}
+
+/// Step 1: everything resolved and checked before any request — offline mode, the lock, the
+/// repo id and endpoint from `origin`, the token, and a consistent clone.
+struct Target {
+    _lock: Lock,
+    id: String,
+    endpoint: String,
+    token: Token,
+}
+
+impl Target {
+    fn resolve(clone: &Clone, reporter: &dyn Reporter) -> anyhow::Result<Target> {
+        if crate::auth::offline() {
+            return Err(
+                UserError::new("HF_HUB_OFFLINE is set: push needs the network")
+                    .hint("unset HF_HUB_OFFLINE to publish")
+                    .into(),
+            );
+        }
+        let lock = clone.lock()?;
+        let removed = clone.remove_stale_ref_locks(&lock)?;
+        if removed > 0 {
+            reporter.status(&format!(
+                "Removed {} left by an interrupted fetch or push",
+                count(removed, "stale git lock file")
+            ));
+        }
+        let url = clone.origin_url()?;
+        let repo_id = from_dataset_url(&url)?;
+        let endpoint = endpoint_of(&url, &repo_id);
+        let found = super::token_for(Some(clone))?;
+        let mut verified = VerifiedLfs::load(clone.repo.path());
+        let report = inspect::verify(clone, "HEAD", Hashing::Unvouched, &mut verified)?;
+        // Best effort: a lost record only means hashing again next time.
+        let _ = verified.save();
+        if !report.is_ok() {
+            return Err(UserError::new(format!(
+                "refusing to publish an inconsistent repository:\n{report}"
+            ))
+            .hint("fix it (e.g. rebuild) and run `hf-relay verify`")
+            .into());
+        }
+        Ok(Target {
+            _lock: lock,
+            id: repo_id.to_string(),
+            endpoint,
+            token: found.token,
+        })
+    }
+}
+
+/// The endpoint part of a dataset remote URL (`{endpoint}/datasets/OWNER/NAME`).
+fn endpoint_of(url: &str, repo_id: &RepoId) -> String {
+    let trimmed = url.trim_end_matches('/').trim_end_matches(".git");
+    trimmed
+        .strip_suffix(&format!("/datasets/{repo_id}"))
+        .unwrap_or(trimmed)
+        .to_string()
+}
+
+/// Whether the repo was on the Hub, or this push created it.
+struct HubRepo {
+    exists: bool,
+    created: bool,
+}
+
+/// Step 2: the repo exists, or is created.
+fn look_up_or_create(
+    client: &HubClient,
+    target: &Target,
+    options: &PushOptions,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<HubRepo> {
+    let id = &target.id;
+    let exists = client
+        .dataset_info(id)
+        .context("cannot look the repo up on the Hub")?
+        .is_some();
+    let visibility_flag = match options.private {
+        Some(true) => "private",
+        _ => "public",
+    };
+    if exists {
+        if options.private.is_some() {
+            reporter.status(&format!(
+                "Note: {id} already exists; --{visibility_flag} is ignored (change visibility in the repo settings)"
+            ));
+        }
+        return Ok(HubRepo {
+            exists,
+            created: false,
+        });
+    }
+    if options.no_create {
+        return Err(UserError::new(format!(
+            "{id} does not exist on {} (or this token cannot see it); --no-create was given",
+            target.endpoint
+        ))
+        .into());
+    }
+    if options.dry_run {
+        let private = if options.private == Some(true) {
+            " (private)"
+        } else {
+            ""
+        };
+        reporter.status(&format!("Would create dataset repo {id}{private}"));
+        return Ok(HubRepo {
+            exists,
+            created: false,
+        });
+    }
+    match client
+        .create_dataset(id, options.private)
+        .context("cannot create the repo")?
+    {
+        CreateOutcome::Created => reporter.status(&format!("Created dataset repo {id}")),
+        CreateOutcome::AlreadyExists => {
+            reporter.status(&format!("Dataset repo {id} already exists"))
+        }
+    }
+    Ok(HubRepo {
+        exists,
+        created: true,
+    })
+}
+
+/// What the Hub's main and tags were, and whether this push merged its main in.
+struct HubMain {
+    tip: Option<Oid>,
+    tags: Vec<(String, Oid)>,
+    merged: Option<Oid>,
+}
+
+/// Step 3: fetch the Hub's main and integrate what it has that this clone lacks.
+fn fetch_and_integrate(
+    clone: &Clone,
+    target: &Target,
+    repo: &HubRepo,
+    options: &PushOptions,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<HubMain> {
+    if !repo.exists && !repo.created {
+        return Ok(HubMain {
+            tip: None,
+            tags: Vec::new(),
+            merged: None,
+        });
+    }
+    let advertised =
+        remote::fetch(clone, Some(target.token.expose())).context("cannot fetch the Hub's main")?;
+    let mut merged = None;
+    if let Some(tip) = advertised.main
+        && !options.force
+    {
+        if options.dry_run {
+            if !clone.contains(clone.head_id()?, tip)? {
+                reporter.status("Would integrate the Hub's main (it has commits this clone lacks)");
+            }
+        } else if let Some(merge) = integrate(clone, tip)? {
+            reporter.status(&format!(
+                "Integrated the Hub's main into {}",
+                short_id(&merge.to_string())
+            ));
+            merged = Some(tip);
+        }
+    }
+    Ok(HubMain {
+        tip: advertised.main,
+        tags: advertised.tags,
+        merged,
+    })
+}
+
+/// What the LFS step moved.
+struct Transfer {
+    uploaded: usize,
+    bytes: u64,
+    skipped: usize,
+}
+
+/// Step 4: the LFS objects the new commits reference, uploaded and verified first.
+#[allow(clippy::too_many_arguments)]
+fn upload(
+    clone: &Clone,
+    client: &HubClient,
+    target: &Target,
+    repo: &HubRepo,
+    hub_main: &HubMain,
+    head: Oid,
+    options: &PushOptions,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<Transfer> {
+    let objects = lfs_objects_to_publish(clone, hub_main.tip, head)?;
+    if options.dry_run {
+        let wanted: Vec<LfsObject> = objects.iter().map(|(object, _)| object.clone()).collect();
+        let missing = if repo.exists {
+            client.lfs_plan(&target.id, &wanted)?
+        } else {
+            wanted
+        };
+        let bytes = missing.iter().map(|object| object.size).sum();
+        if !missing.is_empty() {
+            reporter.status(&format!(
+                "Would upload {} ({})",
+                count(missing.len(), "LFS object"),
+                human_bytes(bytes)
+            ));
+        }
+        return Ok(Transfer {
+            uploaded: missing.len(),
+            bytes,
+            skipped: objects.len() - missing.len(),
+        });
+    }
+    if objects.is_empty() {
+        return Ok(Transfer {
+            uploaded: 0,
+            bytes: 0,
+            skipped: 0,
+        });
+    }
+    let bar = reporter.transfer("Uploading");
+    let stats = client.lfs_upload(&target.id, &objects, &*bar);
+    bar.finish();
+    let stats = stats.context("cannot upload the LFS objects")?;
+    reporter.status(&format!(
+        "Uploaded {} ({}), {} already on the Hub",
+        count(stats.objects_uploaded, "LFS object"),
+        human_bytes(stats.bytes_uploaded),
+        stats.objects_skipped
+    ));
+    Ok(Transfer {
+        uploaded: stats.objects_uploaded,
+        bytes: stats.bytes_uploaded,
+        skipped: stats.objects_skipped,
+    })
+}
+
+/// The non-empty LFS objects of the commits between the Hub's main and `head`, each with its
+/// file in `.git/lfs/objects`.
+fn lfs_objects_to_publish(
+    clone: &Clone,
+    hub_tip: Option<Oid>,
+    head: Oid,
+) -> anyhow::Result<Vec<(LfsObject, PathBuf)>> {
+    let have: Vec<Oid> = hub_tip.into_iter().collect();
+    let pointers = remote::lfs_pointers_between(clone, &have, head)?;
+    let git_dir = clone.repo.path().to_path_buf();
+    let mut objects = Vec::new();
+    for (path, pointer) in &pointers {
+        if pointer.size == 0 {
+            continue;
+        }
+        let file = store_path(&git_dir, &pointer.oid);
+        if !file.is_file() {
+            return Err(UserError::new(format!(
+                "the LFS object of {path} ({}) is missing from .git/lfs/objects",
+                short_id(&pointer.oid)
+            ))
+            .hint("run `hf-relay verify`")
+            .into());
+        }
+        objects.push((
+            LfsObject {
+                oid: pointer.oid.clone(),
+                size: pointer.size,
+            },
+            file,
+        ));
+    }
+    Ok(objects)
+}
+
+/// Step 5: the refs — main when it moves, and the tags the Hub lacks; returns the refspecs
+/// pushed (or, with `--dry-run`, that would be).
+fn push_refs(
+    clone: &Clone,
+    target: &Target,
+    hub_main: &HubMain,
+    head: Oid,
+    options: &PushOptions,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<Vec<String>> {
+    crate::interrupt::check()?;
+    let branch = clone.head_ref_name()?;
+    // main only when it moves: a push that adds a tag to an unchanged main reports the tag
+    // alone, as `git push` does.
+    let main_moves = hub_main.tip != Some(head);
+    let mut refspecs: Vec<String> = main_moves
+        .then(|| format!("{branch}:{}", remote::MAIN))
+        .into_iter()
+        .collect();
+    // The tags the fetch saw: a tag created on the Hub since then under a name we push makes
+    // the push refuse that tag (as a second look could only narrow, never close, that window).
+    let mut new_tags = Vec::new();
+    for (name, target_id) in clone.tags()? {
+        if !hub_main
+            .tags
+            .iter()
+            .any(|(remote_name, _)| *remote_name == name)
+        {
+            refspecs.push(format!("refs/tags/{name}:refs/tags/{name}"));
+            new_tags.push((name, target_id.to_string()));
+        }
+    }
+    if !main_moves && new_tags.is_empty() {
+        reporter.status(&format!(
+            "Everything up to date: the Hub's main is at {}",
+            short_id(&head.to_string())
+        ));
+        clone
+            .set_published_main(head, "up to date")
+            .context("cannot record the published state")?;
+        return Ok(Vec::new());
+    }
+    if options.dry_run {
+        reporter.status(&format!("Would push {}", refspecs.join(", ")));
+        return Ok(refspecs);
+    }
+    push_refs_waiting_for_the_hub(clone, &target.token, &refspecs, options.force, reporter)?;
+    clone
+        .set_published_main(head, "pushed")
+        .context("cannot record the published state")?;
+    let mut published: Vec<(String, String)> = hub_main
+        .tags
+        .iter()
+        .map(|(name, id)| (name.clone(), id.to_string()))
+        .collect();
+    published.extend(new_tags);
+    inspect::record_pushed_tags(clone.repo.path(), &published)?;
+    reporter.status(&format!(
+        "Pushed {}",
+        refspecs
+            .iter()
+            .map(|spec| spec.rsplit(':').next().unwrap_or(spec))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok(refspecs)
+}
+
+/// Pushes the refs; when the Hub refuses them only because another update of the same ref is
+/// under way (the push of a killed earlier run may still be applied after its client is gone),
+/// waits and tries again: either that update was ours and the push finds nothing to do, or it
+/// was someone else's and the push fails as a non-fast-forward would.
+fn push_refs_waiting_for_the_hub(
+    clone: &Clone,
+    token: &Token,
+    refspecs: &[String],
+    force: bool,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<()> {
+    const WAITS: [Duration; 4] = [
+        Duration::from_millis(500),
+        Duration::from_secs(1),
+        Duration::from_secs(2),
+        Duration::from_secs(4),
+    ];
+    let busy = |error: &anyhow::Error| {
+        error
+            .downcast_ref::<remote::RemoteError>()
+            .is_some_and(remote::RemoteError::is_ref_busy)
+    };
+    for wait in WAITS {
+        match remote::push(clone, token.expose(), refspecs, force) {
+            Err(error) if busy(&error) => {
+                reporter.status(&format!(
+                    "The Hub is busy updating a ref ({error}); trying again in {} ms",
+                    wait.as_millis()
+                ));
+                crate::interrupt::sleep(wait)?;
+            }
+            result => return result.map(drop),
+        }
+    }
+    remote::push(clone, token.expose(), refspecs, force).map(drop)
+}

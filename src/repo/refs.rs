@@ -1,0 +1,68 @@
+//! The refs a publish reads and moves: HEAD, the local tags, the last known state of the
+//! Hub's `main`, and the tree of HEAD.
+
+use git2::Oid;
+
+use super::Clone;
+use super::remote::ORIGIN_MAIN;
+
+/// Where tags live.
+pub const TAG_PREFIX: &str = "refs/tags/";
+
+impl Clone {
+    /// The `.git` folder.
+    pub fn git_dir(&self) -> &std::path::Path {
+        self.repo.path()
+    }
+
+    /// The commit HEAD points to.
+    pub fn head_id(&self) -> anyhow::Result<Oid> {
+        Ok(self.repo.head()?.peel_to_commit()?.id())
+    }
+
+    /// What HEAD names, as the source of a push: its branch (`refs/heads/main`), or `HEAD`
+    /// when it is detached.
+    pub fn head_ref_name(&self) -> anyhow::Result<String> {
+        Ok(self.repo.head()?.name().unwrap_or("HEAD").to_string())
+    }
+
+    /// Whether `commit` already contains `other` (equal, or a descendant of it).
+    pub fn contains(&self, commit: Oid, other: Oid) -> anyhow::Result<bool> {
+        Ok(commit == other || self.repo.graph_descendant_of(commit, other)?)
+    }
+
+    /// The local tags, `(NAME, id)` sorted by name, where the id is what `refs/tags/NAME`
+    /// holds (the tag object of an annotated tag).
+    pub fn tags(&self) -> anyhow::Result<Vec<(String, Oid)>> {
+        let mut tags = Vec::new();
+        for reference in self.repo.references_glob(&format!("{TAG_PREFIX}*"))? {
+            let reference = reference?;
+            let (Ok(name), Some(target)) = (reference.name(), reference.target()) else {
+                continue;
+            };
+            tags.push((name.trim_start_matches(TAG_PREFIX).to_string(), target));
+        }
+        tags.sort();
+        Ok(tags)
+    }
+
+    /// Records `id` as the last known state of the Hub's `main` (`refs/remotes/origin/main`).
+    pub fn set_published_main(&self, id: Oid, reason: &str) -> anyhow::Result<()> {
+        self.repo
+            .reference(ORIGIN_MAIN, id, true, &format!("hf-relay: {reason}"))?;
+        Ok(())
+    }
+
+    /// The files (blobs and links) in HEAD's tree, recursively.
+    pub fn head_file_count(&self) -> anyhow::Result<usize> {
+        let tree = self.repo.head()?.peel_to_tree()?;
+        let mut files = 0;
+        tree.walk(git2::TreeWalkMode::PreOrder, |_, entry| {
+            if entry.kind() == Some(git2::ObjectType::Blob) {
+                files += 1;
+            }
+            git2::TreeWalkResult::Ok
+        })?;
+        Ok(files)
+    }
+}
