@@ -444,41 +444,20 @@ impl Clone {
         for change in changes {
             planned.push(match change {
                 Change::Lfs { path, staged } => {
-                    let meta = fs::metadata(&staged)
-                        .with_context(|| format!("cannot read the staged {}", staged.display()))?;
-                    ensure!(meta.is_file(), "{} is not a file", staged.display());
+                    check_staged(&staged, None)?;
                     let pointer = hasher
                         .get_or_insert_with(lfs::Hasher::new)
                         .pointer_for(&staged)
                         .with_context(|| format!("cannot hash {}", staged.display()))?;
-                    let blob = self.repo.blob(&pointer.git_blob())?;
-                    Planned::Lfs {
-                        path,
-                        staged,
-                        pointer,
-                        blob,
-                    }
+                    self.plan_lfs(path, staged, pointer)?
                 }
                 Change::LfsHashed {
                     path,
                     staged,
                     pointer,
                 } => {
-                    let meta = fs::metadata(&staged)
-                        .with_context(|| format!("cannot read the staged {}", staged.display()))?;
-                    ensure!(
-                        meta.is_file() && meta.len() == pointer.size,
-                        "{} does not match its LFS pointer ({} bytes expected)",
-                        staged.display(),
-                        pointer.size
-                    );
-                    let blob = self.repo.blob(&pointer.git_blob())?;
-                    Planned::Lfs {
-                        path,
-                        staged,
-                        pointer,
-                        blob,
-                    }
+                    check_staged(&staged, Some(pointer.size))?;
+                    self.plan_lfs(path, staged, pointer)?
                 }
                 Change::File { path, bytes } => {
                     let blob = self.repo.blob(&bytes)?;
@@ -694,6 +673,39 @@ enum Planned {
     Delete {
         path: String,
     },
+}
+
+/// A staged file is there (with the pointer's size, when the pointer was computed before).
+fn check_staged(staged: &Path, expected_size: Option<u64>) -> anyhow::Result<()> {
+    let meta = fs::metadata(staged)
+        .with_context(|| format!("cannot read the staged {}", staged.display()))?;
+    ensure!(meta.is_file(), "{} is not a file", staged.display());
+    if let Some(size) = expected_size {
+        ensure!(
+            meta.len() == size,
+            "{} does not match its LFS pointer ({size} bytes expected)",
+            staged.display()
+        );
+    }
+    Ok(())
+}
+
+impl Clone {
+    /// An LFS file of the next commit: its pointer blob written to the object database.
+    fn plan_lfs(
+        &self,
+        path: String,
+        staged: PathBuf,
+        pointer: lfs::Pointer,
+    ) -> anyhow::Result<Planned> {
+        let blob = self.repo.blob(&pointer.git_blob())?;
+        Ok(Planned::Lfs {
+            path,
+            staged,
+            pointer,
+            blob,
+        })
+    }
 }
 
 impl Planned {
