@@ -1,8 +1,13 @@
 //! hf-relay: publish JSONL datasets to the Hugging Face Hub the git-native way.
 //!
-//! Layers (none of them prints): `convert` (JSONL → Arrow → Parquet shards), `card` (the
-//! dataset card), `repo` (the local git clone and its LFS store), `features` (the `datasets`
-//! type model). `commands` orchestrates them; `cli` describes the flags.
+//! The CLI layer: `cli` (clap flags), `commands` (flags → options → operation → output),
+//! `output` (status lines, progress bars, renderings) and `error` (kinds and hints).
+//! The operations: `ops` (build, card preview, push, clone, publish, tag), which report through
+//! `ops::Reporter`. The layers below, none of which prints: `convert` (JSONL → Arrow → Parquet
+//! shards), `card` (the dataset card), `repo` (the local git clone, its LFS store, git over
+//! HTTPS), `hub` (REST and the LFS batch API), `inspect` (dataset states for status, diff,
+//! log, verify), `auth` (the token), `features` (the `datasets` type model), `interrupt`
+//! (Ctrl-C), `env` (the environment variables).
 
 pub mod auth;
 pub mod card;
