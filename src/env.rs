@@ -55,7 +55,7 @@ pub const RAYON_NUM_THREADS: &str = "RAYON_NUM_THREADS";
 /// Test-only, not for users (and not in the README): `N` makes a commit abort the process once
 /// it has renamed `N` files into the working tree (`0`: right after writing its journal; more
 /// than the commit's files: after the branch moved, before the journal is removed), as a kill
-/// in that window would. `tests/hardening.rs` uses it to test the recovery deterministically.
+/// in that window would. `tests/testsuite/hardening/` uses it to test the recovery deterministically.
 pub const HF_RELAY_TEST_ABORT_IN_COMMIT_WINDOW: &str = "HF_RELAY_TEST_ABORT_IN_COMMIT_WINDOW";
 
 /// Where environment variables come from: the process ([`ProcessEnv`]) or, in tests, a map.

@@ -11,8 +11,6 @@
 mod credentials;
 mod lfs_objects;
 #[cfg(test)]
-mod test_hub;
-#[cfg(test)]
 mod tests;
 
 use std::cell::RefCell;

@@ -4,9 +4,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::test_hub::{READ_TOKEN, TestHub, WRITE_TOKEN, WRONG_TOKEN};
 use super::*;
 use crate::repo::{Change, CommitOutcome, lfs};
+use hf_relay_test_support::{READ_TOKEN, TestHub, WRITE_TOKEN, WRONG_TOKEN};
 
 fn fixed_env(name: &str) -> Option<String> {
     let value = match name {

@@ -1,15 +1,11 @@
 //! `hf-relay push` against the project's Hub server on loopback (real `git http-backend`, LFS
 //! batch API, pre-receive rules), checked with stock git and git-lfs and with `datasets`.
 
-mod common;
-#[path = "../src/repo/remote/test_hub.rs"]
-mod test_hub;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::*;
-use test_hub::{READ_TOKEN, TestHub, WRITE_TOKEN, WRONG_TOKEN};
+use crate::support::*;
+use hf_relay_test_support::{READ_TOKEN, TestHub, WRITE_TOKEN, WRONG_TOKEN};
 
 fn friction(n: usize) -> PathBuf {
     repo_path(&format!("examples/friction/dialogues-0{n}.jsonl"))
@@ -707,4 +703,29 @@ fn a_lock_file_left_by_a_killed_push_is_removed_by_the_next_one() {
         stderr(&output)
     );
     assert!(!lock.exists());
+}
+
+#[test]
+fn push_without_a_token_lists_every_place_it_looked_and_sends_nothing() {
+    let env = TestEnv::new();
+    let clone = env.init("no-token");
+    let output = env
+        .hf_relay()
+        .args(["push", "--dir"])
+        .arg(&clone)
+        .output()
+        .unwrap();
+    insta::assert_snapshot!(transcript(&env, &output), @r"
+    exit: 1
+    --- stdout
+    --- stderr
+    Error: no Hugging Face token found; looked in:
+      - environment variable HF_TOKEN
+      - environment variable HUGGINGFACE_API_KEY
+      - environment variable HUGGING_FACE_HUB_TOKEN
+      - .env file [ROOT]/.env (HF_TOKEN, HUGGINGFACE_API_KEY, HUGGING_FACE_HUB_TOKEN) (not found)
+      - .env file [ROOT]/no-token/.env (HF_TOKEN, HUGGINGFACE_API_KEY, HUGGING_FACE_HUB_TOKEN) (not found)
+      - token file [ROOT]/home/.cache/huggingface/token (from HF_HOME; not found)
+    Hint: set HF_TOKEN, or run `hf auth login`
+    ");
 }

@@ -1,7 +1,6 @@
-//! The project's Hub server (`tests/hub/hub_server.py`) on loopback, for tests: a temp root,
-//! fixed tokens, killed when dropped. Shared by the unit tests of `repo::remote` and
-//! `tests/clone.rs` (which includes this file with `#[path]`), so it uses no crate item.
-#![allow(dead_code)]
+//! Test support shared by hf-relay's unit tests (`repo::remote`) and its integration test
+//! suite (`tests/testsuite`): the project's Hub server (`tests/hub/hub_server.py`) on loopback,
+//! with a temp root and fixed tokens, killed when dropped.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -34,7 +33,7 @@ impl TestHub {
             READ_TOKEN: {"user": "alice", "write": false, "orgs": []},
         });
         std::fs::write(root.path().join("tokens.json"), tokens.to_string()).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hub/hub_server.py");
+        let script = project_root().join("tests/hub/hub_server.py");
         let log = std::fs::File::create(root.path().join("server.err")).unwrap();
         let mut child = Command::new("python3")
             .arg(script)
@@ -129,4 +128,9 @@ impl Drop for TestHub {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The hf-relay checkout this crate lives in (`crates/test-support/../..`).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

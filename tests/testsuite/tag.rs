@@ -1,11 +1,9 @@
 //! `hf-relay tag`, driven as a user would, checked with git.
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 
-use common::*;
+use crate::support::*;
 
 fn tag(env: &TestEnv, clone: &Path, args: &[&str]) -> Output {
     env.hf_relay()

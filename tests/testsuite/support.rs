@@ -306,3 +306,19 @@ pub fn corrupt_in_place_keeping_mtime(path: &Path) {
     );
     assert_ne!(after.ctime_ns, before.ctime_ns, "the ctime moves");
 }
+
+/// What a person saw: the exit code, stdout and stderr together, with the test's temporary
+/// root written `[ROOT]` — the form a snapshot pins.
+pub fn transcript(env: &TestEnv, output: &Output) -> String {
+    let root = env.path().to_string_lossy().into_owned();
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        output
+            .status
+            .code()
+            .map_or_else(|| "signal".to_string(), |code| code.to_string()),
+        stdout(output),
+        stderr(output)
+    )
+    .replace(&root, "[ROOT]")
+}

@@ -1,15 +1,11 @@
 //! `hf-relay clone` against the project's Hub server on loopback, driven as a user would.
 
-mod common;
-#[path = "../src/repo/remote/test_hub.rs"]
-mod test_hub;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use hf_relay::repo::{Change, Clone, lfs, remote};
-use test_hub::{TestHub, WRITE_TOKEN, WRONG_TOKEN};
+use hf_relay_test_support::{TestHub, WRITE_TOKEN, WRONG_TOKEN};
 
 fn fixed_env(name: &str) -> Option<String> {
     match name {

@@ -1,13 +1,11 @@
 //! `hf-relay status` / `diff` / `log` / `verify` on a clone with several builds, a tag, a
 //! hand-edited README and a simulated last published state (`refs/remotes/origin/main`).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::*;
+use crate::support::*;
 use hf_relay::units::human_bytes;
 
 /// A clone where:

@@ -1,11 +1,9 @@
 //! `hf-relay init` / `build` / `card --preview`, driven as a user would, checked with git,
 //! git-lfs and the Python clients.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::*;
+use crate::support::*;
 
 fn friction_inputs() -> Vec<PathBuf> {
     vec![

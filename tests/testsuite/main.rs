@@ -1,0 +1,14 @@
+//! hf-relay's integration tests: one test binary with a module per subject (as cargo's
+//! `tests/testsuite`). Each test drives the built binary in a sealed environment
+//! (`support::TestEnv`), most against the project's Hub server on loopback
+//! (`hf_relay_test_support::TestHub`), and checks stdout, stderr, the exit code and the
+//! resulting repository together; interop with the real clients (git, git-lfs, datasets,
+//! pyarrow).
+
+mod build;
+mod clone;
+mod hardening;
+mod push;
+mod review;
+mod support;
+mod tag;
