@@ -127,6 +127,23 @@ pub enum HubError {
         last: Box<HubError>,
     },
 
+    /// Ctrl-C: the transfer stopped at its next checkpoint (or its socket was shut down).
+    #[error("stopped by Ctrl-C")]
+    Interrupted(#[from] crate::interrupt::Interrupted),
+
+    /// An action's URL this client refuses to send anything to: not `http`/`https`, or with
+    /// a user name or password (which would go out as `Authorization: Basic`).
+    #[error(
+        "the Hub's batch answer gives LFS object {oid} {what} URL that hf-relay refuses to \
+         use: {url} ({reason})"
+    )]
+    UnsafeHref {
+        oid: String,
+        what: &'static str,
+        url: String,
+        reason: &'static str,
+    },
+
     /// A local file could not be read or written.
     #[error("{action} {}", path.display())]
     LocalIo {

@@ -61,6 +61,7 @@ impl Hub {
             base: Duration::from_millis(20),
             max: Duration::from_millis(100),
             max_server_wait: Duration::from_secs(5),
+            ..RetryPolicy::default()
         })
     }
 
@@ -363,6 +364,7 @@ fn retries_run_out() {
         base: Duration::from_millis(10),
         max: Duration::from_millis(10),
         max_server_wait: Duration::from_secs(1),
+        ..RetryPolicy::default()
     });
     let err = client.lfs_upload(&repo, &objects, &NoProgress).unwrap_err();
     assert!(
