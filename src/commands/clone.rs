@@ -54,10 +54,11 @@ pub fn run(args: CloneArgs) -> anyhow::Result<()> {
         Err(error) => {
             created.remove();
             let interrupted = error.chain().any(|cause| {
-                matches!(
-                    cause.downcast_ref::<ConvertError>(),
-                    Some(ConvertError::Interrupted)
-                )
+                cause.is::<crate::interrupt::Interrupted>()
+                    || matches!(
+                        cause.downcast_ref::<ConvertError>(),
+                        Some(ConvertError::Interrupted)
+                    )
             });
             let context = if interrupted {
                 format!(

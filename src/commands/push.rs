@@ -299,6 +299,8 @@ pub fn push(
     } else if options.dry_run {
         status(format!("Would push {}", refspecs.join(", ")));
     } else {
+        // Ctrl-C during the upload: no ref moves.
+        crate::interrupt::check()?;
         push_refs(clone, token.expose(), &refspecs, options.force)?;
         clone
             .repo

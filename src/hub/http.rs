@@ -13,8 +13,8 @@ use ureq::{Agent, Body, SendBody};
 use super::UploadReporter;
 use super::error::{HubError, error_chain};
 use super::watchdog::{InterruptWatcher, Watchdog};
-use crate::interrupt;
 use crate::auth::{Redactor, Token};
+use crate::interrupt;
 
 pub(crate) const LFS_JSON: &str = "application/vnd.git-lfs+json";
 pub(crate) const JSON: &str = "application/json";
@@ -437,7 +437,8 @@ impl Http {
                 Err(err) if err.is_retryable() => {
                     let server_wait = err.retry_after();
                     let wait = server_wait.unwrap_or_else(|| self.policy.backoff(retries + 1));
-                    let deadline = deadline.get_or_insert_with(|| Instant::now() + self.policy.budget);
+                    let deadline =
+                        deadline.get_or_insert_with(|| Instant::now() + self.policy.budget);
                     if let Some(asked) = server_wait {
                         *deadline += asked; // the server is alive and said how long
                     }

@@ -191,15 +191,31 @@ impl HubClient {
         asked: &HashSet<&str>,
         limit: u64,
     ) -> Result<HashMap<String, AnswerObject>, HubError> {
-        let reader = response.into_body().into_with_config().limit(limit).reader();
-        let mut reader = ReadError {
+        let reader = response
+            .into_body()
+            .into_with_config()
+            .limit(u64::MAX)
+            .reader();
+        let mut reader = AnswerReader {
             inner: BufReader::with_capacity(64 * 1024, reader),
+            left: limit,
+            over_limit: false,
             error: None,
         };
         let mut deserializer = serde_json::Deserializer::from_reader(&mut reader);
         let parsed = AnswerSeed { asked }
             .deserialize(&mut deserializer)
             .and_then(|kept| deserializer.end().map(|()| kept));
+        if reader.over_limit {
+            return Err(HubError::InvalidResponse {
+                url: self.http.shown(url),
+                detail: format!(
+                    "the batch answer is larger than {} for {}; not read further",
+                    crate::units::human_bytes(limit),
+                    crate::units::count(asked.len(), "object asked")
+                ),
+            });
+        }
         if let Some(err) = reader.error.take() {
             return Err(self.http.network(Method::Post, url, ureq::Error::Io(err)));
         }
@@ -274,7 +290,12 @@ impl HubClient {
 
     /// Only `http`/`https` URLs without userinfo: ureq would turn `user:pass@` into an
     /// `Authorization: Basic` header, and other schemes have no business in a transfer.
-    fn check_href(&self, object: &LfsObject, what: &'static str, href: &str) -> Result<(), HubError> {
+    fn check_href(
+        &self,
+        object: &LfsObject,
+        what: &'static str,
+        href: &str,
+    ) -> Result<(), HubError> {
         let refused = |reason| HubError::UnsafeHref {
             oid: object.short().to_string(),
             what,
@@ -300,8 +321,12 @@ impl HubClient {
     }
 
     fn action(&self, action: AnswerAction, received: Instant) -> Result<Action, String> {
-        let header: BTreeMap<String, String> =
-            action.header.map(|h| h.0).unwrap_or_default().into_iter().collect();
+        let header: BTreeMap<String, String> = action
+            .header
+            .map(|h| h.0)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         // `expires_in` is relative to our clock and wins over `expires_at` (lfs batch spec); 0
         // means unset, as in git-lfs.
         let expires = match (
@@ -335,18 +360,27 @@ pub(crate) fn dedup(objects: &[LfsObject]) -> Vec<LfsObject> {
         .collect()
 }
 
-/// A reader that keeps the I/O error it failed with, so that a reset or a body over the
-/// limit is told apart from malformed JSON (serde_json only keeps the message).
-struct ReadError<R> {
+/// The answer's body, at most `left` more bytes; it keeps the I/O error it failed with, so
+/// that a reset (retried) or an answer over the limit (refused) is told apart from malformed
+/// JSON (serde_json keeps only the message).
+struct AnswerReader<R> {
     inner: R,
+    left: u64,
+    over_limit: bool,
     error: Option<std::io::Error>,
 }
 
-impl<R: Read> Read for ReadError<R> {
+impl<R: Read> Read for AnswerReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read(buf).inspect_err(|err| {
+        let n = self.inner.read(buf).inspect_err(|err| {
             self.error = Some(std::io::Error::new(err.kind(), err.to_string()));
-        })
+        })?;
+        if n as u64 > self.left {
+            self.over_limit = true;
+            return Err(std::io::Error::other("the batch answer is over its limit"));
+        }
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 

@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 
 use ureq::Agent;
 use ureq::unversioned::transport::time::Duration as UreqDuration;
-use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, NextTimeout, Transport,
-};
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 
 /// Fewer bytes than this within the progress window end an attempt.
 pub(crate) const MIN_PROGRESS: u64 = 1024;
@@ -104,7 +102,11 @@ impl Watched {
 
     /// `timeout` with its remaining time cut to the end of the progress window; `None` when
     /// the window is already over.
-    fn capped(&self, mut timeout: NextTimeout, window: Duration) -> Result<(NextTimeout, bool), TooSlow> {
+    fn capped(
+        &self,
+        mut timeout: NextTimeout,
+        window: Duration,
+    ) -> Result<(NextTimeout, bool), TooSlow> {
         let left = (self.mark + window).saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(self.too_slow(window));
