@@ -119,10 +119,12 @@ pub enum HubError {
     ExpiredUrl { oid: String, url: String },
 
     /// A retryable error kept happening.
-    #[error("{what}: gave up after {attempts} attempts")]
+    #[error("{what}: gave up after {attempts} attempts in {seconds} s")]
     RetriesExhausted {
         what: String,
         attempts: u32,
+        /// From the first attempt to giving up.
+        seconds: u64,
         #[source]
         last: Box<HubError>,
     },

@@ -425,6 +425,7 @@ impl Http {
         mut op: impl FnMut() -> Result<T, HubError>,
     ) -> Result<T, HubError> {
         let mut retries = 0;
+        let started = Instant::now();
         // Set at the first failure: no attempt starts after it.
         let mut deadline: Option<Instant> = None;
         loop {
@@ -446,6 +447,7 @@ impl Http {
                         return Err(HubError::RetriesExhausted {
                             what: what.to_string(),
                             attempts: retries + 1,
+                            seconds: started.elapsed().as_secs(),
                             last: Box::new(err),
                         });
                     }
@@ -616,6 +618,39 @@ mod tests {
         assert_eq!(server_wait(&headers), Some(Duration::from_secs(56)));
         headers.insert("ratelimit", HeaderValue::from_static("\"api\";r=3;t=55"));
         assert_eq!(server_wait(&headers), None);
+    }
+
+    #[test]
+    fn retries_stop_when_the_budget_from_the_first_failure_is_spent() {
+        let mut http = Http::new("http://127.0.0.1:9", None);
+        http.policy = RetryPolicy {
+            max_retries: 1000,
+            base: Duration::from_millis(10),
+            max: Duration::from_millis(10),
+            max_server_wait: Duration::from_secs(1),
+            budget: Duration::from_millis(200),
+        };
+        let started = Instant::now();
+        let err = http
+            .retry(
+                "test",
+                &super::super::NoProgress,
+                || -> Result<(), HubError> {
+                    Err(HubError::Server {
+                        status: 503,
+                        url: "u".to_string(),
+                        retry_after: None,
+                        message: None,
+                        request_id: None,
+                    })
+                },
+            )
+            .unwrap_err();
+        let HubError::RetriesExhausted { attempts, .. } = err else {
+            panic!("{err:?}")
+        };
+        assert!(attempts > 2 && attempts < 100, "{attempts} attempts");
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

@@ -290,7 +290,7 @@ impl HubClient {
 
     /// Only `http`/`https` URLs without userinfo: ureq would turn `user:pass@` into an
     /// `Authorization: Basic` header, and other schemes have no business in a transfer.
-    fn check_href(
+    pub(crate) fn check_href(
         &self,
         object: &LfsObject,
         what: &'static str,

@@ -9,7 +9,7 @@
 //!   blocked on its sockets return at once, and the caller sees `crate::interrupt::interrupted()`.
 //!
 //! The transport API of ureq is `unversioned` (not covered by semver): Cargo.lock pins ureq, and
-//! `watchdog_*` tests in `hub/tests.rs` exercise it against the test Hub.
+//! `tests/hostile_lfs.rs` exercises both guards end to end (a dripping Hub, Ctrl-C).
 
 use std::fmt;
 use std::sync::mpsc;
