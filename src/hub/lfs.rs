@@ -86,7 +86,7 @@ pub(crate) struct BatchItem {
     pub download: Option<Action>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct AnswerObject {
     oid: String,
     #[serde(default)]
@@ -95,14 +95,14 @@ struct AnswerObject {
     error: Option<AnswerError>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct AnswerActions {
     upload: Option<AnswerAction>,
     verify: Option<AnswerAction>,
     download: Option<AnswerAction>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct AnswerAction {
     href: String,
     #[serde(default)]
@@ -113,7 +113,7 @@ struct AnswerAction {
     expires_at: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct AnswerError {
     #[serde(default)]
     code: i64,
@@ -454,6 +454,7 @@ impl<'de> Visitor<'de> for ObjectsSeed<'_, '_> {
 
 /// An action's `header`: at most [`MAX_HEADER_ENTRIES`] entries, each a string or a number
 /// (`chunk_size` may come as one); anything else is refused while parsing, before it is built.
+#[derive(Debug)]
 struct Header(Vec<(String, String)>);
 
 impl<'de> Deserialize<'de> for Header {
@@ -520,5 +521,55 @@ impl<'de> Deserialize<'de> for HeaderText {
         }
 
         deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str, asked: &[&str]) -> Result<HashMap<String, AnswerObject>, String> {
+        let asked: HashSet<&str> = asked.iter().copied().collect();
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        AnswerSeed { asked: &asked }
+            .deserialize(&mut deserializer)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn only_the_first_answer_for_each_asked_object_is_kept() {
+        let json = r#"{"transfer": "basic", "objects": [
+            {"oid": "x", "error": {"code": 404, "message": "not asked"}},
+            {"oid": "a", "actions": {"download": {"href": "http://h/1", "header": {"n": 5}}}},
+            {"oid": "a", "actions": {"download": {"href": "http://h/2"}}},
+            {"oid": "y", "actions": {"download": {"href": "ftp://user:pw@h/3"}}}
+        ], "hash_algo": "sha256"}"#;
+        let kept = parse(json, &["a", "b"]).unwrap();
+        assert_eq!(kept.len(), 1);
+        let download = kept["a"]
+            .actions
+            .as_ref()
+            .unwrap()
+            .download
+            .as_ref()
+            .unwrap();
+        assert_eq!(download.href, "http://h/1");
+        let header = &download.header.as_ref().unwrap().0;
+        assert_eq!(header, &[("n".to_string(), "5".to_string())]);
+    }
+
+    #[test]
+    fn header_values_must_be_text_and_few() {
+        let nested = r#"{"objects": [{"oid": "a", "actions": {"upload":
+            {"href": "http://h/", "header": {"k": {"deep": 1}}}}}]}"#;
+        assert!(parse(nested, &["a"]).unwrap_err().contains("header value"));
+        let entries: Vec<String> = (0..MAX_HEADER_ENTRIES + 1)
+            .map(|i| format!(r#""{i}": "u""#))
+            .collect();
+        let many = format!(
+            r#"{{"objects": [{{"oid": "a", "actions": {{"upload": {{"href": "http://h/", "header": {{{}}}}}}}}}]}}"#,
+            entries.join(",")
+        );
+        assert!(parse(&many, &["a"]).unwrap_err().contains("more than"));
     }
 }

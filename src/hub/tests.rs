@@ -619,6 +619,9 @@ fn only_http_and_https_hrefs_without_userinfo_are_used() {
             .expect_err(href);
         let text = err.to_string();
         assert!(text.contains("abababababab an upload URL"), "{text}");
-        assert!(!text.contains("user:") && !text.contains("secret-"), "{text}");
+        assert!(
+            !text.contains("user:") && !text.contains("secret-"),
+            "{text}"
+        );
     }
 }
