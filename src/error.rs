@@ -128,7 +128,11 @@ pub fn diagnose(error: &anyhow::Error) -> Diagnosis {
     if interrupted {
         return Diagnosis {
             kind: ErrorKind::Interrupted,
-            hints: vec!["nothing was written; the clone is as it was.".to_string()],
+            hints: vec![
+                "nothing is half-written: the clone holds only complete commits and no ref moved \
+                 on the Hub after Ctrl-C; run the command again to finish"
+                    .to_string(),
+            ],
         };
     }
     Diagnosis {

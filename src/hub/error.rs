@@ -119,12 +119,31 @@ pub enum HubError {
     ExpiredUrl { oid: String, url: String },
 
     /// A retryable error kept happening.
-    #[error("{what}: gave up after {attempts} attempts")]
+    #[error("{what}: gave up after {attempts} attempts in {seconds} s")]
     RetriesExhausted {
         what: String,
         attempts: u32,
+        /// From the first attempt to giving up.
+        seconds: u64,
         #[source]
         last: Box<HubError>,
+    },
+
+    /// Ctrl-C: the transfer stopped at its next checkpoint (or its socket was shut down).
+    #[error("stopped by Ctrl-C")]
+    Interrupted(#[from] crate::interrupt::Interrupted),
+
+    /// An action's URL this client refuses to send anything to: not `http`/`https`, or with
+    /// a user name or password (which would go out as `Authorization: Basic`).
+    #[error(
+        "the Hub's batch answer gives LFS object {oid} {what} URL that hf-relay refuses to \
+         use: {url} ({reason})"
+    )]
+    UnsafeHref {
+        oid: String,
+        what: &'static str,
+        url: String,
+        reason: &'static str,
     },
 
     /// A local file could not be read or written.

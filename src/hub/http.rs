@@ -2,22 +2,27 @@
 //! exponential backoff (hfh `http_backoff`: 1 s base doubling to 8 s, `Retry-After` honoured).
 
 use std::io::{Cursor, Read};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use ureq::http::{self, HeaderMap, HeaderValue, Response};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{Connector as _, DefaultConnector};
 use ureq::{Agent, Body, SendBody};
 
 use super::UploadReporter;
 use super::error::{HubError, error_chain};
+use super::watchdog::{InterruptWatcher, Watchdog};
 use crate::auth::{Redactor, Token};
+use crate::interrupt;
 
 pub(crate) const LFS_JSON: &str = "application/vnd.git-lfs+json";
 pub(crate) const JSON: &str = "application/json";
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-/// A single read or write that blocks this long means a dead connection.
-const STALL_TIMEOUT: Duration = Duration::from_secs(120);
+/// The progress window: an attempt that moves less than 1 KiB
+/// ([`super::watchdog::MIN_PROGRESS`]) within it ends, be the server silent or dripping.
+pub(crate) const PROGRESS_TIMEOUT: Duration = Duration::from_secs(10);
 /// Overall limit of a REST or batch call.
 pub(crate) const API_TIMEOUT: Duration = Duration::from_secs(120);
 /// Largest error body kept for the message.
@@ -36,6 +41,10 @@ pub struct RetryPolicy {
     pub max: Duration,
     /// Longest server-requested wait (`Retry-After`, `RateLimit`) that is honoured as is.
     pub max_server_wait: Duration,
+    /// Once a request has failed, no new attempt starts later than this after its first
+    /// failure (the waits the server asks for are added on top): with the progress window,
+    /// a slow or stalled server ends in a clear error after at most window + budget + window.
+    pub budget: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -45,6 +54,7 @@ impl Default for RetryPolicy {
             base: Duration::from_secs(1),
             max: Duration::from_secs(8),
             max_server_wait: Duration::from_secs(300),
+            budget: Duration::from_secs(25),
         }
     }
 }
@@ -95,7 +105,7 @@ impl<'a> Request<'a> {
             auth: false,
             headers: Vec::new(),
             timeout: API_TIMEOUT,
-            stall_timeout: STALL_TIMEOUT,
+            stall_timeout: PROGRESS_TIMEOUT,
         }
     }
 
@@ -125,8 +135,8 @@ impl<'a> Request<'a> {
     }
 }
 
-/// The overall limit for moving `bytes`: generous (32 KiB/s), as stalls are caught by the
-/// per-read/per-write limit.
+/// The overall limit for moving `bytes`: generous (32 KiB/s), as stalls and drips are caught
+/// by the progress window.
 pub(crate) fn transfer_timeout(bytes: u64) -> Duration {
     Duration::from_secs(300) + Duration::from_secs(bytes / (32 * 1024))
 }
@@ -134,6 +144,8 @@ pub(crate) fn transfer_timeout(bytes: u64) -> Duration {
 /// The HTTP side of the client: one agent (connection pool), the endpoint, the token.
 pub(crate) struct Http {
     agent: Agent,
+    /// Shuts `agent` down on Ctrl-C, so blocked reads and writes return at once.
+    _watcher: InterruptWatcher,
     pub endpoint: String,
     token: Option<Token>,
     pub redactor: Redactor,
@@ -147,13 +159,19 @@ impl Http {
             .user_agent(concat!("hf-relay/", env!("CARGO_PKG_VERSION")))
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_resolve(Some(CONNECT_TIMEOUT))
-            .timeout_per_read(Some(STALL_TIMEOUT))
-            .timeout_per_write(Some(STALL_TIMEOUT))
+            .timeout_per_read(Some(PROGRESS_TIMEOUT))
+            .timeout_per_write(Some(PROGRESS_TIMEOUT))
             .timeout_global(Some(API_TIMEOUT))
             .build();
         let redactor = Redactor::new(token.as_ref());
+        let agent = Agent::with_parts(
+            config,
+            DefaultConnector::new().chain(Watchdog),
+            DefaultResolver::default(),
+        );
         Http {
-            agent: config.new_agent(),
+            _watcher: InterruptWatcher::start(&agent),
+            agent,
             endpoint: endpoint.trim().trim_end_matches('/').to_string(),
             token,
             redactor,
@@ -198,6 +216,7 @@ impl Http {
         req: &Request<'_>,
         body: Option<(&mut dyn Read, u64)>,
     ) -> Result<Response<Body>, HubError> {
+        interrupt::check()?;
         let mut builder = http::Request::builder()
             .method(req.method.as_str())
             .uri(req.url);
@@ -282,7 +301,12 @@ impl Http {
         self.send(&req, Some((&mut Cursor::new(bytes), len)))
     }
 
+    /// A failed exchange; after Ctrl-C (which shuts the agent down under it) it is
+    /// [`HubError::Interrupted`].
     pub fn network(&self, method: Method, url: &str, source: ureq::Error) -> HubError {
+        if interrupt::interrupted() {
+            return HubError::Interrupted(interrupt::Interrupted);
+        }
         HubError::Network {
             method: method.as_str(),
             url: self.shown(url),
@@ -401,28 +425,40 @@ impl Http {
         mut op: impl FnMut() -> Result<T, HubError>,
     ) -> Result<T, HubError> {
         let mut retries = 0;
+        let started = Instant::now();
+        // Set at the first failure: no attempt starts after it.
+        let mut deadline: Option<Instant> = None;
         loop {
+            interrupt::check()?;
             match op() {
                 Ok(value) => return Ok(value),
+                Err(_) if interrupt::interrupted() => {
+                    return Err(HubError::Interrupted(interrupt::Interrupted));
+                }
                 Err(err) if err.is_retryable() => {
-                    if retries >= self.policy.max_retries {
+                    let server_wait = err.retry_after();
+                    let wait = server_wait.unwrap_or_else(|| self.policy.backoff(retries + 1));
+                    let deadline =
+                        deadline.get_or_insert_with(|| Instant::now() + self.policy.budget);
+                    if let Some(asked) = server_wait {
+                        *deadline += asked; // the server is alive and said how long
+                    }
+                    if retries >= self.policy.max_retries || Instant::now() + wait > *deadline {
                         return Err(HubError::RetriesExhausted {
                             what: what.to_string(),
                             attempts: retries + 1,
+                            seconds: started.elapsed().as_secs(),
                             last: Box::new(err),
                         });
                     }
                     retries += 1;
-                    let wait = err
-                        .retry_after()
-                        .unwrap_or_else(|| self.policy.backoff(retries));
                     let reason = format!(
                         "{what}: {} (retry {retries} of {})",
                         error_chain(&err),
                         self.policy.max_retries
                     );
                     reporter.on_retry(&self.redactor.redact(&reason), wait);
-                    std::thread::sleep(wait);
+                    interrupt::sleep(wait)?;
                 }
                 Err(err) => return Err(err),
             }
@@ -582,6 +618,39 @@ mod tests {
         assert_eq!(server_wait(&headers), Some(Duration::from_secs(56)));
         headers.insert("ratelimit", HeaderValue::from_static("\"api\";r=3;t=55"));
         assert_eq!(server_wait(&headers), None);
+    }
+
+    #[test]
+    fn retries_stop_when_the_budget_from_the_first_failure_is_spent() {
+        let mut http = Http::new("http://127.0.0.1:9", None);
+        http.policy = RetryPolicy {
+            max_retries: 1000,
+            base: Duration::from_millis(10),
+            max: Duration::from_millis(10),
+            max_server_wait: Duration::from_secs(1),
+            budget: Duration::from_millis(200),
+        };
+        let started = Instant::now();
+        let err = http
+            .retry(
+                "test",
+                &super::super::NoProgress,
+                || -> Result<(), HubError> {
+                    Err(HubError::Server {
+                        status: 503,
+                        url: "u".to_string(),
+                        retry_after: None,
+                        message: None,
+                        request_id: None,
+                    })
+                },
+            )
+            .unwrap_err();
+        let HubError::RetriesExhausted { attempts, .. } = err else {
+            panic!("{err:?}")
+        };
+        assert!(attempts > 2 && attempts < 100, "{attempts} attempts");
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The Git LFS batch API (hub-protocol.md §2.2–2.3) and `lfs_plan`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::io::{BufReader, Read};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::json;
 
 use super::http::{LFS_JSON, Method, Request};
 use super::{HubClient, HubError, NoProgress, UploadReporter};
@@ -13,6 +16,11 @@ use super::{HubClient, HubError, NoProgress, UploadReporter};
 const BATCH_SIZE: usize = 100;
 /// Largest batch answer read (multipart answers list one URL per part).
 const BATCH_BODY_LIMIT: u64 = 64 * 1024 * 1024;
+/// What one asked object may add to the answer: a multipart upload of the most parts S3
+/// allows (10,000) with long presigned URLs.
+const BODY_PER_OBJECT: u64 = 16 * 1024 * 1024;
+/// Most header entries one action may carry (`chunk_size` and up to 10,000 part URLs).
+const MAX_HEADER_ENTRIES: usize = 10_000 + 64;
 /// A URL this close to its expiry is treated as expired.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
 
@@ -78,13 +86,7 @@ pub(crate) struct BatchItem {
     pub download: Option<Action>,
 }
 
-#[derive(Deserialize)]
-struct BatchAnswer {
-    #[serde(default)]
-    objects: Vec<AnswerObject>,
-}
-
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct AnswerObject {
     oid: String,
     #[serde(default)]
@@ -93,25 +95,25 @@ struct AnswerObject {
     error: Option<AnswerError>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct AnswerActions {
     upload: Option<AnswerAction>,
     verify: Option<AnswerAction>,
     download: Option<AnswerAction>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct AnswerAction {
     href: String,
     #[serde(default)]
-    header: Option<serde_json::Map<String, Value>>,
+    header: Option<Header>,
     #[serde(default)]
     expires_in: Option<i64>,
     #[serde(default)]
     expires_at: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct AnswerError {
     #[serde(default)]
     code: i64,
@@ -165,45 +167,86 @@ impl HubClient {
                 operation.as_str(),
                 crate::units::count(chunk.len(), "object")
             );
-            let (answer, received): (BatchAnswer, Instant) =
-                self.http.retry(&what, reporter, || {
-                    let request = Request::new(Method::Post, &url)
-                        .auth()
-                        .header("Accept", LFS_JSON);
-                    let response = self.http.send_json(&request, LFS_JSON, &body)?;
-                    let received = Instant::now();
-                    Ok((
-                        self.http
-                            .read_json(response, Method::Post, &url, BATCH_BODY_LIMIT)?,
-                        received,
-                    ))
-                })?;
+            let asked: HashSet<&str> = chunk.iter().map(|o| o.oid.as_str()).collect();
+            let limit = (BODY_PER_OBJECT * chunk.len() as u64 + 1024 * 1024).min(BATCH_BODY_LIMIT);
+            let (answer, received) = self.http.retry(&what, reporter, || {
+                let request = Request::new(Method::Post, &url)
+                    .auth()
+                    .header("Accept", LFS_JSON);
+                let response = self.http.send_json(&request, LFS_JSON, &body)?;
+                let received = Instant::now();
+                Ok((self.read_answer(response, &url, &asked, limit)?, received))
+            })?;
             items.extend(self.match_answer(&url, chunk, answer, received)?);
         }
         Ok(items)
+    }
+
+    /// Streams the answer, keeping only the first answer for each asked object: what the
+    /// server adds beyond that costs parsing time (bounded by `limit`), not memory.
+    fn read_answer(
+        &self,
+        response: ureq::http::Response<ureq::Body>,
+        url: &str,
+        asked: &HashSet<&str>,
+        limit: u64,
+    ) -> Result<HashMap<String, AnswerObject>, HubError> {
+        let reader = response
+            .into_body()
+            .into_with_config()
+            .limit(u64::MAX)
+            .reader();
+        let mut reader = AnswerReader {
+            inner: BufReader::with_capacity(64 * 1024, reader),
+            left: limit,
+            over_limit: false,
+            error: None,
+        };
+        let mut deserializer = serde_json::Deserializer::from_reader(&mut reader);
+        let parsed = AnswerSeed { asked }
+            .deserialize(&mut deserializer)
+            .and_then(|kept| deserializer.end().map(|()| kept));
+        if reader.over_limit {
+            return Err(HubError::InvalidResponse {
+                url: self.http.shown(url),
+                detail: format!(
+                    "the batch answer is larger than {} for {}; not read further",
+                    crate::units::human_bytes(limit),
+                    crate::units::count(asked.len(), "object asked")
+                ),
+            });
+        }
+        if let Some(err) = reader.error.take() {
+            return Err(self.http.network(Method::Post, url, ureq::Error::Io(err)));
+        }
+        parsed.map_err(|err| HubError::InvalidResponse {
+            url: self.http.shown(url),
+            detail: self
+                .http
+                .redactor
+                .redact(&format!("the body is not the expected JSON: {err}")),
+        })
     }
 
     fn match_answer(
         &self,
         url: &str,
         asked: &[LfsObject],
-        answer: BatchAnswer,
+        mut by_oid: HashMap<String, AnswerObject>,
         received: Instant,
     ) -> Result<Vec<BatchItem>, HubError> {
         let invalid = |detail: String| HubError::InvalidResponse {
             url: self.http.shown(url),
             detail,
         };
-        let mut by_oid: HashMap<String, AnswerObject> = HashMap::new();
-        for object in answer.objects {
-            if let Some(error) = &object.error {
+        for object in asked {
+            if let Some(error) = by_oid.get(&object.oid).and_then(|o| o.error.as_ref()) {
                 return Err(HubError::ObjectError {
                     oid: object.oid.clone(),
                     code: error.code,
                     message: self.http.redactor.redact(&error.message),
                 });
             }
-            by_oid.insert(object.oid.clone(), object);
         }
         let mut items = Vec::with_capacity(asked.len());
         for object in asked {
@@ -218,31 +261,72 @@ impl HubClient {
                 verify: None,
                 download: None,
             });
-            let convert = |action: Option<AnswerAction>| -> Result<Option<Action>, HubError> {
-                action
-                    .map(|a| self.action(a, received).map_err(invalid))
-                    .transpose()
+            let convert = |what: &'static str,
+                           action: Option<AnswerAction>|
+             -> Result<Option<Action>, HubError> {
+                let Some(action) = action else {
+                    return Ok(None);
+                };
+                let action = self.action(action, received).map_err(invalid)?;
+                self.check_href(object, what, &action.href)?;
+                if what == "an upload" && action.header.contains_key("chunk_size") {
+                    for (key, part) in &action.header {
+                        if !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) {
+                            self.check_href(object, "a part upload", part)?;
+                        }
+                    }
+                }
+                Ok(Some(action))
             };
             items.push(BatchItem {
                 object: object.clone(),
-                upload: convert(actions.upload)?,
-                verify: convert(actions.verify)?,
-                download: convert(actions.download)?,
+                upload: convert("an upload", actions.upload)?,
+                verify: convert("a verify", actions.verify)?,
+                download: convert("a download", actions.download)?,
             });
         }
         Ok(items)
     }
 
-    fn action(&self, action: AnswerAction, received: Instant) -> Result<Action, String> {
-        let mut header = BTreeMap::new();
-        for (key, value) in action.header.unwrap_or_default() {
-            let text = match value {
-                Value::String(s) => s,
-                Value::Number(n) => n.to_string(),
-                other => return Err(format!("header {key:?} has a non-text value {other}")),
-            };
-            header.insert(key, text);
+    /// Only `http`/`https` URLs without userinfo: ureq would turn `user:pass@` into an
+    /// `Authorization: Basic` header, and other schemes have no business in a transfer.
+    pub(crate) fn check_href(
+        &self,
+        object: &LfsObject,
+        what: &'static str,
+        href: &str,
+    ) -> Result<(), HubError> {
+        let refused = |reason| HubError::UnsafeHref {
+            oid: object.short().to_string(),
+            what,
+            url: self.http.shown(href),
+            reason,
+        };
+        let Some((scheme, rest)) = href.split_once("://") else {
+            return Err(refused("not an absolute http or https URL"));
+        };
+        if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+            return Err(refused("only http and https URLs are used"));
         }
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if authority.contains('@') {
+            return Err(refused(
+                "the URL holds a user name or password, which would be sent as credentials",
+            ));
+        }
+        if authority.is_empty() {
+            return Err(refused("the URL names no host"));
+        }
+        Ok(())
+    }
+
+    fn action(&self, action: AnswerAction, received: Instant) -> Result<Action, String> {
+        let header: BTreeMap<String, String> = action
+            .header
+            .map(|h| h.0)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         // `expires_in` is relative to our clock and wins over `expires_at` (lfs batch spec); 0
         // means unset, as in git-lfs.
         let expires = match (
@@ -274,4 +358,218 @@ pub(crate) fn dedup(objects: &[LfsObject]) -> Vec<LfsObject> {
         .filter(|o| seen.insert(o.oid.clone()))
         .cloned()
         .collect()
+}
+
+/// The answer's body, at most `left` more bytes; it keeps the I/O error it failed with, so
+/// that a reset (retried) or an answer over the limit (refused) is told apart from malformed
+/// JSON (serde_json keeps only the message).
+struct AnswerReader<R> {
+    inner: R,
+    left: u64,
+    over_limit: bool,
+    error: Option<std::io::Error>,
+}
+
+impl<R: Read> Read for AnswerReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf).inspect_err(|err| {
+            self.error = Some(std::io::Error::new(err.kind(), err.to_string()));
+        })?;
+        if n as u64 > self.left {
+            self.over_limit = true;
+            return Err(std::io::Error::other("the batch answer is over its limit"));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// The top level of a batch answer: only `objects` is read, into the asked objects kept.
+struct AnswerSeed<'a> {
+    asked: &'a HashSet<&'a str>,
+}
+
+impl<'de> DeserializeSeed<'de> for AnswerSeed<'_> {
+    type Value = HashMap<String, AnswerObject>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AnswerSeed<'_> {
+    type Value = HashMap<String, AnswerObject>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a batch answer (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut kept = HashMap::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "objects" {
+                map.next_value_seed(ObjectsSeed {
+                    asked: self.asked,
+                    kept: &mut kept,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(kept)
+    }
+}
+
+/// `objects`, one element at a time: an object nobody asked for (or a second answer for one)
+/// is dropped as soon as it is parsed.
+struct ObjectsSeed<'a, 'k> {
+    asked: &'a HashSet<&'a str>,
+    kept: &'k mut HashMap<String, AnswerObject>,
+}
+
+impl<'de> DeserializeSeed<'de> for ObjectsSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectsSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(object) = seq.next_element::<AnswerObject>()? {
+            if self.asked.contains(object.oid.as_str()) && !self.kept.contains_key(&object.oid) {
+                self.kept.insert(object.oid.clone(), object);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An action's `header`: at most [`MAX_HEADER_ENTRIES`] entries, each a string or a number
+/// (`chunk_size` may come as one); anything else is refused while parsing, before it is built.
+#[derive(Debug)]
+struct Header(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Header {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Header, D::Error> {
+        struct HeaderVisitor;
+
+        impl<'de> Visitor<'de> for HeaderVisitor {
+            type Value = Header;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of header names to text")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((key, HeaderText(value))) = map.next_entry::<String, HeaderText>()? {
+                    if entries.len() == MAX_HEADER_ENTRIES {
+                        return Err(de::Error::custom(format!(
+                            "an action header with more than {MAX_HEADER_ENTRIES} entries"
+                        )));
+                    }
+                    entries.push((key, value));
+                }
+                Ok(Header(entries))
+            }
+        }
+
+        deserializer.deserialize_map(HeaderVisitor)
+    }
+}
+
+struct HeaderText(String);
+
+impl<'de> Deserialize<'de> for HeaderText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<HeaderText, D::Error> {
+        struct TextVisitor;
+
+        impl Visitor<'_> for TextVisitor {
+            type Value = HeaderText;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a header value (text or a number)")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<HeaderText, E> {
+                Ok(HeaderText(v.to_string()))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<HeaderText, E> {
+                Ok(HeaderText(v))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<HeaderText, E> {
+                Ok(HeaderText(v.to_string()))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<HeaderText, E> {
+                Ok(HeaderText(v.to_string()))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<HeaderText, E> {
+                Ok(HeaderText(v.to_string()))
+            }
+        }
+
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str, asked: &[&str]) -> Result<HashMap<String, AnswerObject>, String> {
+        let asked: HashSet<&str> = asked.iter().copied().collect();
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        AnswerSeed { asked: &asked }
+            .deserialize(&mut deserializer)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn only_the_first_answer_for_each_asked_object_is_kept() {
+        let json = r#"{"transfer": "basic", "objects": [
+            {"oid": "x", "error": {"code": 404, "message": "not asked"}},
+            {"oid": "a", "actions": {"download": {"href": "http://h/1", "header": {"n": 5}}}},
+            {"oid": "a", "actions": {"download": {"href": "http://h/2"}}},
+            {"oid": "y", "actions": {"download": {"href": "ftp://user:pw@h/3"}}}
+        ], "hash_algo": "sha256"}"#;
+        let kept = parse(json, &["a", "b"]).unwrap();
+        assert_eq!(kept.len(), 1);
+        let download = kept["a"]
+            .actions
+            .as_ref()
+            .unwrap()
+            .download
+            .as_ref()
+            .unwrap();
+        assert_eq!(download.href, "http://h/1");
+        let header = &download.header.as_ref().unwrap().0;
+        assert_eq!(header, &[("n".to_string(), "5".to_string())]);
+    }
+
+    #[test]
+    fn header_values_must_be_text_and_few() {
+        let nested = r#"{"objects": [{"oid": "a", "actions": {"upload":
+            {"href": "http://h/", "header": {"k": {"deep": 1}}}}}]}"#;
+        assert!(parse(nested, &["a"]).unwrap_err().contains("header value"));
+        let entries: Vec<String> = (0..MAX_HEADER_ENTRIES + 1)
+            .map(|i| format!(r#""{i}": "u""#))
+            .collect();
+        let many = format!(
+            r#"{{"objects": [{{"oid": "a", "actions": {{"upload": {{"href": "http://h/", "header": {{{}}}}}}}}}]}}"#,
+            entries.join(",")
+        );
+        assert!(parse(&many, &["a"]).unwrap_err().contains("more than"));
+    }
 }

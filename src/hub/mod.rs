@@ -4,7 +4,8 @@
 //! - `http`: one request, error mapping, retries with backoff;
 //! - `api`: the REST endpoints (hub-protocol.md §3);
 //! - `lfs`: the batch API (§2.2–2.3); `upload` and `download`: the transfers (§2.4);
-//! - `pool`: the small worker pool both transfers use.
+//! - `pool`: the small worker pool both transfers use;
+//! - `watchdog`: the progress window under every request, and Ctrl-C shutting the agent down.
 
 mod api;
 mod download;
@@ -14,6 +15,7 @@ mod lfs;
 mod pool;
 mod progress;
 mod upload;
+mod watchdog;
 
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use super::HubError;
 
 /// Runs `work` on every item with up to `workers` threads and returns the results in item
-/// order. After the first error no new item is started; that error is returned.
+/// order. After the first error, or Ctrl-C, no new item is started; that error is returned.
 pub(crate) fn run<T, R>(
     items: &[T],
     workers: usize,
@@ -19,7 +19,13 @@ where
 {
     let workers = workers.clamp(1, items.len().max(1));
     if workers == 1 {
-        return items.iter().map(work).collect();
+        return items
+            .iter()
+            .map(|item| {
+                crate::interrupt::check()?;
+                work(item)
+            })
+            .collect();
     }
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -29,6 +35,14 @@ where
         for _ in 0..workers {
             scope.spawn(|| {
                 while !failed.load(Ordering::SeqCst) {
+                    if crate::interrupt::interrupted() {
+                        failed.store(true, Ordering::SeqCst);
+                        first_error
+                            .lock()
+                            .unwrap()
+                            .get_or_insert(HubError::Interrupted(crate::interrupt::Interrupted));
+                        break;
+                    }
                     let index = next.fetch_add(1, Ordering::SeqCst);
                     let Some(item) = items.get(index) else { break };
                     match work(item) {

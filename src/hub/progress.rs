@@ -72,7 +72,9 @@ impl<'a, R> Counted<'a, R> {
 }
 
 impl<R: Read> Read for Counted<'_, R> {
+    /// Also a Ctrl-C checkpoint: after Ctrl-C the read fails, and so does the transfer.
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        crate::interrupt::check().map_err(std::io::Error::other)?;
         let n = self.inner.read(buf)?;
         self.position += n as u64;
         if self.position > *self.high {

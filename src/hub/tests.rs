@@ -61,6 +61,7 @@ impl Hub {
             base: Duration::from_millis(20),
             max: Duration::from_millis(100),
             max_server_wait: Duration::from_secs(5),
+            ..RetryPolicy::default()
         })
     }
 
@@ -363,6 +364,7 @@ fn retries_run_out() {
         base: Duration::from_millis(10),
         max: Duration::from_millis(10),
         max_server_wait: Duration::from_secs(1),
+        ..RetryPolicy::default()
     });
     let err = client.lfs_upload(&repo, &objects, &NoProgress).unwrap_err();
     assert!(
@@ -585,4 +587,41 @@ fn client_and_error_cross_threads() {
     fn check<T: Send + Sync + 'static>() {}
     check::<HubClient>();
     check::<HubError>();
+}
+
+#[test]
+fn only_http_and_https_hrefs_without_userinfo_are_used() {
+    let client = HubClient::new("http://127.0.0.1:9", None);
+    let object = LfsObject {
+        oid: "ab".repeat(32),
+        size: 1,
+    };
+    for href in [
+        "http://h/x",
+        "HTTPS://h:443/x?sig=a@b",
+        "http://127.0.0.1:9/x#y@z",
+    ] {
+        assert!(
+            client.check_href(&object, "an upload", href).is_ok(),
+            "{href}"
+        );
+    }
+    for href in [
+        "http://user:pass@h/x",
+        "https://secret-pass@h/x",
+        "file:///etc/passwd",
+        "ftp://h/x",
+        "//h/x",
+        "http:///x",
+    ] {
+        let err = client
+            .check_href(&object, "an upload", href)
+            .expect_err(href);
+        let text = err.to_string();
+        assert!(text.contains("abababababab an upload URL"), "{text}");
+        assert!(
+            !text.contains("user:") && !text.contains("secret-"),
+            "{text}"
+        );
+    }
 }

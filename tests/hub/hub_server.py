@@ -45,6 +45,15 @@ FAULT KEYS (faults.json; a missing file means no faults):
     binary_min_bytes: BYTES      hook: binary blobs smaller than this are let
                                  through (default 0: every binary blob is refused)
 
+  Hostile switches (a server that attacks or starves its client):
+    batch_pad: N                 every batch answer also lists N objects nobody asked
+                                 for (random oids, with actions; one in ten with an error)
+    href: "userinfo"|"file"|"ftp"
+                                 upload, part and download hrefs of batch answers become
+                                 http://user:pass@HOST/..., file:///... or ftp://HOST/...
+    drip_batch: true             batch answer bodies are sent one byte a second
+    drip_storage: true           storage GET bodies (downloads) are sent one byte a second
+
 The hook mode (`hub_server.py --hook`) is what each repo's hooks/pre-receive runs.
 """
 
@@ -451,7 +460,7 @@ class Handler(BaseHTTPRequestHandler):
                 pass
 
     # ---- responses
-    def send_bytes(self, code, body, ctype, headers=None):
+    def send_bytes(self, code, body, ctype, headers=None, drip=False):
         self.drain_body()
         self.send_response(code)
         self.send_header("Content-Type", ctype)
@@ -459,13 +468,41 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(body)
+        if drip:
+            self.drip(body)
+        else:
+            self.wfile.write(body)
+
+    def drip(self, body):
+        """Send `body` one byte a second (a hostile or starved server)."""
+        try:
+            for i in range(len(body)):
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+                time.sleep(1)
+        except OSError:
+            raise ClientGone()
+
+    def hostile_href(self, href, faults):
+        """The `href` switch: the same URL with userinfo, or another scheme."""
+        mode = faults.get("href")
+        if not mode:
+            return href
+        rest = href.split("://", 1)[1]
+        if mode == "userinfo":
+            return "http://user:pass@" + rest
+        if mode == "file":
+            return "file:///" + rest.split("/", 1)[1]
+        if mode == "ftp":
+            return "ftp://" + rest
+        return href
 
     def send_text(self, code, text, headers=None):
         self.send_bytes(code, text.encode(), "text/plain; charset=utf-8", headers)
 
-    def send_json(self, code, obj, headers=None, ctype="application/json; charset=utf-8"):
-        self.send_bytes(code, json.dumps(obj).encode(), ctype, headers)
+    def send_json(self, code, obj, headers=None, ctype="application/json; charset=utf-8",
+                  drip=False):
+        self.send_bytes(code, json.dumps(obj).encode(), ctype, headers, drip)
 
     def base_url(self):
         host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
@@ -737,6 +774,7 @@ class Handler(BaseHTTPRequestHandler):
             if op == "download":
                 if have:
                     href = f"{base}{store_path}?sig={self.hub.sign(store_path)}"
+                    href = self.hostile_href(href, faults)
                     entry.update(authenticated=True,
                                  actions={"download": {"href": href, "header": {}, **timing}})
                 else:
@@ -750,19 +788,29 @@ class Handler(BaseHTTPRequestHandler):
                     header = {"chunk_size": str(chunk)}
                     for i in range(1, nparts + 1):
                         p = f"{store_path}/part/{i}"
-                        header[f"{i:05d}"] = f"{base}{p}?sig={self.hub.sign(p)}"
+                        header[f"{i:05d}"] = self.hostile_href(
+                            f"{base}{p}?sig={self.hub.sign(p)}", faults)
                     with self.hub.lock:
                         self.hub.multipart[(owner, name, oid)] = {"size": size, "chunk": chunk,
                                                                   "parts": nparts}
                     upload = {"href": f"{base}/lfs-complete/{owner}/{name}/{oid}", "header": header}
                 else:
-                    upload = {"href": f"{base}{store_path}?sig={self.hub.sign(store_path)}",
+                    upload = {"href": self.hostile_href(
+                        f"{base}{store_path}?sig={self.hub.sign(store_path)}", faults),
                               "header": {}}
                 entry.update(authenticated=True,
                              actions={"upload": {**upload, **timing}, "verify": verify})
             out.append(entry)
+        for i in range(int(faults.get("batch_pad") or 0)):
+            oid = secrets.token_hex(32)
+            if i % 10 == 9:
+                out.append({"oid": oid, "size": 1, "error": {"code": 404, "message": "Not asked"}})
+            else:
+                out.append({"oid": oid, "size": 1, "authenticated": True, "actions": {op: {
+                    "href": f"{base}/lfs-storage/{owner}/{name}/{oid}?sig=padding",
+                    "header": {}, "expires_in": URL_TTL}}})
         self.send_json(200, {"transfer": transfer, "objects": out, "hash_algo": "sha256"},
-                       ctype=LFS_JSON)
+                       ctype=LFS_JSON, drip=bool(faults.get("drip_batch")))
 
     def lfs_verify(self, owner, name):
         if self.lfs_access(owner, name, write=False) is None:
@@ -840,6 +888,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(os.fstat(f.fileno()).st_size))
             self.end_headers()
+            if self.hub.faults().get("drip_storage"):
+                return self.drip(f.read())
             try:
                 shutil.copyfileobj(f, self.wfile, 256 * 1024)
             except OSError:
