@@ -3,14 +3,12 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 
 use super::http::{Method, Request, transfer_timeout};
 use super::lfs::{Action, BatchItem, LfsObject, Operation, dedup};
 use super::progress::{Counted, ObjectProgress};
-use super::upload::MAX_REBATCH;
 use super::{HubClient, HubError, UploadReporter, pool};
 
 const READ_BUFFER: usize = 256 * 1024;
@@ -57,41 +55,26 @@ impl HubClient {
     fn download_object(
         &self,
         repo_id: &str,
-        mut item: BatchItem,
+        item: BatchItem,
         dest: &Path,
         reporter: &dyn UploadReporter,
     ) -> Result<(), HubError> {
         let progress = ObjectProgress::new(item.object.size, reporter);
         let mut high = 0;
-        let mut rebatches = 0;
-        loop {
-            let Some(action) = item.download.clone() else {
-                return Err(HubError::InvalidResponse {
-                    url: self.http.shown(&self.batch_url(repo_id)),
-                    detail: format!("no download action for LFS object {}", item.object.oid),
-                });
-            };
-            let result = if action.expired() {
-                Err(self.expired(&item.object, &action))
-            } else {
-                self.fetch(&item.object, &action, dest, &mut high, &progress, reporter)
-            };
-            match result {
-                Ok(()) => break,
-                Err(HubError::ExpiredUrl { .. }) if rebatches < MAX_REBATCH => {
-                    rebatches += 1;
-                    reporter.on_retry(
-                        &format!(
-                            "the download URL for LFS object {} expired; asking for a new one",
-                            item.object.short()
-                        ),
-                        Duration::ZERO,
-                    );
-                    item = self.rebatch(repo_id, Operation::Download, &item.object, reporter)?;
-                }
-                Err(err) => return Err(err),
-            }
-        }
+        let oid = item.object.oid.clone();
+        let fetched = self.with_fresh_url(
+            repo_id,
+            Operation::Download,
+            item,
+            reporter,
+            |object, action| self.fetch(object, action, dest, &mut high, &progress, reporter),
+        )?;
+        let Some(item) = fetched else {
+            return Err(HubError::InvalidResponse {
+                url: self.http.shown(&self.batch_url(repo_id)),
+                detail: format!("no download action for LFS object {oid}"),
+            });
+        };
         progress.finish();
         reporter.on_object_done(&item.object.oid);
         Ok(())

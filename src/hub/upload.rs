@@ -78,45 +78,75 @@ impl HubClient {
     fn upload_object(
         &self,
         repo_id: &str,
-        mut item: BatchItem,
+        item: BatchItem,
         path: &Path,
         reporter: &dyn UploadReporter,
     ) -> Result<bool, HubError> {
+        let oid = item.object.oid.clone();
         let progress = ObjectProgress::new(item.object.size, reporter);
-        let mut rebatches = 0;
-        loop {
-            let Some(upload) = item.upload.clone() else {
-                progress.finish();
-                reporter.on_object_done(&item.object.oid);
-                return Ok(false);
-            };
-            let result = if upload.expired() {
-                Err(self.expired(&item.object, &upload))
-            } else {
-                self.transfer(&item.object, &upload, path, &progress, reporter)
-            };
-            match result {
-                Ok(()) => break,
-                Err(HubError::ExpiredUrl { .. }) if rebatches < MAX_REBATCH => {
-                    rebatches += 1;
-                    reporter.on_retry(
-                        &format!(
-                            "the upload URL for LFS object {} expired; asking for a new one",
-                            item.object.short()
-                        ),
-                        Duration::ZERO,
-                    );
-                    item = self.rebatch(repo_id, Operation::Upload, &item.object, reporter)?;
-                }
-                Err(err) => return Err(err),
-            }
-        }
+        let Some(item) = self.with_fresh_url(
+            repo_id,
+            Operation::Upload,
+            item,
+            reporter,
+            |object, upload| self.transfer(object, upload, path, &progress, reporter),
+        )?
+        else {
+            progress.finish();
+            reporter.on_object_done(&oid);
+            return Ok(false);
+        };
         if let Some(verify) = &item.verify {
             self.verify(&item.object, verify, reporter)?;
         }
         progress.finish();
         reporter.on_object_done(&item.object.oid);
         Ok(true)
+    }
+
+    /// Runs `attempt` with the item's `operation` action; when its URL has expired (before or
+    /// during the attempt), asks the batch API for a new one, at most [`MAX_REBATCH`] times.
+    /// Returns the item last used (for its verify action), or `None` when the Hub gave no
+    /// action for the object.
+    pub(crate) fn with_fresh_url(
+        &self,
+        repo_id: &str,
+        operation: Operation,
+        mut item: BatchItem,
+        reporter: &dyn UploadReporter,
+        mut attempt: impl FnMut(&LfsObject, &Action) -> Result<(), HubError>,
+    ) -> Result<Option<BatchItem>, HubError> {
+        let mut rebatches = 0;
+        loop {
+            let action = match operation {
+                Operation::Upload => item.upload.clone(),
+                Operation::Download => item.download.clone(),
+            };
+            let Some(action) = action else {
+                return Ok(None);
+            };
+            let result = if action.expired() {
+                Err(self.expired(&item.object, &action))
+            } else {
+                attempt(&item.object, &action)
+            };
+            match result {
+                Ok(()) => return Ok(Some(item)),
+                Err(HubError::ExpiredUrl { .. }) if rebatches < MAX_REBATCH => {
+                    rebatches += 1;
+                    reporter.on_retry(
+                        &format!(
+                            "the {} URL for LFS object {} expired; asking for a new one",
+                            operation.as_str(),
+                            item.object.short()
+                        ),
+                        Duration::ZERO,
+                    );
+                    item = self.rebatch(repo_id, operation, &item.object, reporter)?;
+                }
+                Err(err) => return Err(err),
+            }
+        }
     }
 
     pub(crate) fn rebatch(

@@ -2,7 +2,6 @@
 //! `clone` and `publish` (issue 12), against the project's test Hub with its hostile switches
 //! (`batch_pad`, `href`, `drip_batch`, `drip_storage`; see `tests/hub/hub_server.py`).
 
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
