@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
+use hf_relay::auth::Token;
 use hf_relay::repo::{Change, Clone, lfs, remote};
 use test_hub::{TestHub, WRITE_TOKEN, WRONG_TOKEN};
 
@@ -26,7 +27,7 @@ fn publish_dataset(hub: &TestHub, owner: &str, name: &str, private: bool) -> (St
     let clone = remote::clone_from(
         &hub.dataset_url(owner, name),
         &work.path().join("a"),
-        Some(WRITE_TOKEN),
+        Some(&Token::new(WRITE_TOKEN)),
     )
     .unwrap();
     let content: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
@@ -50,7 +51,7 @@ fn publish_dataset(hub: &TestHub, owner: &str, name: &str, private: bool) -> (St
     hub.put_lfs_object(owner, name, &pointer.oid, &content);
     remote::push(
         &clone,
-        WRITE_TOKEN,
+        &Token::new(WRITE_TOKEN),
         &["refs/heads/main:refs/heads/main".to_string()],
         false,
     )

@@ -38,13 +38,13 @@ pub fn run(args: CloneArgs) -> anyhow::Result<()> {
         .map(|found| found.token);
 
     // The endpoint comes from the user: never echo credentials it may hold.
-    let shown_url = remote::redact(&url, None);
+    let shown_url = crate::auth::redact(&url);
     status(format!(
         "Cloning {repo_id} from {shown_url} into {}",
         dir.display()
     ));
     let created = Created::before_clone(&dir);
-    let clone = remote::clone_from(&url, &dir, token.as_ref().map(Token::expose))
+    let clone = remote::clone_from(&url, &dir, token.as_ref())
         .with_context(|| format!("cannot clone {repo_id} into {}", dir.display()))?;
     // From here on the folder is ours: any failure removes what the clone wrote.
     let result = finish(&clone, args.no_lfs, &endpoint, &repo_id, token);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use git2::Oid;
 
-use crate::auth::{self, FoundToken};
+use crate::auth::{self, FoundToken, Token};
 use crate::cli::{PushArgs, VisibilityArgs};
 use crate::hub::{CreateOutcome, HubClient, LfsObject};
 use crate::inspect::{self, Hashing};
@@ -165,7 +165,7 @@ pub fn push(
 
     // 3. The Hub's main: integrate what it has that we lack.
     let advertised = if exists || created_repo {
-        Some(remote::fetch(clone, Some(token.expose())).context("cannot fetch the Hub's main")?)
+        Some(remote::fetch(clone, Some(&token)).context("cannot fetch the Hub's main")?)
     } else {
         None
     };
@@ -299,7 +299,7 @@ pub fn push(
     } else if options.dry_run {
         status(format!("Would push {}", refspecs.join(", ")));
     } else {
-        push_refs(clone, token.expose(), &refspecs, options.force)?;
+        push_refs(clone, &token, &refspecs, options.force)?;
         clone
             .repo
             .reference("refs/remotes/origin/main", head, true, "hf-relay: pushed")
@@ -340,7 +340,7 @@ pub fn push(
 /// under way (the push of a killed earlier run may still be applied after its client is gone),
 /// waits and tries again: either that update was ours and the push finds nothing to do, or it
 /// was someone else's and the push fails as a non-fast-forward would.
-fn push_refs(clone: &Clone, token: &str, refspecs: &[String], force: bool) -> anyhow::Result<()> {
+fn push_refs(clone: &Clone, token: &Token, refspecs: &[String], force: bool) -> anyhow::Result<()> {
     const WAITS: [Duration; 4] = [
         Duration::from_millis(500),
         Duration::from_secs(1),
