@@ -476,10 +476,10 @@ fn explain(error: &git2::Error, credentials: &Credentials<'_>, remote: Vec<Strin
     if let Some((from, to)) = credentials.foreign_asker() {
         return RemoteError::Redirected { repo, from, to };
     }
-    if let Some((from, to)) = refused_redirect(error.message()) {
+    if let Some((_, to)) = refused_redirect(error.message()) {
         return RemoteError::Redirected {
             repo,
-            from: credentials.redact(from),
+            from: credentials.origin_label(),
             to: credentials.redact(to),
         };
     }

@@ -527,3 +527,61 @@ fn remote_lines_drop_progress_and_rules() {
     assert_eq!(http_status("unexpected http status code: 503"), Some(503));
     assert_eq!(http_status("failed to connect"), None);
 }
+
+/// Whether `Interrupted` is in the error's cause chain (what makes the exit code 130).
+fn carries_interrupted(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.is::<crate::interrupt::Interrupted>())
+}
+
+/// Ctrl-C (the flag set on this thread only: libgit2's callbacks run on the calling thread)
+/// stops a clone, a fetch and a push at libgit2's next callback: the error carries
+/// `Interrupted`, the clone folder is removed, and the interrupted push moved no ref on the Hub.
+#[test]
+fn remote_transfers_stop_on_ctrl_c() {
+    let (hub, work, a) = hub_and_clone("stop");
+    let behind = clone_from(
+        &hub.dataset_url("alice", "stop"),
+        &work.path().join("behind"),
+        None,
+    )
+    .unwrap();
+    let old_tip = head(&behind);
+    let published = commit_text(&a, "notes.txt", "pushed\n");
+    push(&a, &token(WRITE_TOKEN), &main_spec(), false).unwrap();
+    commit_text(&a, "notes.txt", "not pushed\n");
+
+    crate::interrupt::set_for_this_thread_for_test(true);
+    let pushed = push(&a, &token(WRITE_TOKEN), &main_spec(), false);
+    let fetched = fetch(&behind, None);
+    let dir = work.path().join("b");
+    let cloned = clone_from(&hub.dataset_url("alice", "stop"), &dir, None);
+    crate::interrupt::set_for_this_thread_for_test(false);
+
+    let error = pushed.unwrap_err();
+    assert!(carries_interrupted(&error), "{error:#}");
+    assert!(matches!(
+        remote_error(&error),
+        RemoteError::Interrupted { .. }
+    ));
+    assert_eq!(
+        remote_head(&a, None).unwrap(),
+        Some(published),
+        "the Hub's main moved"
+    );
+    let error = fetched.unwrap_err();
+    assert!(carries_interrupted(&error), "{error:#}");
+    assert_eq!(behind.repo.refname_to_id(ORIGIN_MAIN).unwrap(), old_tip);
+    let error = failure(cloned);
+    assert!(carries_interrupted(&error), "{error:#}");
+    assert!(
+        !dir.exists(),
+        "the interrupted clone left {}",
+        dir.display()
+    );
+
+    // Without Ctrl-C, the same transfers go through.
+    assert_eq!(fetch(&behind, None).unwrap().main, Some(published));
+    push(&a, &token(WRITE_TOKEN), &main_spec(), false).unwrap();
+}
