@@ -140,6 +140,7 @@ fn a_git_redirect_to_another_origin_gets_no_token_for_push_or_clone() {
         let head_before = env.git_out(&hub.bare_repo("alice", "moved"), &["rev-parse", "main"]);
 
         let pushed = push(&env, &clone);
+        assert_no_credential_sent(&foreign);
         assert_failure(&pushed, "redirected git for alice/moved");
         let text = stderr(&pushed);
         assert!(
@@ -151,7 +152,6 @@ fn a_git_redirect_to_another_origin_gets_no_token_for_push_or_clone() {
             false => "localhost".to_string(),
         };
         assert!(text.contains(&foreign_host), "{text}");
-        assert_no_credential_sent(&foreign);
         assert_eq!(
             env.git_out(&hub.bare_repo("alice", "moved"), &["rev-parse", "main"]),
             head_before,
@@ -167,13 +167,13 @@ fn a_git_redirect_to_another_origin_gets_no_token_for_push_or_clone() {
             }
         );
         let cloned = clone_cmd(&env, &hub, "alice/moved", &dest, &[]);
+        assert_no_credential_sent(&foreign);
         assert_failure(&cloned, "redirected git for alice/moved");
         assert!(
             stderr(&cloned).contains(&foreign_host),
             "{}",
             stderr(&cloned)
         );
-        assert_no_credential_sent(&foreign);
         assert!(!env.path().join(&dest).exists(), "a partial clone was left");
         assert_token_nowhere(&[&pushed, &cloned], Some(&clone.join(".git")));
     }
@@ -218,6 +218,7 @@ fn a_hook_that_echoes_the_credential_shows_no_form_of_the_token() {
     hub.set_faults(r#"{"hook_echo_auth": true}"#);
 
     let pushed = push(&env, &clone);
+    assert_token_nowhere(&[&pushed], Some(&clone.join(".git")));
     assert_failure(&pushed, "remote: DENIED: hook_echo_auth refuses every push");
     let text = stderr(&pushed);
     // The hook did run and its lines are relayed, masked.
@@ -230,7 +231,6 @@ fn a_hook_that_echoes_the_credential_shows_no_form_of_the_token() {
     ] {
         assert!(text.contains(line), "{line:?} not in:\n{text}");
     }
-    assert_token_nowhere(&[&pushed], Some(&clone.join(".git")));
 }
 
 /// A repository whose `data` is a committed symbolic link out of the clone: `build` refuses to
