@@ -476,7 +476,7 @@ fn explain(error: &git2::Error, credentials: &Credentials<'_>, remote: Vec<Strin
     if let Some((from, to)) = credentials.foreign_asker() {
         return RemoteError::Redirected { repo, from, to };
     }
-    if let Some((_, to)) = refused_redirect(error.message()) {
+    if let Some(to) = refused_redirect(error.message()) {
         return RemoteError::Redirected {
             repo,
             from: credentials.origin_label(),
@@ -519,13 +519,12 @@ fn explain(error: &git2::Error, credentials: &Credentials<'_>, remote: Vec<Strin
     }
 }
 
-/// The two hosts (or schemes) of libgit2's "cannot redirect from 'HOST' to 'OTHER'", the
+/// The host (or scheme) named last in libgit2's "cannot redirect from 'HOST' to 'OTHER'", the
 /// refusal of a redirect to another host under [`redirect_policy`].
-fn refused_redirect(message: &str) -> Option<(&str, &str)> {
+fn refused_redirect(message: &str) -> Option<&str> {
     let rest = message.strip_prefix("cannot redirect from '")?;
-    let (from, rest) = rest.split_once("' to '")?;
-    let to = rest.strip_suffix('\'')?;
-    Some((from, to))
+    let (_, to) = rest.split_once("' to '")?;
+    to.strip_suffix('\'')
 }
 
 /// The status in libgit2's "unexpected http status code: 404".

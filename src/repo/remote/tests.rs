@@ -526,6 +526,11 @@ fn remote_lines_drop_progress_and_rules() {
     );
     assert_eq!(http_status("unexpected http status code: 503"), Some(503));
     assert_eq!(http_status("failed to connect"), None);
+    assert_eq!(
+        refused_redirect("cannot redirect from '127.0.0.1' to 'evil.example'"),
+        Some("evil.example")
+    );
+    assert_eq!(refused_redirect("unexpected redirect"), None);
 }
 
 /// Whether `Interrupted` is in the error's cause chain (what makes the exit code 130).
