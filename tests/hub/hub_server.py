@@ -15,6 +15,12 @@ publisher:
 
 Usage:
     python3 hub_server.py --root DIR [--port 0] [--host 127.0.0.1]
+    python3 hub_server.py --foreign --root DIR [--port 0] [--host 127.0.0.1]
+
+`--foreign` runs a hostile stand-in for another host instead: every request is
+answered 401 with `WWW-Authenticate: Basic`, and one line per request goes to
+DIR/foreign-auth.log: "METHOD PATH AUTH", where AUTH is the request's
+Authorization header as received, or "-" when there was none.
 
 It prints one line `READY http://HOST:PORT` once it listens. All state lives
 under DIR:
@@ -44,6 +50,16 @@ FAULT KEYS (faults.json; a missing file means no faults):
     large_file_bytes: BYTES      hook: non-LFS size limit (default 10 MiB)
     binary_min_bytes: BYTES      hook: binary blobs smaller than this are let
                                  through (default 0: every binary blob is refused)
+    git_redirect: {"OWNER/NAME": URL}
+                                 GET /datasets/OWNER/NAME[.git]/info/refs?Q answers
+                                 302 to URL/info/refs?Q (URL on this server: a
+                                 same-origin redirect; on a --foreign server: a
+                                 redirect to another origin)
+    hook_echo_auth: true         hook: print the push's Authorization header value
+                                 (without the "Authorization:" name), its base64
+                                 payload alone, base64 of the token alone, and the
+                                 token URL-encoded (quote(safe="") and every byte
+                                 %xx) as `remote:` lines, then refuse the push
 
   Hostile switches (a server that attacks or starves its client):
     batch_pad: N                 every batch answer also lists N objects nobody asked
@@ -601,6 +617,10 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- git smart HTTP
     def git_smart(self, owner, name, service=None):
+        target = (self.hub.faults().get("git_redirect") or {}).get(f"{owner}/{name}")
+        if target and self.command == "GET":
+            location = f"{target.rstrip('/')}/info/refs" + (f"?{self.query}" if self.query else "")
+            return self.send_text(302, "Found", {"Location": location})
         if service is None:
             service = (self.params.get("service") or [""])[0]
         if service not in ("git-upload-pack", "git-receive-pack"):
@@ -638,6 +658,8 @@ class Handler(BaseHTTPRequestHandler):
             "HUB_CAN_WRITE": "1" if can_write else "0",
             "HUB_LFS_DIR": self.hub.lfs_dir(owner, name),
         })
+        if self.hub.faults().get("hook_echo_auth"):
+            env["HUB_ECHO_AUTHORIZATION"] = self.headers.get("Authorization", "")
         chunked_in = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
         if self.command == "POST" and not chunked_in:
             # Without CONTENT_LENGTH, http-backend reads stdin to EOF (chunked case).
@@ -952,6 +974,20 @@ def run_hook():
     exactly the commits this push brings."""
     updates = [line.split() for line in sys.stdin.read().splitlines() if line.strip()]
     err = sys.stderr
+    if "HUB_ECHO_AUTHORIZATION" in os.environ:
+        header = os.environ["HUB_ECHO_AUTHORIZATION"]
+        scheme, _, payload = header.partition(" ")
+        try:
+            token = base64.b64decode(payload).decode().partition(":")[2]
+        except ValueError:
+            token = payload
+        err.write(f"I was sent: {header}\n")
+        err.write(f"its payload: {payload}\n")
+        err.write(f"the token alone in base64: {base64.b64encode(token.encode()).decode()}\n")
+        err.write(f"quoted: {urllib.parse.quote(token, safe='')}\n")
+        err.write("every byte: " + "".join(f"%{b:02x}" for b in token.encode()) + "\n")
+        err.write("DENIED: hook_echo_auth refuses every push\n")
+        return 1
     if os.environ.get("HUB_CAN_WRITE") != "1":
         rule = "-" * 58 + "\n"
         err.write(rule + "Your push was rejected for the following reasons:\n")
@@ -1046,6 +1082,36 @@ def run_hook():
     return 0
 
 
+# --------------------------------------------------------------------------- foreign
+
+
+class ForeignHandler(BaseHTTPRequestHandler):
+    """Another host that a redirect may lead to: asks every request for Basic
+    credentials and logs the Authorization header it gets (see --foreign)."""
+    protocol_version = "HTTP/1.1"
+    log_path = None  # set in main()
+
+    def answer(self):
+        auth = self.headers.get("Authorization") or "-"
+        with open(self.log_path, "a") as f:
+            f.write(f"{self.command} {self.path} {auth}\n")
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = b"Authentication required"
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="elsewhere"')
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = answer
+
+    def log_message(self, *args):
+        pass
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -1055,11 +1121,26 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
     ap.add_argument("--hook", action="store_true", help="run as a repo's pre-receive hook")
+    ap.add_argument("--foreign", action="store_true",
+                    help="run as another host that asks for Basic credentials and logs them")
     args = ap.parse_args()
     if args.hook:
         sys.exit(run_hook())
     if not args.root:
         ap.error("--root is required")
+    if args.foreign:
+        os.makedirs(args.root, exist_ok=True)
+        ForeignHandler.log_path = os.path.join(args.root, "foreign-auth.log")
+        open(ForeignHandler.log_path, "a").close()
+        server = ThreadingHTTPServer((args.host, args.port), ForeignHandler)
+        server.daemon_threads = True
+        host, port = server.server_address[:2]
+        print(f"READY http://{host}:{port}", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        return
     Handler.hub = Hub(args.root)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True

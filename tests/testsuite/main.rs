@@ -8,6 +8,7 @@
 mod build;
 mod clone;
 mod hardening;
+mod hostile_git;
 mod hostile_lfs;
 mod push;
 mod review;

@@ -235,7 +235,7 @@ fn fetch_and_integrate(
         });
     }
     let advertised =
-        remote::fetch(clone, Some(target.token.expose())).context("cannot fetch the Hub's main")?;
+        remote::fetch(clone, Some(&target.token)).context("cannot fetch the Hub's main")?;
     let mut merged = None;
     if let Some(tip) = advertised.main
         && !options.force
@@ -450,7 +450,7 @@ fn push_refs_waiting_for_the_hub(
             .is_some_and(remote::RemoteError::is_ref_busy)
     };
     for wait in WAITS {
-        match remote::push(clone, token.expose(), refspecs, force) {
+        match remote::push(clone, token, refspecs, force) {
             Err(error) if busy(&error) => {
                 reporter.status(&format!(
                     "The Hub is busy updating a ref ({error}); trying again in {} ms",
@@ -461,5 +461,5 @@ fn push_refs_waiting_for_the_hub(
             result => return result.map(drop),
         }
     }
-    remote::push(clone, token.expose(), refspecs, force).map(drop)
+    remote::push(clone, token, refspecs, force).map(drop)
 }
