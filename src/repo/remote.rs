@@ -38,7 +38,7 @@ use crate::interrupt::{self, Interrupted};
 pub const MAIN: &str = "refs/heads/main";
 /// Where `fetch` keeps the remote's `main`.
 pub const ORIGIN_MAIN: &str = "refs/remotes/origin/main";
-const TAG_PREFIX: &str = "refs/tags/";
+use super::TAG_PREFIX;
 /// The remote's main may move anywhere (the Hub allows force-push); its tags never overwrite a
 /// local tag of the same name (as git fetch does since 2.20).
 const FETCH_REFSPECS: [&str; 2] = [
