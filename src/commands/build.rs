@@ -63,6 +63,12 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     }
 
     let state = next_state(&clone, &repo_id, &plan, &converted)?;
+    // A value the Hub would refuse that is already in the card (a hand edit): `push` refuses it.
+    for problem in crate::card::validate::validate_readme(&state.readme)? {
+        status(format!(
+            "warning: README.md {problem} (push will refuse this card; see `hf-relay card --check`)"
+        ));
+    }
     if !state.schema_changes.is_empty() {
         let changes = state.schema_changes.join("; ");
         if args.strict_schema {

@@ -33,6 +33,7 @@ pub fn run(args: PublishArgs) -> anyhow::Result<()> {
             return super::card::run(CardArgs {
                 dir: scratch_dir,
                 preview: true,
+                check: false,
                 inputs: args.inputs,
                 card: args.card,
             });
@@ -40,6 +41,7 @@ pub fn run(args: PublishArgs) -> anyhow::Result<()> {
         return super::card::run(CardArgs {
             dir,
             preview: true,
+            check: false,
             inputs: args.inputs,
             card: args.card,
         });

@@ -11,7 +11,7 @@ use git2::Oid;
 
 use crate::auth::{self, FoundToken};
 use crate::cli::{PushArgs, VisibilityArgs};
-use crate::hub::{CreateOutcome, HubClient, LfsObject};
+use crate::hub::{CreateOutcome, HubClient, LfsObject, YamlVerdict};
 use crate::inspect::{self, Hashing};
 use crate::output::{TransferProgress, status};
 use crate::repo::lfs::store_path;
@@ -112,6 +112,17 @@ pub fn push(
             "refusing to publish an inconsistent repository:\n{report}\nHint: fix it (e.g. rebuild) and run `hf-relay verify`"
         );
     }
+    // The card metadata the Hub's YAML verification would refuse stops the push here, before
+    // any request (the pre-receive hook would refuse it only after every upload).
+    let readme_of_head = || -> anyhow::Result<Option<String>> {
+        Ok(clone
+            .head_blob("README.md")?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    if let Some(readme) = readme_of_head()? {
+        crate::card::validate::check_readme(&readme)
+            .context("refusing to push (fix README.md, then `hf-relay card --check`)")?;
+    }
     let token = found.token.clone();
     let client = HubClient::new(&endpoint, Some(found.token));
     let id = repo_id.to_string();
@@ -188,6 +199,25 @@ pub fn push(
         }
     }
     let head = clone.repo.head()?.peel_to_commit()?.id();
+
+    // The Hub's own verdict on the card to publish, when it offers one, before any upload.
+    if let Some(readme) = readme_of_head()? {
+        match client
+            .validate_yaml(&readme)
+            .context("cannot ask the Hub to validate README.md")?
+        {
+            YamlVerdict::NotOffered => {}
+            YamlVerdict::Valid { warnings } => {
+                for warning in warnings {
+                    status(format!("Warning: the Hub says of README.md: {warning}"));
+                }
+            }
+            YamlVerdict::Invalid { errors } => bail!(
+                "refusing to push: the Hub refuses the metadata of README.md:\n  {}",
+                errors.join("\n  ")
+            ),
+        }
+    }
 
     // 4. LFS objects the new commits reference, uploaded and verified first.
     let have: Vec<Oid> = remote_tip.into_iter().collect();
