@@ -258,7 +258,7 @@ fn invalid_card_flags_are_refused_before_anything_is_written() {
             &["--license", "totally-made-up"],
             "license",
             "totally-made-up",
-            "",
+            "the nearest valid ones: ",
         ),
         (
             &["--license", "apache2"],
@@ -270,13 +270,13 @@ fn invalid_card_flags_are_refused_before_anything_is_written() {
             &["--task-category", "make-coffee"],
             "task_categories",
             "make-coffee",
-            "",
+            "the nearest valid ones: ",
         ),
         (
             &["--language", "xx-not-a-lang"],
             "language",
             "xx-not-a-lang",
-            "did you mean",
+            "the nearest valid ones: xh, ",
         ),
     ];
     for (args, key, value, suggestion) in cases {

@@ -49,8 +49,16 @@ impl fmt::Display for Problem {
         } else {
             write!(f, "{:?} is {}", self.value, self.message)?;
         }
-        if !self.suggestions.is_empty() {
-            write!(f, "; did you mean {}?", self.suggestions.join(", "))?;
+        match self.suggestions.first() {
+            Some(best) if is_close(&self.value, best) => {
+                write!(f, "; did you mean {}?", self.suggestions.join(", "))?
+            }
+            Some(_) => write!(
+                f,
+                "; the nearest valid ones: {}",
+                self.suggestions.join(", ")
+            )?,
+            None => {}
         }
         Ok(())
     }
@@ -127,11 +135,12 @@ fn lists() -> &'static Lists {
     })
 }
 
-/// Up to [`SUGGESTIONS`] valid values nearest to `value` (Levenshtein distance on the
-/// lowercased text, a containing value counting as near), nearest first, ties in list order.
+/// The [`SUGGESTIONS`] valid values nearest to `value` (Levenshtein distance on the lowercased
+/// text, a value that contains the other counting as near), nearest first; ties go to the
+/// value of the closest length, then to list order.
 fn nearest(value: &str, valid: &[String]) -> Vec<String> {
     let value = value.to_lowercase();
-    let mut scored: Vec<(usize, usize, &String)> = valid
+    let mut scored: Vec<(usize, usize, usize, &String)> = valid
         .iter()
         .enumerate()
         .map(|(i, candidate)| {
@@ -141,18 +150,28 @@ fn nearest(value: &str, valid: &[String]) -> Vec<String> {
             {
                 distance = distance.min(2);
             }
-            (distance, i, candidate)
+            (
+                distance,
+                candidate.len().abs_diff(value.len()),
+                i,
+                candidate,
+            )
         })
         .collect();
     scored.sort();
-    // Only suggest what is plausibly meant: within half the value's length.
-    let limit = value.chars().count().div_ceil(2).max(2);
     scored
         .into_iter()
-        .filter(|(distance, ..)| *distance <= limit)
         .take(SUGGESTIONS)
         .map(|(.., candidate)| candidate.clone())
         .collect()
+}
+
+/// Is `suggestion` close enough to `value` to be what was meant (within half its length)?
+fn is_close(value: &str, suggestion: &str) -> bool {
+    let value = value.to_lowercase();
+    let limit = value.chars().count().div_ceil(2).max(2);
+    strsim::levenshtein(&value, suggestion) <= limit
+        || (value.len() >= 3 && (suggestion.contains(&value) || value.contains(suggestion)))
 }
 
 fn text_of(node: &Yaml) -> String {
