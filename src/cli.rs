@@ -284,8 +284,8 @@ pub struct CardArgs {
     /// Print the card the next build would write (writes nothing).
     #[arg(long, required_unless_present = "check", conflicts_with = "check")]
     pub preview: bool,
-    /// Check the committed card's metadata as the Hub would (every problem, with its YAML
-    /// path); exit 0 when valid, 1 otherwise.
+    /// Check the metadata of the working tree's README.md as the Hub would (every problem,
+    /// with its YAML path); exit 0 when valid, 1 otherwise.
     #[arg(long)]
     pub check: bool,
     #[command(flatten)]
