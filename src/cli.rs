@@ -282,8 +282,12 @@ pub struct CardArgs {
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
     /// Print the card the next build would write (writes nothing).
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "check", conflicts_with = "check")]
     pub preview: bool,
+    /// Check the metadata of the working tree's README.md as the Hub would (every problem,
+    /// with its YAML path); exit 0 when valid, 1 otherwise.
+    #[arg(long)]
+    pub check: bool,
     #[command(flatten)]
     pub inputs: InputArgs,
     #[command(flatten)]

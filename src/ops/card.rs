@@ -18,6 +18,7 @@ pub fn preview(
     card_options: &CardOptions,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<String> {
+    card::validate::check_flags(&card_options.flags)?;
     let clone = super::open_clone(dir, reporter)?;
     let repo_id = from_dataset_url(&clone.origin_url()?)?.to_string();
     if !inputs.inputs.is_empty() || !inputs.splits.is_empty() {
@@ -56,4 +57,23 @@ pub fn preview(
         config,
         flags: &card_options.flags,
     })
+}
+
+/// `card --check`: the working tree's README.md (what the next commit will hold) checked as the
+/// Hub's YAML verification would; an error lists every problem with its YAML path.
+pub fn check(dir: &Path, reporter: &dyn Reporter) -> anyhow::Result<()> {
+    let clone = super::open_clone(dir, reporter)?;
+    let path = clone.root.join("README.md");
+    let readme = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(UserError::new(format!("{}: no card to check", path.display())).into());
+        }
+        Err(error) => {
+            return Err(
+                anyhow::Error::new(error).context(format!("cannot read {}", path.display()))
+            );
+        }
+    };
+    card::validate::check_readme(&readme)
 }

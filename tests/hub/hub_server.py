@@ -11,7 +11,9 @@ publisher:
   missing objects, read-only tokens);
 * the Git LFS batch API (basic and Hugging Face's "multipart" transfer),
   with presigned-style storage URLs, verify, and download;
-* REST: POST /api/repos/create, GET /api/datasets/OWNER/NAME, GET /api/whoami-v2.
+* REST: POST /api/repos/create, GET /api/datasets/OWNER/NAME, GET /api/whoami-v2,
+  POST /api/validate-yaml (the card rules of src/card/validate.rs, on the lists of
+  data/hub/*.json; needs PyYAML, and answers 404 "not offered" without it).
 
 Usage:
     python3 hub_server.py --root DIR [--port 0] [--host 127.0.0.1]
@@ -69,6 +71,9 @@ FAULT KEYS (faults.json; a missing file means no faults):
                                  http://user:pass@HOST/..., file:///... or ftp://HOST/...
     drip_batch: true             batch answer bodies are sent one byte a second
     drip_storage: true           storage GET bodies (downloads) are sent one byte a second
+    no_validate_yaml: true       POST /api/validate-yaml -> 404, as a Hub without it
+    validate_yaml_reject: TEXT   POST /api/validate-yaml -> 400 with this error, whatever
+                                 the card (a Hub whose rules are ahead of our lists)
 
 The hook mode (`hub_server.py --hook`) is what each repo's hooks/pre-receive runs.
 """
@@ -337,6 +342,7 @@ class Handler(BaseHTTPRequestHandler):
     ROUTES = [
         ("GET", r"/api/whoami-v2", "api_whoami"),
         ("POST", r"/api/repos/create", "api_create"),
+        ("POST", r"/api/validate-yaml", "api_validate_yaml"),
         ("GET", rf"/api/datasets/(?P<owner>{NAME_RE})/(?P<name>{NAME_RE})(?:/revision/(?P<rev>[^/]+))?",
          "api_dataset_info"),
         ("POST", R_REPO + r"/info/lfs/objects/batch", "lfs_batch"),
@@ -542,6 +548,30 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(401, {"error": msg}, {"X-Error-Message": msg})
         else:
             self.send_json(401, {"error": "Invalid username or password."})
+
+    def api_validate_yaml(self):
+        """The Hub's card check: 200 {"warnings": []}, or 400 {"errors": [{"message"}],
+        "warnings": []}, like hfh's `_validate_yaml` reads it."""
+        body = self.read_json()
+        if self.hub.faults().get("no_validate_yaml"):
+            self.send_text(404, "Not Found")
+            return
+        reject = self.hub.faults().get("validate_yaml_reject")
+        if reject:
+            self.send_json(400, {"errors": [{"message": str(reject)}], "warnings": []})
+            return
+        try:
+            errors = validate_card((body or {}).get("content") or "")
+        except ImportError:
+            self.send_text(404, "Not Found")
+            return
+        if errors is None:
+            self.send_json(400, {"errors": [{"message": "Invalid YAML in README.md"}],
+                                 "warnings": []})
+        elif errors:
+            self.send_json(400, {"errors": [{"message": e} for e in errors], "warnings": []})
+        else:
+            self.send_json(200, {"warnings": []})
 
     def api_whoami(self):
         state, user = self.auth()
@@ -963,6 +993,95 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             if os.path.exists(tmp.name):
                 os.unlink(tmp.name)
+
+
+# --------------------------------------------------------------------------- card rules
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "hub")
+FRONT_MATTER_RE = re.compile(r"^(\s*---(\r\n|\r|\n))([\S\s]*?)((\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
+_LISTS = {}
+
+
+def card_lists():
+    if not _LISTS:
+        def load(name):
+            with open(os.path.join(DATA_DIR, name)) as f:
+                return json.load(f)
+        fields = load("card-fields.json")
+        languages = load("languages.json")
+        tasks = load("tasks.json")
+        _LISTS.update({
+            "license": set(load("licenses.json")["ids"]),
+            "task_categories": set(tasks["task_categories"]),
+            "task_ids": set(tasks["task_ids"]),
+            "language": set(languages["codes"]) | set(languages["extra"]),
+            **{k: set(fields[k]) for k in ("size_categories", "multilinguality",
+                                           "annotations_creators", "language_creators")},
+        })
+    return _LISTS
+
+
+def validate_card(text):
+    """The same rules as src/card/validate.rs: a list of messages ([] when valid), None when
+    the YAML cannot be read. Raises ImportError without PyYAML."""
+    import yaml
+    m = FRONT_MATTER_RE.match(text)
+    if not m:
+        return []
+    try:
+        meta = yaml.safe_load(m.group(3))
+    except yaml.YAMLError:
+        return None
+    if meta is None:
+        return []
+    if not isinstance(meta, dict):
+        return None
+    lists = card_lists()
+    errors = []
+
+    def strings(key):
+        value = meta[key]
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        errors.append(f'"{key}" must be a string or a list of strings')
+        return []
+
+    for key in ("license", "task_categories", "task_ids", "size_categories", "multilinguality",
+                "annotations_creators", "language_creators"):
+        if key in meta:
+            for value in strings(key):
+                if value not in lists[key] and not (key == "license" and value == "other"):
+                    errors.append(f'"{key}" does not match any of the allowed types ({value!r})')
+    if "license" in meta and "other" in strings("license"):
+        for key in ("license_name", "license_link"):
+            if not (isinstance(meta.get(key), str) and meta[key].strip()):
+                errors.append(f'"{key}" is required with license: other')
+    if "language" in meta:
+        for value in strings("language"):
+            primary, *rest = value.split("-")
+            ok = value in lists["language"] or (
+                primary in lists["language"]
+                and all(1 <= len(p) <= 8 and p.isascii() and p.isalnum() for p in rest))
+            if not ok:
+                errors.append(f'"language" does not match any of the allowed types ({value!r})')
+    if "pretty_name" in meta and not isinstance(meta["pretty_name"], str):
+        errors.append('"pretty_name" must be a string')
+    configs = meta.get("configs")
+    if configs is not None:
+        if not isinstance(configs, list):
+            errors.append('"configs" must be a list')
+        else:
+            for i, entry in enumerate(configs):
+                if not (isinstance(entry, dict) and isinstance(entry.get("config_name"), str)):
+                    errors.append(f'"configs[{i}].config_name" is required')
+    info = meta.get("dataset_info")
+    if info is not None and not isinstance(info, (dict, list)):
+        errors.append('"dataset_info" must be a mapping or a list')
+    return errors
 
 
 # --------------------------------------------------------------------------- hook

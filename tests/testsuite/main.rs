@@ -6,6 +6,7 @@
 //! pyarrow).
 
 mod build;
+mod card_gates;
 mod clone;
 mod hardening;
 mod hostile_git;

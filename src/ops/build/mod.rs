@@ -103,6 +103,12 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     }
 
     let state = next_state(&clone, &repo_id, &plan, &converted)?;
+    // A value the Hub would refuse that is already in the card (a hand edit): `push` refuses it.
+    for problem in crate::card::validate::validate_readme(&state.readme)? {
+        reporter.warning(&format!(
+            "README.md {problem} (push will refuse this card; see `hf-relay card --check`)"
+        ));
+    }
     if !state.schema_changes.is_empty() {
         let changes = state.schema_changes.join("; ");
         if options.strict_schema {

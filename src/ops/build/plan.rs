@@ -46,6 +46,8 @@ impl BuildPlan {
     pub fn resolve(inputs: &InputOptions, card: &CardOptions) -> anyhow::Result<BuildPlan> {
         let config_name = inputs.config.clone();
         check_config_name(&config_name)?;
+        // A card flag the Hub would refuse stops here, before anything is converted or written.
+        crate::card::validate::check_flags(&card.flags)?;
         let data_dir = if config_name == "default" {
             "data".to_string()
         } else {

@@ -14,7 +14,7 @@ use git2::Oid;
 use super::Reporter;
 use crate::auth::Token;
 use crate::error::UserError;
-use crate::hub::{CreateOutcome, HubClient, LfsObject};
+use crate::hub::{CreateOutcome, HubClient, LfsObject, YamlVerdict};
 use crate::ids::short_id;
 use crate::inspect::{self, Hashing};
 use crate::repo::lfs::store_path;
@@ -64,6 +64,7 @@ pub fn push(
     let client = HubClient::new(&target.endpoint, Some(target.token.clone()));
     let repo = look_up_or_create(&client, &target, options, reporter)?;
     let hub_main = fetch_and_integrate(clone, &target, &repo, options, reporter)?;
+    ask_the_hub_about_the_card(clone, &client, reporter)?;
     let head = clone.head_id()?;
     let transfer = upload(
         clone, &client, &target, &repo, &hub_main, head, options, reporter,
@@ -126,6 +127,12 @@ impl Target {
             ))
             .hint("fix it (e.g. rebuild) and run `hf-relay verify`")
             .into());
+        }
+        // Card metadata the Hub's YAML verification would refuse stops the push here, before
+        // any request (the Hub's pre-receive check would refuse it only after every upload).
+        if let Some(readme) = head_readme(clone)? {
+            crate::card::validate::check_readme(&readme)
+                .context("refusing to push (fix README.md, then run `hf-relay card --check`)")?;
         }
         Ok(Target {
             _lock: lock,
@@ -257,6 +264,43 @@ fn fetch_and_integrate(
         tags: advertised.tags,
         merged,
     })
+}
+
+/// README.md of HEAD, the card a push publishes.
+fn head_readme(clone: &Clone) -> anyhow::Result<Option<String>> {
+    Ok(clone
+        .head_blob("README.md")?
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Step 3b: the Hub's own verdict on the card to publish (after integration, which may have
+/// changed it), when it offers `POST /api/validate-yaml`; before any upload.
+fn ask_the_hub_about_the_card(
+    clone: &Clone,
+    client: &HubClient,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<()> {
+    let Some(readme) = head_readme(clone)? else {
+        return Ok(());
+    };
+    match client
+        .validate_yaml(&readme)
+        .context("cannot ask the Hub to validate README.md")?
+    {
+        YamlVerdict::NotOffered => Ok(()),
+        YamlVerdict::Valid { warnings } => {
+            for warning in warnings {
+                reporter.warning(&format!("the Hub says of README.md: {warning}"));
+            }
+            Ok(())
+        }
+        YamlVerdict::Invalid { errors } => Err(UserError::new(format!(
+            "refusing to push: the Hub refuses the metadata of README.md:\n  {}",
+            errors.join("\n  ")
+        ))
+        .hint("fix README.md, then run `hf-relay card --check`")
+        .into()),
+    }
 }
 
 /// What the LFS step moved.
