@@ -29,7 +29,11 @@ pub fn interrupted() -> bool {
 
 /// `Err(Interrupted)` once Ctrl-C was pressed: the checkpoint of long work.
 pub fn check() -> Result<(), Interrupted> {
-    if interrupted() { Err(Interrupted) } else { Ok(()) }
+    if interrupted() {
+        Err(Interrupted)
+    } else {
+        Ok(())
+    }
 }
 
 /// The flag itself, for code that takes an `&AtomicBool` (the converter's workers).

@@ -11,6 +11,7 @@ pub mod decode;
 pub mod error;
 pub mod infer;
 pub mod input;
+pub mod naming;
 pub mod shards;
 pub mod stream;
 
@@ -285,13 +286,15 @@ fn write_splits(
                 progress.advance(chunk.bytes.len() as u64);
                 let index = chunks;
                 chunks += 1;
-                let Decoded::Batch(batch, row_bytes) = decoded else {
+                let Decoded::Batch(batch, row_bytes, row_hashes) = decoded else {
                     misfit = Some(chunks_before + index);
                     return Ok(Flow::Stop);
                 };
                 num_examples += row_bytes.len() as u64;
                 num_bytes += row_bytes.iter().sum::<u64>();
-                writer.write(&batch, &row_bytes).map_err(write_error)?;
+                writer
+                    .write(&batch, &row_bytes, &row_hashes)
+                    .map_err(write_error)?;
                 Ok(Flow::Continue)
             },
         );
@@ -437,7 +440,8 @@ fn infer_chunk(
 }
 
 enum Decoded {
-    Batch(RecordBatch, Vec<u64>),
+    /// The rows, their size estimates and their line hashes.
+    Batch(RecordBatch, Vec<u64>, Vec<u64>),
     /// A line does not fit the guessed schema.
     Misfit,
 }
@@ -476,8 +480,8 @@ fn decode_chunk(
         }
     }
     LAST_BATCH.set((schema_id, builder.capacities()));
-    let (batch, row_bytes) = builder.finish();
-    Ok(Decoded::Batch(batch, row_bytes))
+    let (batch, row_bytes, row_hashes) = builder.finish();
+    Ok(Decoded::Batch(batch, row_bytes, row_hashes))
 }
 
 /// The error for a field nested too deeply, at the first line that reaches it.

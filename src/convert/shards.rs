@@ -1,9 +1,14 @@
-//! Writing one split as Parquet shards with stable boundaries.
+//! Writing one split as Parquet shards with content-defined boundaries.
 //!
-//! A shard is closed when the next row would take it past the maximum shard size, and a row
-//! group is closed at ~100 MB (both measured by the rows' uncompressed size estimate, as
-//! `datasets` measures them). Boundaries depend only on the rows before them, so appending rows
-//! to the input changes only the last shard and adds new ones.
+//! Where a shard ends is decided by the rows near the cut, not by the running total: once a
+//! shard holds a quarter of the maximum shard size, it ends after the first row whose line
+//! hash picks it (see [`Boundaries`]), and at the latest before the row that would take it past
+//! the maximum. An edit, insertion or deletion therefore changes the shard it falls in (rarely
+//! a neighbour too); the next boundary is found on the same row as before, and every later
+//! shard comes out byte-identical. Appending rows changes only the last shard and adds new
+//! ones. A row group is closed at ~100 MB (both measured by the rows' uncompressed size
+//! estimate, as `datasets` measures them). The files are written under temporary names;
+//! [`super::naming`] gives them their names in the dataset.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -34,10 +39,41 @@ const COLUMN_QUEUE: usize = 2;
 /// Row groups and shards queued for the assembler.
 const FILE_QUEUE: usize = 16;
 
+/// Where shards end: after `min` bytes, at the first row with `hash % divisor < row size`,
+/// so each further byte has a `1 / divisor` chance to end the shard; never past `max`.
+///
+/// With `min = max / 4` and `divisor = max / 5` a shard averages ≈ 45 % of the maximum
+/// (≈ 225 MB for the default 500 MB), and ≈ 2 % of shards are cut at the maximum instead (whose
+/// next boundary then depends on where the shard started, until a content-defined cut
+/// resynchronises).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Boundaries {
+    pub min: u64,
+    pub divisor: u64,
+    pub max: u64,
+}
+
+impl Boundaries {
+    pub fn for_max(max: u64) -> Boundaries {
+        Boundaries {
+            min: max / 4,
+            divisor: (max / 5).max(1),
+            max,
+        }
+    }
+
+    /// Whether a shard of `shard_bytes` (this row included) ends after a row of `row_bytes`
+    /// whose line hash is `hash`.
+    pub fn ends_after(&self, shard_bytes: u64, row_bytes: u64, hash: u64) -> bool {
+        shard_bytes >= self.min && hash % self.divisor < row_bytes
+    }
+}
+
 /// One written shard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shard {
-    /// `train-00000.parquet`.
+    /// `train-00000.parquet`: a temporary name in the writer's folder until
+    /// [`super::naming`] names it.
     pub file_name: String,
     pub path: PathBuf,
     pub num_rows: u64,
@@ -242,7 +278,7 @@ pub struct ShardWriter {
     split: String,
     schema: SchemaRef,
     properties: WriterProperties,
-    max_shard_bytes: u64,
+    boundaries: Boundaries,
     /// Creates the column writers of each row group (the same for every shard).
     factory: Option<ArrowRowGroupWriterFactory>,
     encoders: Option<Encoders>,
@@ -264,7 +300,7 @@ impl ShardWriter {
             split: split.to_string(),
             schema,
             properties,
-            max_shard_bytes,
+            boundaries: Boundaries::for_max(max_shard_bytes),
             factory: None,
             encoders: None,
             row_groups: 0,
@@ -273,9 +309,14 @@ impl ShardWriter {
         }
     }
 
-    /// Appends a batch whose rows have the given size estimates.
-    pub fn write(&mut self, batch: &RecordBatch, row_bytes: &[u64]) -> parquet::errors::Result<()> {
-        let result = self.write_rows(batch, row_bytes);
+    /// Appends a batch whose rows have the given size estimates and line hashes.
+    pub fn write(
+        &mut self,
+        batch: &RecordBatch,
+        row_bytes: &[u64],
+        row_hashes: &[u64],
+    ) -> parquet::errors::Result<()> {
+        let result = self.write_rows(batch, row_bytes, row_hashes);
         self.surface(result)
     }
 
@@ -293,11 +334,16 @@ impl ShardWriter {
         }
     }
 
-    fn write_rows(&mut self, batch: &RecordBatch, row_bytes: &[u64]) -> Result<(), WriteError> {
+    fn write_rows(
+        &mut self,
+        batch: &RecordBatch,
+        row_bytes: &[u64],
+        row_hashes: &[u64],
+    ) -> Result<(), WriteError> {
         let mut start = 0;
-        for (i, &size) in row_bytes.iter().enumerate() {
+        for (i, (&size, &hash)) in row_bytes.iter().zip(row_hashes).enumerate() {
             let shard_full = self.open.as_ref().is_some_and(|open| {
-                open.shard.num_rows > 0 && open.shard.num_bytes + size > self.max_shard_bytes
+                open.shard.num_rows > 0 && open.shard.num_bytes + size > self.boundaries.max
             });
             if shard_full {
                 self.write_slice(batch, start, i)?;
@@ -319,6 +365,12 @@ impl ShardWriter {
             open.shard.num_bytes += size;
             open.row_group_bytes += size;
             open.row_group_rows += 1;
+            let shard_bytes = open.shard.num_bytes;
+            if self.boundaries.ends_after(shard_bytes, size, hash) {
+                self.write_slice(batch, start, i + 1)?;
+                start = i + 1;
+                self.close_shard()?;
+            }
         }
         self.write_slice(batch, start, row_bytes.len())
     }
