@@ -242,3 +242,46 @@ fn diff_and_log_report_the_rows_and_the_shards_an_edit_changed() {
     assert!(log.contains("1,499 rows (-1)"), "{log}");
     assert!(log.contains(&format!("changed {}", changed[0])), "{log}");
 }
+
+/// A rebuild after an edit takes the unchanged shards from the last build instead of encoding
+/// them (`reused` in `build --json`), and its shards are exactly what a build from scratch of
+/// the same input writes.
+#[test]
+fn unchanged_shards_are_reused_and_equal_a_fresh_build() {
+    let env = TestEnv::new();
+    let (clone, mut lines) = base(&env);
+    let before = shards(&env, &clone);
+    lines.remove(lines.len() / 3);
+    lines.extend(rows(50, 4));
+    let input = write_input(&env, &lines);
+    let result = build(&env, &clone, &input);
+    let summaries = result["splits"][0]["shards"].as_array().unwrap();
+    let after = shards(&env, &clone);
+    let old: BTreeSet<&String> = before.iter().map(|(_, oid)| oid).collect();
+    let mut reused = 0;
+    for (summary, (path, oid)) in summaries.iter().zip(&after) {
+        assert_eq!(summary["path"], *path);
+        let expected = old.contains(oid);
+        assert_eq!(summary["reused"], expected, "{path}: {summary}");
+        reused += usize::from(expected);
+    }
+    assert!(
+        reused + 3 >= before.len(),
+        "{reused} of {} reused",
+        before.len()
+    );
+
+    let fresh = env.path().join("fresh");
+    let output = env
+        .hf_relay()
+        .args(["init", "you/fresh", "--endpoint", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    build(&env, &fresh, &input);
+    let oids = |shards: &[(String, String)]| -> Vec<String> {
+        shards.iter().map(|(_, oid)| oid.clone()).collect()
+    };
+    assert_eq!(oids(&shards(&env, &fresh)), oids(&after));
+    check_with_python(&clone, &[("train", vec![input])]);
+}

@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use super::build_cache::{self, Unchanged};
 use super::next_state::{NextState, ShardStatus, SplitSummary, next_state};
 use super::plan::BuildPlan;
+use super::shard_records;
 use crate::cli::BuildArgs;
 use crate::convert::{self, Converted};
 use crate::output::{BarProgress, status};
@@ -43,10 +44,12 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     // in `commit`, once all of it has succeeded.
     let staging = clone.staging_dir()?;
     let progress = BarProgress::new();
-    let converted = convert::convert(
+    let previous = shard_records::previous(&clone, &plan);
+    let converted = convert::convert_reusing(
         &plan.splits,
         staging.path(),
         &plan.options,
+        &previous,
         &progress,
         crate::interrupt::flag(),
     );
@@ -78,6 +81,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
         return Err(convert::ConvertError::Interrupted.into());
     }
     let card_changed = clone.head_blob("README.md")?.as_deref() != Some(state.readme.as_bytes());
+    let records = shard_records::of_build(&converted, &state);
     let NextState {
         changes,
         splits,
@@ -103,6 +107,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     // Only a cache: failing to write it costs the next build its shortcut, nothing else.
     let digests = converted.inputs.iter().map(|(_, d)| d.clone()).collect();
     let _ = build_cache::record(&clone, &plan, digests);
+    let _ = shard_records::record(&clone, &records);
     if args.json {
         let result = serde_json::json!({
             "repo_id": repo_id,

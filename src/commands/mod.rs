@@ -12,6 +12,7 @@ mod next_state;
 mod plan;
 mod publish;
 mod push;
+mod shard_records;
 mod status;
 mod tag;
 mod verify;

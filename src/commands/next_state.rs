@@ -28,6 +28,8 @@ pub struct ShardSummary {
     pub status: ShardStatus,
     pub num_rows: u64,
     pub size: u64,
+    /// Taken from the previous build without encoding (its rows are unchanged).
+    pub reused: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -88,6 +90,7 @@ pub fn next_state(
                 status,
                 num_rows: shard.num_rows,
                 size: shard.file_size,
+                reused: shard.reused,
             });
             changes.push(Change::LfsHashed {
                 path: path.clone(),

@@ -240,8 +240,9 @@ pub struct BatchBuilder {
     schema: SchemaRef,
     root: ColumnBuilder,
     row_bytes: Vec<u64>,
-    /// Each line's xxHash64 (of its bytes as written): where shard boundaries fall.
-    row_hashes: Vec<u64>,
+    /// Each line's XXH3-128 (of its bytes as written): where shard boundaries fall, and what
+    /// proves a shard's rows unchanged.
+    row_hashes: Vec<u128>,
 }
 
 impl BatchBuilder {
@@ -281,12 +282,12 @@ impl BatchBuilder {
         )?;
         self.row_bytes.push(size);
         self.row_hashes
-            .push(twox_hash::XxHash64::oneshot(0, line.as_bytes()));
+            .push(twox_hash::XxHash3_128::oneshot(line.as_bytes()));
         Ok(())
     }
 
     /// The batch, each row's size estimate and each row's line hash.
-    pub fn finish(mut self) -> (RecordBatch, Vec<u64>, Vec<u64>) {
+    pub fn finish(mut self) -> (RecordBatch, Vec<u64>, Vec<u128>) {
         let arrays = self.root.finish_children();
         let options =
             arrow_array::RecordBatchOptions::new().with_row_count(Some(self.row_bytes.len()));
