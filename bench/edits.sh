@@ -7,7 +7,8 @@
 #
 #   bench/edits.sh [ROWS] [SHARD_SIZE] [OLD_BIN]
 #     default: 185000 rows (≈ 1.0 GB), 100MB shards; OLD_BIN: an hf-relay built from 05d3a16
-#     (fixed-size cuts); without it only this build is measured.
+#     (fixed-size cuts); without it only this build is measured. HF_RELAY_BIN: this tree's
+#     release binary, when already built.
 #
 # Each edit starts from a copy of the same base clone (built once per binary), so the timings
 # are those of a rebuild after exactly one edit.
@@ -26,12 +27,16 @@ mkdir -p "$data" "$here/results"
 input="$data/friction-$rows-43.jsonl"
 [ -s "$input" ] || python3 "$kit/gen_friction.py" --rows "$rows" --seed 43 --out "$input"
 
-cargo build --release --manifest-path "$repo/Cargo.toml" >/dev/null
-new_bin="${CARGO_TARGET_DIR:-$repo/target}/release/hf-relay"
+# HF_RELAY_BIN: a release binary of this tree already built (else it is built here).
+new_bin="${HF_RELAY_BIN:-}"
+if [ -z "$new_bin" ]; then
+  cargo build --release --manifest-path "$repo/Cargo.toml" >/dev/null
+  new_bin="${CARGO_TARGET_DIR:-$repo/target}/release/hf-relay"
+fi
 
 # The edited inputs, each one edit away from the base.
 python3 - "$input" "$work" <<'EOF'
-import json, sys
+import json, re, sys
 src, out = sys.argv[1], sys.argv[2]
 lines = open(src, "rb").read().split(b"\n")
 if lines[-1] == b"":
@@ -40,13 +45,18 @@ n = len(lines)
 def write(name, rows):
     with open(f"{out}/{name}.jsonl", "wb") as f:
         f.write(b"\n".join(rows) + b"\n")
-extra = [l.replace(b'"id": "', b'"id": "app-', 1) if b'"id": "' in l else l for l in lines[: n // 100]]
+def renamed(rows, prefix):
+    """Copies of rows with a new id, so that no copy equals a row already in the input."""
+    out = [re.sub(rb'^\{"id": ?"', lambda m: m.group(0) + prefix, l, count=1) for l in rows]
+    assert all(a != b for a, b in zip(out, rows))
+    return out
+extra = renamed(lines[: n // 100], b"app-")
 write("append-1pct", lines + extra)
 for pct in (10, 50, 90):
     at = n * pct // 100
     write(f"delete-{pct}pct", lines[:at] + lines[at + 1 :])
 mid = n // 2
-write("insert-1000-middle", lines[:mid] + lines[1000:2000] + lines[mid:])
+write("insert-1000-middle", lines[:mid] + renamed(lines[1000:2000], b"ins-") + lines[mid:])
 row = json.loads(lines[mid])
 key = next(k for k, v in row.items() if isinstance(v, str))
 row[key] = row[key] + " (edited)"

@@ -499,10 +499,9 @@ impl ShardWriter {
         };
         let file_name = format!("{}-{:05}.parquet", self.split, self.done.len());
         let path = self.dir.join(&file_name);
-        let _ = std::fs::remove_file(&path);
-        if std::fs::hard_link(&source, &path).is_err() {
-            std::fs::copy(&source, &path).map_err(parquet::errors::ParquetError::from)?;
-        }
+        // A copy, not a hard link: the staged file must be a file of its own, as an encoded
+        // one is, for the commit to move it into the working tree.
+        std::fs::copy(&source, &path).map_err(parquet::errors::ParquetError::from)?;
         let held = self.held.take().expect("checked above");
         self.done.push(Shard {
             file_name,
