@@ -11,6 +11,8 @@ pub mod decode;
 pub mod error;
 pub mod infer;
 pub mod input;
+pub mod naming;
+pub mod reuse;
 pub mod shards;
 pub mod stream;
 
@@ -74,6 +76,9 @@ pub struct Converted {
     pub splits: Vec<SplitOutput>,
     /// Every input file with its SHA-256, in the order read.
     pub inputs: Vec<(PathBuf, String)>,
+    /// The schema, writer options and version the shards were written with: shards of a build
+    /// with another key are never reused.
+    pub format_key: String,
 }
 
 /// Converts every split into shards under `out_dir`, with one schema inferred over all inputs.
@@ -89,6 +94,26 @@ pub fn convert(
     splits: &[SplitInput],
     out_dir: &Path,
     options: &Options,
+    progress: &dyn Progress,
+    interrupted: &AtomicBool,
+) -> Result<Converted, ConvertError> {
+    convert_reusing(
+        splits,
+        out_dir,
+        options,
+        &reuse::Previous::none(),
+        progress,
+        interrupted,
+    )
+}
+
+/// [`convert`], taking the previous build's shards as they are when their rows are unchanged
+/// (see [`reuse`]).
+pub fn convert_reusing(
+    splits: &[SplitInput],
+    out_dir: &Path,
+    options: &Options,
+    previous: &reuse::Previous,
     progress: &dyn Progress,
     interrupted: &AtomicBool,
 ) -> Result<Converted, ConvertError> {
@@ -111,6 +136,7 @@ pub fn convert(
             splits,
             out_dir,
             options,
+            previous,
             &guess,
             Mode::Guessed,
             progress,
@@ -118,7 +144,7 @@ pub fn convert(
         )?;
         match pass {
             Pass::Complete { outputs, digests } => {
-                return Ok(converted(&guess, outputs, all_files, digests));
+                return Ok(converted(&guess, options, outputs, all_files, digests));
             }
             Pass::Misfit { chunk } => {
                 progress.phase("Inferring schema", total_bytes);
@@ -135,6 +161,7 @@ pub fn convert(
                     splits,
                     out_dir,
                     options,
+                    previous,
                     all_files,
                     progress,
                     interrupted,
@@ -157,6 +184,7 @@ pub fn convert(
         splits,
         out_dir,
         options,
+        previous,
         all_files,
         progress,
         interrupted,
@@ -164,11 +192,13 @@ pub fn convert(
 }
 
 /// The second half of the slow path: decode and write with the schema inferred over all lines.
+#[allow(clippy::too_many_arguments)] // private; the same arguments as `write_splits`
 fn write_inferred(
     root: Ty,
     splits: &[SplitInput],
     out_dir: &Path,
     options: &Options,
+    previous: &reuse::Previous,
     all_files: Vec<PathBuf>,
     progress: &dyn Progress,
     interrupted: &AtomicBool,
@@ -182,29 +212,48 @@ fn write_inferred(
         splits,
         out_dir,
         options,
+        previous,
         &root,
         Mode::Inferred,
         progress,
         interrupted,
     )? {
-        Pass::Complete { outputs, digests } => Ok(converted(&root, outputs, all_files, digests)),
+        Pass::Complete { outputs, digests } => {
+            Ok(converted(&root, options, outputs, all_files, digests))
+        }
         Pass::Misfit { .. } => unreachable!("with the inferred schema, a misfit is an error"),
     }
 }
 
 fn converted(
     root: &Ty,
+    options: &Options,
     splits: Vec<SplitOutput>,
     files: Vec<PathBuf>,
     digests: Vec<String>,
 ) -> Converted {
     let (schema, features) = arrow_schema(root);
     Converted {
+        format_key: format_key(&schema, &features, options),
         schema,
         features,
         splits,
         inputs: files.into_iter().zip(digests).collect(),
     }
+}
+
+/// What the bytes of a shard depend on besides its rows.
+fn format_key(schema: &SchemaRef, features: &[(String, Feature)], options: &Options) -> String {
+    use sha2::{Digest, Sha256};
+    let text = format!(
+        "{}\n{:?}\n{}\n{:?}\n{}",
+        env!("CARGO_PKG_VERSION"),
+        schema.fields(),
+        huggingface_metadata(features),
+        options.codec,
+        options.max_shard_bytes
+    );
+    shards::hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// The Arrow schema of `root` with the `huggingface` metadata, and its `datasets` features.
@@ -238,10 +287,12 @@ enum Pass {
 }
 
 /// Decodes every split with the schema `root` and writes its shards.
+#[allow(clippy::too_many_arguments)] // private, called from two places in this file
 fn write_splits(
     splits: &[SplitInput],
     out_dir: &Path,
     options: &Options,
+    previous: &reuse::Previous,
     root: &Ty,
     mode: Mode,
     progress: &dyn Progress,
@@ -249,6 +300,7 @@ fn write_splits(
 ) -> Result<Pass, ConvertError> {
     let (schema, features) = arrow_schema(root);
     let properties = shards::writer_properties(options.codec, &huggingface_metadata(&features));
+    let key = format_key(&schema, &features, options);
     let mut outputs: Vec<SplitOutput> = Vec::with_capacity(splits.len());
     let mut digests = Vec::new();
     let mut chunks_before = 0;
@@ -264,7 +316,8 @@ fn write_splits(
             schema.clone(),
             properties.clone(),
             options.max_shard_bytes,
-        );
+        )
+        .reusing(previous.for_split(&split.name, &key));
         let mut num_examples = 0u64;
         let mut num_bytes = 0u64;
         let mut chunks = 0;
@@ -285,13 +338,15 @@ fn write_splits(
                 progress.advance(chunk.bytes.len() as u64);
                 let index = chunks;
                 chunks += 1;
-                let Decoded::Batch(batch, row_bytes) = decoded else {
+                let Decoded::Batch(batch, row_bytes, row_hashes) = decoded else {
                     misfit = Some(chunks_before + index);
                     return Ok(Flow::Stop);
                 };
                 num_examples += row_bytes.len() as u64;
                 num_bytes += row_bytes.iter().sum::<u64>();
-                writer.write(&batch, &row_bytes).map_err(write_error)?;
+                writer
+                    .write(&batch, &row_bytes, &row_hashes)
+                    .map_err(write_error)?;
                 Ok(Flow::Continue)
             },
         );
@@ -437,7 +492,8 @@ fn infer_chunk(
 }
 
 enum Decoded {
-    Batch(RecordBatch, Vec<u64>),
+    /// The rows, their size estimates and their line hashes.
+    Batch(RecordBatch, Vec<u64>, Vec<u128>),
     /// A line does not fit the guessed schema.
     Misfit,
 }
@@ -476,8 +532,8 @@ fn decode_chunk(
         }
     }
     LAST_BATCH.set((schema_id, builder.capacities()));
-    let (batch, row_bytes) = builder.finish();
-    Ok(Decoded::Batch(batch, row_bytes))
+    let (batch, row_bytes, row_hashes) = builder.finish();
+    Ok(Decoded::Batch(batch, row_bytes, row_hashes))
 }
 
 /// The error for a field nested too deeply, at the first line that reaches it.

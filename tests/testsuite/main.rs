@@ -13,5 +13,6 @@ mod hostile_git;
 mod hostile_lfs;
 mod push;
 mod review;
+mod shards;
 mod support;
 mod tag;

@@ -3,12 +3,14 @@
 //! - `plan`: the options resolved and checked before anything is written;
 //! - `cache`: the proof that a rebuild would change nothing (stamps, else SHA-256);
 //! - `next_state`: what the next commit holds (shards, card, summary);
-//! - `message`: the commit message and its provenance trailers.
+//! - `message`: the commit message and its provenance trailers;
+//! - `records`: the row digests of the last build's shards, so unchanged ones are reused.
 
 mod cache;
 mod message;
 mod next_state;
 mod plan;
+mod records;
 
 use std::path::PathBuf;
 
@@ -82,10 +84,12 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     // in `commit`, once all of it has succeeded.
     let staging = clone.staging_dir()?;
     let bar = reporter.conversion();
-    let converted = convert::convert(
+    let previous = records::previous(&clone, &plan);
+    let converted = convert::convert_reusing(
         &plan.splits,
         staging.path(),
         &plan.options,
+        &previous,
         &*bar,
         crate::interrupt::flag(),
     );
@@ -132,6 +136,7 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
         return Err(ConvertError::Interrupted.into());
     }
     let card_changed = clone.head_blob("README.md")?.as_deref() != Some(state.readme.as_bytes());
+    let shard_records = records::of_build(&converted, &state);
     let next_state::NextState {
         changes,
         splits,
@@ -158,6 +163,7 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     // Only a cache: failing to write it costs the next build its shortcut, nothing else.
     let digests = converted.inputs.iter().map(|(_, d)| d.clone()).collect();
     let _ = cache::record(&clone, &plan, digests);
+    let _ = records::record(&clone, &shard_records);
     Ok(BuildOutcome {
         repo_id,
         commit,

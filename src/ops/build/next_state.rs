@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::plan::BuildPlan;
 use crate::card::{self, CardRequest, ConfigInfo, SplitInfo};
-use crate::convert::Converted;
+use crate::convert::{Converted, naming};
 use crate::features::Feature;
 use crate::repo::lfs::Pointer;
 use crate::repo::{Change, Clone};
@@ -28,6 +28,8 @@ pub struct ShardSummary {
     pub status: ShardStatus,
     pub num_rows: u64,
     pub size: u64,
+    /// Taken from the previous build without encoding (its rows are unchanged).
+    pub reused: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -73,8 +75,9 @@ pub fn next_state(
     for split in &converted.splits {
         let mut shards = Vec::new();
         let mut new_paths = BTreeSet::new();
-        for shard in &split.shards {
-            let path = format!("{}/{}", plan.data_dir, shard.file_name);
+        let names = shard_names(clone, &head_files, &plan.data_dir, split)?;
+        for (shard, name) in split.shards.iter().zip(names) {
+            let path = format!("{}/{name}", plan.data_dir);
             let status = match clone.head_blob(&path)?.as_deref().and_then(Pointer::parse) {
                 Some(old) if old.oid == shard.sha256 => ShardStatus::Unchanged,
                 Some(_) => ShardStatus::Changed,
@@ -87,6 +90,7 @@ pub fn next_state(
                 status,
                 num_rows: shard.num_rows,
                 size: shard.file_size,
+                reused: shard.reused,
             });
             changes.push(Change::LfsHashed {
                 path: path.clone(),
@@ -186,6 +190,24 @@ pub fn current_readme(clone: &Clone) -> anyhow::Result<Option<String>> {
     bytes
         .map(|b| String::from_utf8(b).context("README.md is not valid UTF-8"))
         .transpose()
+}
+
+/// The names of a split's new shards against HEAD's (see [`crate::convert::naming`]).
+fn shard_names(
+    clone: &Clone,
+    head_files: &[String],
+    data_dir: &str,
+    split: &crate::convert::SplitOutput,
+) -> anyhow::Result<Vec<String>> {
+    let mut previous = Vec::new();
+    for path in shard_files_of(head_files, data_dir, &split.name) {
+        let name = &path[data_dir.len() + 1..];
+        if let Some(pointer) = clone.head_blob(path)?.as_deref().and_then(Pointer::parse) {
+            previous.push((name.to_string(), pointer.oid));
+        }
+    }
+    let new: Vec<&str> = split.shards.iter().map(|s| s.sha256.as_str()).collect();
+    Ok(naming::file_names(&split.name, &previous, &new))
 }
 
 /// Shard files of one split in a HEAD folder listing: `{dir}/{split}-*.parquet`.
