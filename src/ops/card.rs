@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::Reporter;
-use super::build::{BuildPlan, CardOptions, InputOptions, current_readme, next_state};
+use super::build::{BuildPlan, CardOptions, HeadState, InputOptions, next_state};
 use crate::card::{self, CardRequest};
 use crate::convert;
 use crate::error::UserError;
@@ -32,13 +32,14 @@ pub fn preview(
             &convert::NoProgress,
             crate::interrupt::flag(),
         )?;
-        return Ok(next_state(&clone, &repo_id, &plan, &converted)?.readme);
+        let head = HeadState::read(&clone, &plan.data_dir)?;
+        return Ok(next_state(&head, &repo_id, &plan, &converted)?.readme);
     }
     let nothing = |what: &str| {
         UserError::new(format!("nothing to preview: {what}"))
             .hint("give the INPUTs the next build will read")
     };
-    let Some(existing) = current_readme(&clone)? else {
+    let Some(existing) = HeadState::readme_only(&clone)? else {
         return Err(nothing("this clone has no card yet").into());
     };
     let configs = card::read_configs(&existing)?;

@@ -5,19 +5,20 @@
 
 use std::path::PathBuf;
 
+use super::head::HeadState;
 use super::next_state::NextState;
 use super::plan::BuildPlan;
 use crate::convert::Converted;
 use crate::convert::reuse::{Previous, Records, ShardRecord};
 use crate::repo::Clone;
-use crate::repo::lfs::{self, Pointer};
+use crate::repo::lfs;
 
 fn path(clone: &Clone) -> PathBuf {
     clone.repo.path().join("hf-relay").join("shards.json")
 }
 
 /// The previous shards this build may reuse.
-pub fn previous(clone: &Clone, plan: &BuildPlan) -> Previous {
+pub fn previous(clone: &Clone, head: &HeadState, plan: &BuildPlan) -> Previous {
     let Some(records) = std::fs::read(path(clone))
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Records>(&bytes).ok())
@@ -25,10 +26,7 @@ pub fn previous(clone: &Clone, plan: &BuildPlan) -> Previous {
         return Previous::none();
     };
     Previous::from_records(records, |_, record| {
-        let head = clone
-            .head_blob(&format!("{}/{}", plan.data_dir, record.file_name))
-            .ok()??;
-        let pointer = Pointer::parse(&head)?;
+        let pointer = head.pointer(&format!("{}/{}", plan.data_dir, record.file_name))?;
         if pointer.oid != record.sha256 || pointer.size != record.file_size {
             return None;
         }
