@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 
 use crate::card::MetadataFlags;
 use crate::cli::{CardFlags, Compression, InputArgs, OnTypeConflict};
+use crate::convert::source::is_stdin;
 use crate::convert::{Codec, Options, SplitInput};
 
 /// Everything a build (or a card preview) will do, resolved and validated.
@@ -30,12 +31,23 @@ impl BuildPlan {
         };
 
         let mut splits: Vec<SplitInput> = Vec::new();
+        let mut stdin_split: Option<String> = None;
         let mut add = |name: &str, file: &Path| -> anyhow::Result<()> {
             check_split_name(name)?;
-            let metadata = std::fs::metadata(file)
-                .with_context(|| format!("cannot read input {}", file.display()))?;
-            if !metadata.is_file() {
-                bail!("input {} is not a file", file.display());
+            if is_stdin(file) {
+                // Standard input can be read once only.
+                if let Some(first) = stdin_split.replace(name.to_string()) {
+                    bail!(
+                        "standard input (`-`) is given twice (split {first} and split {name}): \
+                         it can be read once only"
+                    );
+                }
+            } else {
+                let metadata = std::fs::metadata(file)
+                    .with_context(|| format!("cannot read input {}", file.display()))?;
+                if !metadata.is_file() {
+                    bail!("input {} is not a file", file.display());
+                }
             }
             match splits.iter_mut().find(|s| s.name == name) {
                 Some(split) => split.files.push(file.to_path_buf()),
