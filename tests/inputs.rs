@@ -361,3 +361,26 @@ fn compressed_and_piped_builds_read_back_with_datasets() {
     );
     assert!(summary.contains("\"train\": 80, \"test\": 80"), "{summary}");
 }
+
+#[test]
+fn standard_input_on_a_terminal_is_refused_before_anything_is_read() {
+    let env = TestEnv::new();
+    let clone = env.init("stdin-terminal");
+    let before = env.snapshot(&clone);
+    let output = env
+        .hf_relay_on_terminal()
+        .arg("build")
+        .arg("--dir")
+        .arg(&clone)
+        .arg("-")
+        .output()
+        .unwrap();
+    // On the terminal, stdout and stderr come back together as stdout.
+    let drawn = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{drawn}");
+    assert!(
+        drawn.contains("standard input (`-`) is a terminal: pipe or redirect the JSONL"),
+        "{drawn}"
+    );
+    assert!(env.snapshot(&clone) == before);
+}

@@ -1,5 +1,6 @@
 //! Turning build flags into one checked plan before anything is written.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -35,6 +36,13 @@ impl BuildPlan {
         let mut add = |name: &str, file: &Path| -> anyhow::Result<()> {
             check_split_name(name)?;
             if is_stdin(file) {
+                // Typed lines could not be stopped with Ctrl-C while a read waits for them.
+                if std::io::stdin().is_terminal() {
+                    bail!(
+                        "standard input (`-`) is a terminal: pipe or redirect the JSONL into \
+                         hf-relay, e.g. `producer | hf-relay build -` or `hf-relay build - < x.jsonl`"
+                    );
+                }
                 // Standard input can be read once only.
                 if let Some(first) = stdin_split.replace(name.to_string()) {
                     bail!(
