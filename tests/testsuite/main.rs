@@ -11,6 +11,7 @@ mod clone;
 mod hardening;
 mod hostile_git;
 mod hostile_lfs;
+mod inputs;
 mod push;
 mod review;
 mod shards;

@@ -19,6 +19,7 @@ use super::plan::BuildPlan;
 use crate::card::{self, CardRequest};
 use crate::convert::Codec;
 use crate::convert::shards::hex;
+use crate::convert::source::is_stdin;
 use crate::repo::Clone;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -85,6 +86,12 @@ fn nanos(seconds: i64, nanos: i64) -> i128 {
 }
 
 fn key(plan: &BuildPlan) -> anyhow::Result<Key> {
+    // Standard input has no stamps and cannot be read again to compare: never cached.
+    let files = plan.splits.iter().flat_map(|s| &s.files);
+    anyhow::ensure!(
+        !files.into_iter().any(|f| is_stdin(f)),
+        "a build from standard input is not cached"
+    );
     let mut splits = Vec::new();
     for split in &plan.splits {
         let mut stamps = Vec::new();
