@@ -206,7 +206,10 @@ fn convert_sources(
         return Err(ConvertError::NoRecords { split });
     }
     let guess_has_columns = matches!(&guess, Ty::Struct(fields) if !fields.is_empty());
-    if guess_has_columns {
+    // The slow path infers from here on top of this: after a misfit, from the chunk that did
+    // not fit on top of the guess; when every record of the first chunk is `{}` (no guess is
+    // worth making), from the start.
+    let (base, from_chunk) = if guess_has_columns {
         infer::check_depth(&guess).map_err(|e| locate(e, all_files))?;
         progress.phase("Converting", total_bytes);
         let pass = write_splits(
@@ -223,35 +226,16 @@ fn convert_sources(
             Pass::Complete { outputs, digests } => {
                 return Ok(converted(&guess, options, outputs, all_files, digests));
             }
-            Pass::Misfit { chunk } => {
-                progress.phase("Inferring schema", total_bytes);
-                let root = infer_schema_from(
-                    all_files,
-                    guess,
-                    chunk,
-                    options.conflicts_as_json,
-                    progress,
-                    interrupted,
-                )?;
-                return write_inferred(
-                    root,
-                    splits,
-                    out_dir,
-                    options,
-                    previous,
-                    all_files,
-                    progress,
-                    interrupted,
-                );
-            }
+            Pass::Misfit { chunk } => (guess, chunk),
         }
-    }
-    // Every record of the first chunk is `{}`: no guess is worth making.
+    } else {
+        (Ty::Null, 0)
+    };
     progress.phase("Inferring schema", total_bytes);
     let root = infer_schema_from(
         all_files,
-        Ty::Null,
-        0,
+        base,
+        from_chunk,
         options.conflicts_as_json,
         progress,
         interrupted,
