@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::support::*;
-use hf_relay_test_support::{TestHub, WRITE_TOKEN};
+use hf_relay_test_support::{READ_TOKEN, TestHub, WRITE_TOKEN};
 
 fn friction(n: usize) -> PathBuf {
     repo_path(&format!("examples/friction/dialogues-0{n}.jsonl"))
@@ -107,12 +107,12 @@ fn requests_log(hub: &TestHub) -> String {
 }
 
 /// `git push` with stock git, the token in an Authorization header.
-fn git_push(env: &TestEnv, dir: &Path, refspec: &str) -> Output {
+fn git_push(env: &TestEnv, dir: &Path, token: &str, refspec: &str) -> Output {
     let basic = Command::new("python3")
         .args([
             "-c",
             "import base64,sys; print(base64.b64encode(('hf_user:'+sys.argv[1]).encode()).decode())",
-            WRITE_TOKEN,
+            token,
         ])
         .output()
         .unwrap();
@@ -196,6 +196,16 @@ fn a_push_to_a_new_branch_creates_it_and_clone_revision_checks_it_out() {
         .args(["--endpoint", &hub.url]));
     assert_failure(&output, "no branch or tag `nope`");
     assert!(!env.path().join("nope-clone").exists());
+
+    // A local branch the Hub has never had is measured against origin/main.
+    env.git_out(&clone, &["checkout", "--quiet", "-b", "draft"]);
+    let status = json_of(&run(env
+        .hf_relay()
+        .args(["status", "--json", "--dir"])
+        .arg(&clone)));
+    assert_eq!(status["branch"], "draft", "{status}");
+    assert_eq!(status["remote"]["name"], "origin/main", "{status}");
+    assert_eq!(status["ahead"], 1, "{status}");
 
     // A second push of the branch from its clone integrates nothing and moves it.
     build(&env, &cloned, &[friction(2)]);
@@ -291,7 +301,33 @@ fn a_closed_pull_request_refuses_pushes_and_main_is_untouched() {
     build(&env, &clone, &[friction(1), friction(2)]);
     let result = json_of(&push(&env, &clone, &["--create-pr", "--json"]));
     assert_eq!(result["pull_request"]["num"], 1, "{result}");
+
+    // The PR's author may push to its ref without write access to the repo (alice's read
+    // token; a commit without new LFS objects), but not to main.
+    let work = env.path().join("work");
+    assert_success(&run(env
+        .git(env.path())
+        .args(["clone", "--quiet"])
+        .arg(hub.dataset_url("alice", "ds"))
+        .arg(&work)));
+    env.git_out(&work, &["fetch", "--quiet", "origin", "refs/pr/1"]);
+    env.git_out(&work, &["checkout", "--quiet", "FETCH_HEAD"]);
+    std::fs::write(work.join("NOTES.md"), "Reviewed.\n").unwrap();
+    env.git_out(&work, &["add", "NOTES.md"]);
+    env.git_out(&work, &["commit", "--quiet", "-m", "Review notes"]);
+    assert_success(&git_push(&env, &work, READ_TOKEN, "HEAD:refs/pr/1"));
+    let output = git_push(&env, &work, READ_TOKEN, "HEAD:refs/heads/main");
+    assert!(
+        stderr(&output).contains("DENIED update refs/heads/main: forbidden"),
+        "{}",
+        stderr(&output)
+    );
     let pr_tip = hub_ref(&hub, "ds", "refs/pr/1").unwrap();
+    assert_eq!(
+        pr_tip,
+        env.git_out(&work, &["rev-parse", "HEAD"]).trim(),
+        "the author's push moved refs/pr/1"
+    );
 
     ureq::post(&format!(
         "{}/api/datasets/alice/ds/discussions/1/status",
@@ -311,8 +347,8 @@ fn a_closed_pull_request_refuses_pushes_and_main_is_untouched() {
         requests_log(&hub)
     );
 
-    // The Hub itself refuses the ref update (stock git), with its reason.
-    let output = git_push(&env, &clone, "HEAD:refs/pr/1");
+    // The Hub itself refuses the ref update (stock git, even forced), with its reason.
+    let output = git_push(&env, &clone, WRITE_TOKEN, "+HEAD:refs/pr/1");
     assert!(!output.status.success());
     assert!(
         stderr(&output).contains("DENIED update refs/pr/1: pull request #1 is closed"),
@@ -320,7 +356,7 @@ fn a_closed_pull_request_refuses_pushes_and_main_is_untouched() {
         stderr(&output)
     );
     // A number without a pull request cannot be created by a push either.
-    let output = git_push(&env, &clone, "HEAD:refs/pr/7");
+    let output = git_push(&env, &clone, WRITE_TOKEN, "HEAD:refs/pr/7");
     assert!(!output.status.success());
     assert!(
         stderr(&output).contains("pull request #7 does not exist"),
