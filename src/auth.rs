@@ -260,9 +260,122 @@ pub fn offline_in(env: &dyn Env) -> bool {
         .is_some_and(|v| env::is_truthy(&v))
 }
 
+/// The Basic-auth user name hf-relay sends with the token over git; the Hub ignores it, and
+/// huggingface_hub stores git credentials under this name (hub-protocol §1.2).
+pub const GIT_USERNAME: &str = "hf_user";
+
 /// Removes credentials from text meant for people: `hf_…` tokens become `hf_***`, URL userinfo
-/// becomes `***@`, `Authorization:` header values and `Bearer` credentials become `***`.
+/// becomes `***@`, `Authorization:` header values and `Bearer` credentials become `***`. The
+/// same as [`Redactor::redact`] without a known token.
 pub fn redact(text: &str) -> String {
+    Redactor::default().redact(text)
+}
+
+/// The one redaction of the project: what [`redact`] masks, plus every encoding in which
+/// hf-relay itself sends one known token (which may not look like `hf_…`) and a server may
+/// echo it back: the raw token, its percent-encoded forms (any byte may be `%XX`, either case),
+/// and base64 of anything that contains it, such as the Basic credential
+/// `base64("hf_user:TOKEN")` or `base64(TOKEN)` alone (standard and URL-safe alphabets). A
+/// base64 word that holds the token is masked whole, so none of its bytes remain.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    secret: Option<Secret>,
+}
+
+#[derive(Clone)]
+struct Secret {
+    /// Matches every encoding of the token listed on [`Redactor`].
+    encoded: Regex,
+}
+
+impl Redactor {
+    pub fn new(secret: Option<&Token>) -> Redactor {
+        Redactor {
+            secret: secret
+                .filter(|token| !token.expose().is_empty())
+                .map(|token| Secret::new(token.expose())),
+        }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        let text = match &self.secret {
+            Some(secret) => secret.encoded.replace_all(text, "***"),
+            None => std::borrow::Cow::Borrowed(text),
+        };
+        mask_patterns(&text)
+    }
+}
+
+impl Secret {
+    fn new(token: &str) -> Secret {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+
+        let bytes = token.as_bytes();
+        // Raw or percent-encoded, byte by byte.
+        let percent: String = bytes
+            .iter()
+            .map(|&byte| {
+                let hex = format!("{byte:02X}");
+                let hex: String = hex
+                    .chars()
+                    .map(|c| match c.is_ascii_alphabetic() {
+                        true => format!("[{}{}]", c, c.to_ascii_lowercase()),
+                        false => c.to_string(),
+                    })
+                    .collect();
+                match byte.is_ascii() {
+                    true => format!("(?:{}|%{hex})", regex::escape(&(byte as char).to_string())),
+                    false => format!("%{hex}"),
+                }
+            })
+            .collect();
+        let mut alternatives = vec![percent, regex::escape(token)];
+        // Base64: the exact encodings hf-relay sends, and, for a token long enough to be told
+        // apart from ordinary text, the part of any base64 text that depends on the token
+        // alone, for each of the three byte alignments it may have there. A match takes the
+        // whole base64 word around it.
+        let basic = format!("{GIT_USERNAME}:{token}");
+        let mut exact = Vec::new();
+        for engine in [&STANDARD, &URL_SAFE, &STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            exact.push(engine.encode(basic.as_bytes()));
+            exact.push(engine.encode(bytes));
+        }
+        let mut cores = Vec::new();
+        for skip in 0..3.min(bytes.len()) {
+            let rest = &bytes[skip..];
+            let whole = &rest[..rest.len() / 3 * 3];
+            for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+                let core = engine.encode(whole);
+                if core.len() >= 12 {
+                    cores.push(core);
+                }
+            }
+        }
+        let word = "[A-Za-z0-9+/_-]*";
+        for core in exact.iter().chain(&cores) {
+            alternatives.push(format!("{word}{}{word}=*", regex::escape(core)));
+        }
+        // Longest first, so that a longer form is not cut by a shorter one inside it.
+        alternatives.sort_by_key(|alternative| std::cmp::Reverse(alternative.len()));
+        alternatives.dedup();
+        let encoded = Regex::new(&alternatives.join("|")).expect("the token's patterns compile");
+        Secret { encoded }
+    }
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor")
+            .field("has_secret", &self.secret.is_some())
+            .finish()
+    }
+}
+
+/// The masks that need no known token.
+fn mask_patterns(text: &str) -> String {
     static HF_TOKEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"hf_[A-Za-z0-9]{4,}").unwrap());
     static USERINFO: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@").unwrap());
@@ -275,37 +388,6 @@ pub fn redact(text: &str) -> String {
     let text = BEARER.replace_all(&text, "$1 ***");
     let text = USERINFO.replace_all(&text, "$1***@");
     HF_TOKEN.replace_all(&text, "hf_***").into_owned()
-}
-
-/// [`redact`] plus exact occurrences of one known token (which may not look like `hf_…`).
-#[derive(Clone, Default)]
-pub struct Redactor {
-    secret: Option<Token>,
-}
-
-impl Redactor {
-    pub fn new(secret: Option<&Token>) -> Redactor {
-        Redactor {
-            secret: secret.filter(|t| !t.expose().is_empty()).cloned(),
-        }
-    }
-
-    pub fn redact(&self, text: &str) -> String {
-        match &self.secret {
-            Some(secret) if text.contains(secret.expose()) => {
-                redact(&text.replace(secret.expose(), "***"))
-            }
-            _ => redact(text),
-        }
-    }
-}
-
-impl fmt::Debug for Redactor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Redactor")
-            .field("has_secret", &self.secret.is_some())
-            .finish()
-    }
 }
 
 #[cfg(test)]
@@ -588,5 +670,58 @@ mod tests {
         );
         assert!(!format!("{redactor:?}").contains("plainsecret42"));
         assert_eq!(Redactor::new(None).redact("plain"), "plain");
+    }
+
+    #[test]
+    fn redactor_masks_every_encoding_of_the_token() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+        for secret in [
+            "hf_testwrite0000000000000000000000",
+            "plain-secret/value+42~x",
+        ] {
+            let token = Token::new(secret);
+            let redactor = Redactor::new(Some(&token));
+            let basic = STANDARD.encode(format!("{GIT_USERNAME}:{secret}"));
+            let alone = STANDARD.encode(secret);
+            let other_user = URL_SAFE_NO_PAD.encode(format!("someone-else:{secret}"));
+            let percent_all: String = secret.bytes().map(|b| format!("%{b:02x}")).collect();
+            let percent_some: String = secret
+                .chars()
+                .map(|c| match c.is_ascii_alphanumeric() {
+                    true => c.to_string(),
+                    false => format!("%{:02X}", c as u32),
+                })
+                .collect();
+            let text = format!(
+                "remote: Authorization: Basic {basic}\nremote: payload {alone}\n\
+                 remote: other {other_user}.\nremote: q={percent_all}&r={percent_some}\n\
+                 remote: raw {secret}\n"
+            );
+            let masked = redactor.redact(&text);
+            for form in [
+                secret,
+                &basic,
+                basic.trim_end_matches('='),
+                &alone,
+                alone.trim_end_matches('='),
+                &other_user,
+                &percent_all,
+                &percent_some,
+            ] {
+                assert!(!masked.contains(form), "{form:?} left in {masked}");
+            }
+            // The rest of the text stays readable.
+            assert!(masked.contains("remote: payload ***\n"), "{masked}");
+            assert!(masked.contains("remote: other ***."), "{masked}");
+            assert!(masked.contains("remote: q=***&r=***\n"), "{masked}");
+        }
+        // Ordinary base64 and text are left alone.
+        let redactor = Redactor::new(Some(&Token::new("hf_testwrite0000000000000000000000")));
+        assert_eq!(
+            redactor.redact("sha aGVsbG8gd29ybGQ= ok"),
+            "sha aGVsbG8gd29ybGQ= ok"
+        );
     }
 }

@@ -232,10 +232,12 @@ pub struct BuildArgs {
 /// Which JSONL files go where, and how they are converted.
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
-    /// JSONL files for split `train`, read in the order given.
+    /// JSONL files for split `train`, read in the order given; gzip, zstd, bzip2 and xz
+    /// files are decompressed (told by their contents), `-` reads standard input (once).
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// A JSONL file for a named split (repeatable; several files of a split keep their order).
+    /// A JSONL file for a named split (repeatable; several files of a split keep their order;
+    /// FILE may be compressed, or `-` for standard input).
     #[arg(long = "split", value_name = "NAME=FILE")]
     pub splits: Vec<String>,
     /// Dataset config (subset) name; its files go under a folder of that name.
@@ -300,8 +302,12 @@ pub struct CardArgs {
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
     /// Print the card the next build would write (writes nothing).
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "check", conflicts_with = "check")]
     pub preview: bool,
+    /// Check the metadata of the working tree's README.md as the Hub would (every problem,
+    /// with its YAML path); exit 0 when valid, 1 otherwise.
+    #[arg(long)]
+    pub check: bool,
     #[command(flatten)]
     pub inputs: InputArgs,
     #[command(flatten)]

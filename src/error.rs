@@ -107,7 +107,9 @@ pub fn diagnose(error: &anyhow::Error) -> Diagnosis {
             (Some(error.kind()), error.hints().to_vec())
         } else if let Some(error) = cause.downcast_ref::<MissingToken>() {
             (Some(ErrorKind::User), error.hints())
-        } else if cause.is::<RemoteError>() || cause.is::<HubError>() {
+        } else if let Some(error) = cause.downcast_ref::<RemoteError>() {
+            (Some(ErrorKind::Hub), error.hints())
+        } else if cause.is::<HubError>() {
             (Some(ErrorKind::Hub), Vec::new())
         } else if cause.is::<ConvertError>() {
             (Some(ErrorKind::User), Vec::new())

@@ -8,6 +8,7 @@
 mod body;
 mod info;
 mod merge;
+pub mod validate;
 mod yaml;
 
 pub use merge::{CardMergeError, merge_cards};

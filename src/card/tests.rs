@@ -966,3 +966,101 @@ fn yaml_load_follows_pyyaml() {
     assert_eq!(doc, expected);
     assert!(yaml::load("a: 1\n---\nb: 2\n").is_err());
 }
+
+/// A "billion laughs" front matter: `levels` anchors, each a list of `width` aliases to the
+/// one before.
+fn alias_bomb(levels: usize, width: usize) -> String {
+    let mut text = String::from("---\nl0: &l0 [lol]\n");
+    for level in 1..=levels {
+        let aliases = vec![format!("*l{}", level - 1); width].join(",");
+        text.push_str(&format!("l{level}: &l{level} [{aliases}]\n"));
+    }
+    text.push_str("---\nbody\n");
+    text
+}
+
+#[test]
+fn alias_bombs_are_refused_naming_readme() {
+    // 9^9 leaves (the 370-byte kind that allocated until abort) and 9^6 (a 9.4 MB README).
+    for (levels, width) in [(9, 9), (6, 9), (5, 10)] {
+        let bomb = alias_bomb(levels, width);
+        for error in [
+            read_configs(&bomb).unwrap_err(),
+            split_front_matter(&bomb).unwrap_err(),
+            render(&CardRequest {
+                repo_id: "a/b",
+                existing: Some(&bomb),
+                template: None,
+                config: &simple_config("default", 1),
+                flags: &MetadataFlags::default(),
+            })
+            .unwrap_err(),
+        ] {
+            let error = error.to_string();
+            assert!(
+                error.contains("README.md") && error.contains("alias bomb"),
+                "{levels}x{width}: {error}"
+            );
+        }
+    }
+    // A merge key is an alias too.
+    let merges = "---\na: &a {x: 1, y: 2}\nb: &b {<<: [*a, *a, *a, *a, *a, *a, *a, *a], z: 1}\n"
+        .to_string()
+        + &(0..40)
+            .map(|i| format!("c{i}: &c{i} {{<<: [*b], k{i}: [*b, *b, *b, *b, *b, *b, *b, *b]}}\n"))
+            .collect::<String>()
+        + "---\n";
+    let error = split_front_matter(&merges).unwrap_err().to_string();
+    assert!(error.contains("alias bomb"), "{error}");
+}
+
+#[test]
+fn ordinary_anchors_still_load_and_render_as_written_out() {
+    let features = "- name: text\n    dtype: string\n  - name: label\n    dtype: int64";
+    let with_anchors = format!(
+        "---\nlicense: mit\nshared: &tags [nlp, chat]\ntags: *tags\ndataset_info:\n\
+         - config_name: a\n  features: &features\n  {features}\n  splits:\n  - name: train\n    \
+         num_examples: 1\n- config_name: b\n  features: *features\n  splits:\n  - name: train\n    \
+         num_examples: 2\nextra:\n  <<: &base {{x: 1}}\n  y: *base\n---\n# Card\n"
+    );
+    let written_out = format!(
+        "---\nlicense: mit\nshared: [nlp, chat]\ntags: [nlp, chat]\ndataset_info:\n\
+         - config_name: a\n  features:\n  {features}\n  splits:\n  - name: train\n    \
+         num_examples: 1\n- config_name: b\n  features:\n  {features}\n  splits:\n  - name: train\n    \
+         num_examples: 2\nextra:\n  x: 1\n  y: {{x: 1}}\n---\n# Card\n"
+    );
+    assert_eq!(
+        split_front_matter(&with_anchors).unwrap(),
+        split_front_matter(&written_out).unwrap()
+    );
+    let configs = read_configs(&with_anchors).unwrap();
+    assert_eq!(configs.len(), 2);
+    assert_eq!(configs[0].features, configs[1].features);
+    let render_of = |existing: &str| {
+        render_with(
+            Some(existing),
+            None,
+            &simple_config("default", 3),
+            &MetadataFlags::default(),
+        )
+    };
+    let rendered = render_of(&with_anchors);
+    assert_eq!(rendered, render_of(&written_out));
+    // And the rendered card renders to itself, byte for byte.
+    assert_eq!(render_of(&rendered), rendered);
+}
+
+#[test]
+fn alias_budget_grows_with_the_document() {
+    // Many aliases to a small anchor in a big card: a few hundred KiB of copies, allowed
+    // because the card itself is big.
+    let mut text = String::from("---\nbase: &b [alpha, beta, gamma, delta]\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("k{i}: *b\n"));
+    }
+    text.push_str("---\n");
+    let (meta, _) = split_front_matter(&text).unwrap();
+    assert_eq!(meta.len(), 20_001);
+    assert_eq!(yaml::alias_budget(10), 64 * 1024);
+    assert_eq!(yaml::alias_budget(1 << 20), 16 << 20);
+}

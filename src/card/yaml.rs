@@ -19,9 +19,38 @@ pub struct YamlError {
     pub message: String,
 }
 
+/// How much aliases (and the anchors they refer to) may copy into the tree, in weight units:
+/// a node weighs 8, a scalar also its length in bytes, so the weight is about the size of the
+/// YAML the copies dump to. At most 16x the document's own size, and at least 64 KiB.
+///
+/// PyYAML shares an aliased object instead of copying it, so a "billion laughs" costs it
+/// nothing until someone walks the tree; we copy (yaml-rust2's `Yaml` is an owned tree), and
+/// the dump of the card walks it anyway, so the copies must be bounded. Real cards use a
+/// handful of aliases to small anchors (a shared feature list, a repeated `data_files`
+/// entry): tens to a few thousand units, far below 64 KiB; even a card made mostly of aliases
+/// to a small list stays under 16x. An alias bomb grows exponentially with each level of
+/// anchors, so it overruns the budget after a few levels, whatever the budget's constants.
+/// Like serde_yaml's repetition limit (alias jumps bounded by 100x the document's events) and
+/// go-yaml's alias ratio, the budget grows with the document, so a large real card is never
+/// refused for its size alone, while what a card can make us hold (and commit) stays linear
+/// in what it is.
+pub fn alias_budget(text_len: usize) -> usize {
+    const MIN_BUDGET: usize = 64 * 1024;
+    const PER_BYTE: usize = 16;
+    text_len.saturating_mul(PER_BYTE).max(MIN_BUDGET)
+}
+
+/// The weight of a scalar: see [`alias_budget`].
+const NODE_WEIGHT: usize = 8;
+
 /// Parses one YAML document as PyYAML's `safe_load` would. An empty document is `Null`.
+/// Aliases are expanded (copied), within [`alias_budget`] of the text's length; beyond it the
+/// document is refused at the alias that overran it.
 pub fn load(text: &str) -> Result<Yaml, YamlError> {
-    let mut loader = Loader::default();
+    let mut loader = Loader {
+        alias_budget: alias_budget(text.len()),
+        ..Loader::default()
+    };
     let mut parser = Parser::new_from_str(text);
     if let Err(error) = parser.load(&mut loader, true) {
         return Err(YamlError {
@@ -55,19 +84,27 @@ enum Frame {
     Seq {
         items: Vec<Yaml>,
         anchor: usize,
+        /// The weight of the items so far (see [`alias_budget`]).
+        weight: usize,
     },
     Map {
         map: Hash,
         key: KeyState,
         merges: Vec<Yaml>,
         anchor: usize,
+        weight: usize,
     },
 }
 
 #[derive(Default)]
 struct Loader {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Yaml>,
+    /// Each anchored node with its weight.
+    anchors: HashMap<usize, (Yaml, usize)>,
+    /// What aliases may still copy in, in weight units.
+    alias_budget: usize,
+    /// How many aliases were expanded (for the error).
+    aliases: usize,
     docs: Vec<Yaml>,
     second_doc_line: usize,
     error: Option<YamlError>,
@@ -108,14 +145,16 @@ impl Loader {
                     *key = KeyState::Merge;
                     return Ok(());
                 }
+                let weight = NODE_WEIGHT + value.len();
                 let node = resolve_scalar(value, style, tag.as_ref())?;
-                self.insert(node, anchor)?;
+                self.insert(node, anchor, weight)?;
             }
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.as_ref(), "seq")?;
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     anchor,
+                    weight: NODE_WEIGHT,
                 });
             }
             Event::MappingStart(anchor, tag) => {
@@ -125,11 +164,17 @@ impl Loader {
                     key: KeyState::Expect,
                     merges: Vec::new(),
                     anchor,
+                    weight: NODE_WEIGHT,
                 });
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq { items, anchor }) = self.stack.pop() {
-                    self.insert(Yaml::Array(items), anchor)?;
+                if let Some(Frame::Seq {
+                    items,
+                    anchor,
+                    weight,
+                }) = self.stack.pop()
+                {
+                    self.insert(Yaml::Array(items), anchor, weight)?;
                 }
             }
             Event::MappingEnd => {
@@ -137,48 +182,84 @@ impl Loader {
                     map,
                     merges,
                     anchor,
+                    weight,
                     ..
                 }) = self.stack.pop()
                 {
+                    // Merged keys only drop entries: the weight stays an upper bound.
                     let map = apply_merges(map, merges)?;
-                    self.insert(Yaml::Hash(map), anchor)?;
+                    self.insert(Yaml::Hash(map), anchor, weight)?;
                 }
             }
             Event::Alias(id) => {
-                let node = self
+                let weight = self
                     .anchors
                     .get(&id)
-                    .cloned()
+                    .map(|(_, weight)| *weight)
                     .ok_or_else(|| "found an alias to an unknown anchor".to_string())?;
-                self.insert(node, 0)?;
+                // Charged before the copy is made: the copy is what a bomb makes huge.
+                self.charge(weight)?;
+                let node = self.anchors[&id].0.clone();
+                self.aliases += 1;
+                self.insert(node, 0, weight)?;
             }
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
         }
         Ok(())
     }
 
-    fn insert(&mut self, node: Yaml, anchor: usize) -> Result<(), String> {
+    /// Takes `weight` from the copy budget, or refuses the document.
+    fn charge(&mut self, weight: usize) -> Result<(), String> {
+        if weight > self.alias_budget {
+            return Err(format!(
+                "refusing the front matter as an alias bomb (\"billion laughs\"): its {} \
+                 aliases copy more than it may grow by (16x its own size, at least 64 KiB); \
+                 write the values out or nest fewer aliases",
+                self.aliases + 1
+            ));
+        }
+        self.alias_budget -= weight;
+        Ok(())
+    }
+
+    fn insert(&mut self, node: Yaml, anchor: usize, weight: usize) -> Result<(), String> {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            // The anchor keeps a copy too: nested anchors would copy quadratically.
+            self.charge(weight)?;
+            self.anchors.insert(anchor, (node.clone(), weight));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Seq {
+                items,
+                weight: total,
+                ..
+            }) => {
+                *total = total.saturating_add(weight);
+                items.push(node);
+            }
             Some(Frame::Map {
-                map, key, merges, ..
-            }) => match std::mem::replace(key, KeyState::Expect) {
-                KeyState::Expect => {
-                    if matches!(node, Yaml::Array(_) | Yaml::Hash(_)) {
-                        return Err("a mapping key must be a scalar".to_string());
+                map,
+                key,
+                merges,
+                weight: total,
+                ..
+            }) => {
+                *total = total.saturating_add(weight);
+                match std::mem::replace(key, KeyState::Expect) {
+                    KeyState::Expect => {
+                        if matches!(node, Yaml::Array(_) | Yaml::Hash(_)) {
+                            return Err("a mapping key must be a scalar".to_string());
+                        }
+                        *key = KeyState::Key(node);
                     }
-                    *key = KeyState::Key(node);
+                    // Like a Python dict: a repeated key keeps its first position, last value wins.
+                    KeyState::Key(k) => {
+                        map.replace(k, node);
+                    }
+                    KeyState::Merge => merges.push(node),
                 }
-                // Like a Python dict: a repeated key keeps its first position, last value wins.
-                KeyState::Key(k) => {
-                    map.replace(k, node);
-                }
-                KeyState::Merge => merges.push(node),
-            },
+            }
         }
         Ok(())
     }

@@ -240,6 +240,9 @@ pub struct BatchBuilder {
     schema: SchemaRef,
     root: ColumnBuilder,
     row_bytes: Vec<u64>,
+    /// Each line's XXH3-128 (of its bytes as written): where shard boundaries fall, and what
+    /// proves a shard's rows unchanged.
+    row_hashes: Vec<u128>,
 }
 
 impl BatchBuilder {
@@ -255,6 +258,7 @@ impl BatchBuilder {
             root: ColumnBuilder::with_capacities(root, &data_type, &mut hints.iter()),
             schema,
             row_bytes: Vec::with_capacity(rows),
+            row_hashes: Vec::with_capacity(rows),
         }
     }
 
@@ -277,16 +281,18 @@ impl BatchBuilder {
             &slot,
         )?;
         self.row_bytes.push(size);
+        self.row_hashes
+            .push(twox_hash::XxHash3_128::oneshot(line.as_bytes()));
         Ok(())
     }
 
-    /// The batch and each row's size estimate.
-    pub fn finish(mut self) -> (RecordBatch, Vec<u64>) {
+    /// The batch, each row's size estimate and each row's line hash.
+    pub fn finish(mut self) -> (RecordBatch, Vec<u64>, Vec<u128>) {
         let arrays = self.root.finish_children();
         let options =
             arrow_array::RecordBatchOptions::new().with_row_count(Some(self.row_bytes.len()));
         let batch = RecordBatch::try_new_with_options(self.schema, arrays, &options)
             .expect("builders follow the schema");
-        (batch, self.row_bytes)
+        (batch, self.row_bytes, self.row_hashes)
     }
 }

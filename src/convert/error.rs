@@ -67,6 +67,23 @@ pub enum ConvertError {
         file: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{}: the {format} archive is {}: {source}",
+        file.display(),
+        if *truncated { "truncated (it ends in the middle of its compressed data)" } else { "corrupt" }
+    )]
+    Archive {
+        file: PathBuf,
+        format: &'static str,
+        truncated: bool,
+        source: std::io::Error,
+    },
+    #[error(
+        "{}:1:1: the file is UTF-16 ({order}), but JSONL is UTF-8: convert it first, e.g. \
+         `iconv -f UTF-16 -t UTF-8 IN > OUT.jsonl`",
+        file.display()
+    )]
+    Utf16 { file: PathBuf, order: &'static str },
     #[error("cannot write {}: {source}", file.display())]
     Write {
         file: PathBuf,
@@ -88,6 +105,30 @@ pub enum ConvertError {
     },
     #[error("interrupted")]
     Interrupted,
+}
+
+impl ConvertError {
+    /// The input whose text the error is about (not for failures to read it).
+    pub fn input_file(&self) -> Option<&std::path::Path> {
+        use ConvertError::*;
+        match self {
+            Malformed { location, .. }
+            | NotAnObject { location, .. }
+            | TypeConflict { location, .. }
+            | IntegerOutOfRange { location, .. }
+            | InexactFloat { location, .. }
+            | DuplicateKey { location, .. }
+            | InputChanged { location, .. }
+            | TooDeep { location, .. } => Some(&location.file),
+            Utf16 { file, .. } => Some(file),
+            Io { .. }
+            | Archive { .. }
+            | Write { .. }
+            | NoRecords { .. }
+            | NoColumns
+            | Interrupted => None,
+        }
+    }
 }
 
 /// The JSON path of a nested field: `agent_responses[].friction_moments`.

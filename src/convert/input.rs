@@ -3,14 +3,12 @@
 //! A UTF-8 BOM at the start of a file and CRLF line ends are accepted; blank lines are skipped
 //! (they still count for line numbers).
 
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use sha2::{Digest, Sha256};
-
 use super::error::{ConvertError, Location};
+use super::source::{Format, Opened, Source};
 
 /// Target size of one chunk. Small enough to stay clear of the costly ≥ 32 MB allocations on
 /// these VMs, big enough to amortise per-chunk work.
@@ -23,6 +21,9 @@ pub struct Chunk {
     /// 1-based number of the chunk's first line.
     pub first_line: u64,
     pub bytes: Vec<u8>,
+    /// Raw bytes of the input read for this chunk (compressed ones for a compressed input),
+    /// for progress against the inputs' sizes.
+    pub raw_bytes: u64,
 }
 
 impl Chunk {
@@ -91,22 +92,24 @@ impl BufferPool {
     }
 }
 
-/// Yields the chunks of several files, in order.
+/// Yields the chunks of several inputs, in order (decoded, when compressed).
 pub struct ChunkReader {
     pool: BufferPool,
-    files: Vec<PathBuf>,
+    files: Vec<Source>,
     file_index: usize,
-    current: Option<File>,
+    current: Option<Opened>,
     at_file_start: bool,
     next_line: u64,
     carry: Vec<u8>,
-    /// SHA-256 of each file's raw bytes, for the commit's provenance trailers.
-    hashers: Vec<Sha256>,
+    /// Raw bytes of the current input already counted in a chunk's `raw_bytes`.
+    counted: u64,
+    /// SHA-256 of each input's raw bytes, for the commit's provenance trailers.
+    digests: Vec<String>,
     hash: bool,
 }
 
 impl ChunkReader {
-    pub fn new(files: Vec<PathBuf>) -> ChunkReader {
+    pub fn new(files: Vec<Source>) -> ChunkReader {
         ChunkReader {
             pool: BufferPool::default(),
             file_index: 0,
@@ -114,30 +117,53 @@ impl ChunkReader {
             at_file_start: true,
             next_line: 1,
             carry: Vec::new(),
-            hashers: files.iter().map(|_| Sha256::new()).collect(),
+            counted: 0,
+            digests: Vec::with_capacity(files.len()),
             hash: true,
             files,
         }
     }
 
+    fn name(&self) -> PathBuf {
+        self.files[self.file_index].name().to_path_buf()
+    }
+
     fn io_error(&self, source: std::io::Error) -> ConvertError {
         ConvertError::Io {
-            file: self.files[self.file_index].clone(),
+            file: self.name(),
             source,
         }
     }
 
+    /// A failure while reading the current input: a decoding one names the format.
+    fn read_error(&self, source: std::io::Error) -> ConvertError {
+        match &self.current {
+            Some(opened) if opened.format != Format::Plain && !opened.raw_failed() => {
+                ConvertError::Archive {
+                    file: self.name(),
+                    format: opened.format.name(),
+                    truncated: source.kind() == std::io::ErrorKind::UnexpectedEof,
+                    source,
+                }
+            }
+            _ => self.io_error(source),
+        }
+    }
+
     fn next_chunk(&mut self) -> Result<Option<Chunk>, ConvertError> {
+        let mut raw_bytes = 0;
         loop {
             if self.file_index >= self.files.len() {
                 return Ok(None);
             }
             if self.current.is_none() {
-                let file =
-                    File::open(&self.files[self.file_index]).map_err(|e| self.io_error(e))?;
-                self.current = Some(file);
+                let opened = self.files[self.file_index]
+                    .open(self.hash)
+                    .map_err(|e| self.io_error(e))?;
+                self.current = Some(opened);
                 self.at_file_start = true;
                 self.next_line = 1;
+                self.counted = 0;
                 self.carry.clear();
             }
             let mut buffer = self.pool.take();
@@ -151,19 +177,16 @@ impl ChunkReader {
                 let start = buffer.len();
                 let want = CHUNK_BYTES.max(start + (64 << 10));
                 buffer.reserve_exact(want - start);
-                let file = self.current.as_mut().expect("open file");
+                let reader = &mut self.current.as_mut().expect("open input").reader;
                 // `take` + `read_to_end` fills the spare capacity without zeroing it first.
-                let n = match file
+                let n = match reader
                     .by_ref()
                     .take((want - start) as u64)
                     .read_to_end(&mut buffer)
                 {
                     Ok(n) => n,
-                    Err(e) => return Err(self.io_error(e)),
+                    Err(e) => return Err(self.read_error(e)),
                 };
-                if self.hash {
-                    self.hashers[self.file_index].update(&buffer[start..]);
-                }
                 if n == 0 {
                     eof = true;
                     break;
@@ -173,13 +196,27 @@ impl ChunkReader {
                     break;
                 }
             }
+            let opened = self.current.as_ref().expect("open input");
+            let consumed = opened.consumed();
+            raw_bytes += consumed - self.counted;
+            self.counted = consumed;
             if self.at_file_start {
                 self.at_file_start = false;
+                if let Some(order) = utf16_order(&buffer) {
+                    return Err(ConvertError::Utf16 {
+                        file: self.name(),
+                        order,
+                    });
+                }
                 if buffer.starts_with(b"\xEF\xBB\xBF") {
                     buffer.drain(..3);
                 }
             }
             let bytes = if eof {
+                if self.hash {
+                    let digest = opened.digest().expect("hashing");
+                    self.digests.push(digest);
+                }
                 self.current = None;
                 buffer
             } else {
@@ -201,8 +238,21 @@ impl ChunkReader {
                 file_index,
                 first_line,
                 bytes,
+                raw_bytes,
             }));
         }
+    }
+}
+
+/// The byte order of a text that starts as UTF-16: a byte order mark, or ASCII characters
+/// each paired with a NUL (`{\0"\0` or `\0{\0"`).
+fn utf16_order(head: &[u8]) -> Option<&'static str> {
+    match head {
+        [0xff, 0xfe, ..] => Some("little-endian"),
+        [0xfe, 0xff, ..] => Some("big-endian"),
+        [a, 0, b, 0, ..] if *a != 0 && *b != 0 => Some("little-endian"),
+        [0, a, 0, b, ..] if *a != 0 && *b != 0 => Some("big-endian"),
+        _ => None,
     }
 }
 
@@ -219,12 +269,9 @@ impl ChunkReader {
         self
     }
 
-    /// The SHA-256 (lowercase hex) of every file; complete once the reader is exhausted.
+    /// The SHA-256 (lowercase hex) of every input; complete once the reader is exhausted.
     pub fn digests(self) -> Vec<String> {
-        self.hashers
-            .into_iter()
-            .map(|h| super::shards::hex(&h.finalize()))
-            .collect()
+        self.digests
     }
 }
 
@@ -239,6 +286,7 @@ impl Iterator for ChunkReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
     use std::io::Write;
 
     #[test]
@@ -248,7 +296,7 @@ mod tests {
         let mut f = File::create(&path).unwrap();
         f.write_all(b"\xEF\xBB\xBF{\"a\":1}\r\n\r\n  \n{\"a\":2}")
             .unwrap();
-        let chunks: Vec<_> = ChunkReader::new(vec![path])
+        let chunks: Vec<_> = ChunkReader::new(vec![Source::file(path)])
             .collect::<Result<_, _>>()
             .unwrap();
         let found: Vec<(u64, Vec<u8>)> = chunks
@@ -303,7 +351,7 @@ mod tests {
         for _ in 0..10_000 {
             f.write_all(line.as_bytes()).unwrap();
         }
-        let chunks: Vec<_> = ChunkReader::new(vec![path])
+        let chunks: Vec<_> = ChunkReader::new(vec![Source::file(path)])
             .collect::<Result<_, _>>()
             .unwrap();
         assert!(chunks.len() > 1);

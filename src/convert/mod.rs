@@ -11,7 +11,10 @@ pub mod decode;
 pub mod error;
 pub mod infer;
 pub mod input;
+pub mod naming;
+pub mod reuse;
 pub mod shards;
+pub mod source;
 pub mod stream;
 
 use std::cell::RefCell;
@@ -28,9 +31,11 @@ pub use error::{ConvertError, Location};
 use infer::{Ty, merge};
 use input::{Chunk, ChunkReader};
 pub use shards::{Codec, Shard};
+use source::{Format, Source};
 use stream::{LineError, Slot, TypeSeed, parse_line_with};
 
-/// The inputs of one split, read in the order given.
+/// The inputs of one split, read in the order given: JSONL files, plain or compressed (gzip,
+/// zstd, bzip2, xz: told by their first bytes), and at most one `-` for standard input.
 #[derive(Debug, Clone)]
 pub struct SplitInput {
     pub name: String,
@@ -74,6 +79,9 @@ pub struct Converted {
     pub splits: Vec<SplitOutput>,
     /// Every input file with its SHA-256, in the order read.
     pub inputs: Vec<(PathBuf, String)>,
+    /// The schema, writer options and version the shards were written with: shards of a build
+    /// with another key are never reused.
+    pub format_key: String,
 }
 
 /// Converts every split into shards under `out_dir`, with one schema inferred over all inputs.
@@ -92,25 +100,120 @@ pub fn convert(
     progress: &dyn Progress,
     interrupted: &AtomicBool,
 ) -> Result<Converted, ConvertError> {
-    let all_files: Vec<PathBuf> = splits
+    convert_reusing(
+        splits,
+        out_dir,
+        options,
+        &reuse::Previous::none(),
+        progress,
+        interrupted,
+    )
+}
+
+/// [`convert`], taking the previous build's shards as they are when their rows are unchanged
+/// (see [`reuse`]).
+pub fn convert_reusing(
+    splits: &[SplitInput],
+    out_dir: &Path,
+    options: &Options,
+    previous: &reuse::Previous,
+    progress: &dyn Progress,
+    interrupted: &AtomicBool,
+) -> Result<Converted, ConvertError> {
+    let args: Vec<PathBuf> = splits
         .iter()
         .flat_map(|s| s.files.iter().cloned())
         .collect();
-    let total_bytes = total_size(&all_files)?;
+    // Standard input is spooled beside the shards, for the passes that read the input again.
+    let all_files = Source::of_args(&args, out_dir).map_err(|source| ConvertError::Io {
+        file: PathBuf::from(source::STDIN_NAME),
+        source,
+    })?;
+    let mut rest = all_files.as_slice();
+    let splits: Vec<Split> = splits
+        .iter()
+        .map(|split| {
+            let (files, after) = rest.split_at(split.files.len());
+            rest = after;
+            Split {
+                name: &split.name,
+                files,
+            }
+        })
+        .collect();
+    let result = convert_sources(
+        &splits,
+        &all_files,
+        out_dir,
+        options,
+        previous,
+        progress,
+        interrupted,
+    );
+    result.map_err(|error| blame_archive(error, &all_files, interrupted))
+}
 
-    let guess = guess_schema(&all_files, options.conflicts_as_json)?;
+/// A decompressor may hand out the bytes of a damaged block before its checksum tells: an
+/// error in the text of a compressed input is reported as the damaged archive it comes from,
+/// when the archive is one.
+fn blame_archive(error: ConvertError, files: &[Source], interrupted: &AtomicBool) -> ConvertError {
+    let Some(file) = error.input_file() else {
+        return error;
+    };
+    let Some(source) = files.iter().find(|s| s.name() == file) else {
+        return error;
+    };
+    if !source
+        .open(false)
+        .is_ok_and(|opened| opened.format != Format::Plain)
+    {
+        return error;
+    }
+    for chunk in ChunkReader::new(vec![source.clone()]).without_digests() {
+        match chunk {
+            Err(archive @ ConvertError::Archive { .. }) => return archive,
+            Err(_) => break,
+            Ok(_) if interrupted.load(Ordering::Relaxed) => break,
+            Ok(_) => {}
+        }
+    }
+    error
+}
+
+/// A split with its opened-to-be inputs.
+struct Split<'a> {
+    name: &'a str,
+    files: &'a [Source],
+}
+
+fn convert_sources(
+    splits: &[Split],
+    all_files: &[Source],
+    out_dir: &Path,
+    options: &Options,
+    previous: &reuse::Previous,
+    progress: &dyn Progress,
+    interrupted: &AtomicBool,
+) -> Result<Converted, ConvertError> {
+    let total_bytes = total_size(all_files);
+
+    let guess = guess_schema(all_files, options.conflicts_as_json)?;
     if guess == Ty::Null {
-        let split = splits.first().map(|s| s.name.clone()).unwrap_or_default();
+        let split = splits
+            .first()
+            .map(|s| s.name.to_string())
+            .unwrap_or_default();
         return Err(ConvertError::NoRecords { split });
     }
     let guess_has_columns = matches!(&guess, Ty::Struct(fields) if !fields.is_empty());
     if guess_has_columns {
-        infer::check_depth(&guess).map_err(|e| locate(e, &all_files))?;
+        infer::check_depth(&guess).map_err(|e| locate(e, all_files))?;
         progress.phase("Converting", total_bytes);
         let pass = write_splits(
             splits,
             out_dir,
             options,
+            previous,
             &guess,
             Mode::Guessed,
             progress,
@@ -118,12 +221,12 @@ pub fn convert(
         )?;
         match pass {
             Pass::Complete { outputs, digests } => {
-                return Ok(converted(&guess, outputs, all_files, digests));
+                return Ok(converted(&guess, options, outputs, all_files, digests));
             }
             Pass::Misfit { chunk } => {
                 progress.phase("Inferring schema", total_bytes);
                 let root = infer_schema_from(
-                    &all_files,
+                    all_files,
                     guess,
                     chunk,
                     options.conflicts_as_json,
@@ -135,6 +238,7 @@ pub fn convert(
                     splits,
                     out_dir,
                     options,
+                    previous,
                     all_files,
                     progress,
                     interrupted,
@@ -145,7 +249,7 @@ pub fn convert(
     // Every record of the first chunk is `{}`: no guess is worth making.
     progress.phase("Inferring schema", total_bytes);
     let root = infer_schema_from(
-        &all_files,
+        all_files,
         Ty::Null,
         0,
         options.conflicts_as_json,
@@ -157,6 +261,7 @@ pub fn convert(
         splits,
         out_dir,
         options,
+        previous,
         all_files,
         progress,
         interrupted,
@@ -164,47 +269,72 @@ pub fn convert(
 }
 
 /// The second half of the slow path: decode and write with the schema inferred over all lines.
+#[allow(clippy::too_many_arguments)] // private; the same arguments as `write_splits`
 fn write_inferred(
     root: Ty,
-    splits: &[SplitInput],
+    splits: &[Split],
     out_dir: &Path,
     options: &Options,
-    all_files: Vec<PathBuf>,
+    previous: &reuse::Previous,
+    all_files: &[Source],
     progress: &dyn Progress,
     interrupted: &AtomicBool,
 ) -> Result<Converted, ConvertError> {
     if matches!(&root, Ty::Struct(fields) if fields.is_empty()) {
         return Err(ConvertError::NoColumns);
     }
-    infer::check_depth(&root).map_err(|e| locate(e, &all_files))?;
-    progress.phase("Writing Parquet", total_size(&all_files)?);
+    infer::check_depth(&root).map_err(|e| locate(e, all_files))?;
+    progress.phase("Writing Parquet", total_size(all_files));
     match write_splits(
         splits,
         out_dir,
         options,
+        previous,
         &root,
         Mode::Inferred,
         progress,
         interrupted,
     )? {
-        Pass::Complete { outputs, digests } => Ok(converted(&root, outputs, all_files, digests)),
+        Pass::Complete { outputs, digests } => {
+            Ok(converted(&root, options, outputs, all_files, digests))
+        }
         Pass::Misfit { .. } => unreachable!("with the inferred schema, a misfit is an error"),
     }
 }
 
 fn converted(
     root: &Ty,
+    options: &Options,
     splits: Vec<SplitOutput>,
-    files: Vec<PathBuf>,
+    files: &[Source],
     digests: Vec<String>,
 ) -> Converted {
     let (schema, features) = arrow_schema(root);
     Converted {
+        format_key: format_key(&schema, &features, options),
         schema,
         features,
         splits,
-        inputs: files.into_iter().zip(digests).collect(),
+        inputs: files
+            .iter()
+            .map(|file| file.name().to_path_buf())
+            .zip(digests)
+            .collect(),
     }
+}
+
+/// What the bytes of a shard depend on besides its rows.
+fn format_key(schema: &SchemaRef, features: &[(String, Feature)], options: &Options) -> String {
+    use sha2::{Digest, Sha256};
+    let text = format!(
+        "{}\n{:?}\n{}\n{:?}\n{}",
+        env!("CARGO_PKG_VERSION"),
+        schema.fields(),
+        huggingface_metadata(features),
+        options.codec,
+        options.max_shard_bytes
+    );
+    shards::hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// The Arrow schema of `root` with the `huggingface` metadata, and its `datasets` features.
@@ -238,10 +368,12 @@ enum Pass {
 }
 
 /// Decodes every split with the schema `root` and writes its shards.
+#[allow(clippy::too_many_arguments)] // private, called from two places in this file
 fn write_splits(
-    splits: &[SplitInput],
+    splits: &[Split],
     out_dir: &Path,
     options: &Options,
+    previous: &reuse::Previous,
     root: &Ty,
     mode: Mode,
     progress: &dyn Progress,
@@ -249,6 +381,7 @@ fn write_splits(
 ) -> Result<Pass, ConvertError> {
     let (schema, features) = arrow_schema(root);
     let properties = shards::writer_properties(options.codec, &huggingface_metadata(&features));
+    let key = format_key(&schema, &features, options);
     let mut outputs: Vec<SplitOutput> = Vec::with_capacity(splits.len());
     let mut digests = Vec::new();
     let mut chunks_before = 0;
@@ -258,13 +391,15 @@ fn write_splits(
         }
     };
     for split in splits {
+        let files = split.files;
         let mut writer = shards::ShardWriter::new(
             out_dir,
-            &split.name,
+            split.name,
             schema.clone(),
             properties.clone(),
             options.max_shard_bytes,
-        );
+        )
+        .reusing(previous.for_split(split.name, &key));
         let mut num_examples = 0u64;
         let mut num_bytes = 0u64;
         let mut chunks = 0;
@@ -274,24 +409,26 @@ fn write_splits(
             source,
         };
         let read = for_each_chunk(
-            &split.files,
+            files,
             Reading {
                 skip: 0,
                 hash: true,
             },
             interrupted,
-            |chunk| decode_chunk(chunk, &split.files, root, &schema, mode),
+            |chunk| decode_chunk(chunk, files, root, &schema, mode),
             |chunk, decoded| {
-                progress.advance(chunk.bytes.len() as u64);
+                progress.advance(chunk.raw_bytes);
                 let index = chunks;
                 chunks += 1;
-                let Decoded::Batch(batch, row_bytes) = decoded else {
+                let Decoded::Batch(batch, row_bytes, row_hashes) = decoded else {
                     misfit = Some(chunks_before + index);
                     return Ok(Flow::Stop);
                 };
                 num_examples += row_bytes.len() as u64;
                 num_bytes += row_bytes.iter().sum::<u64>();
-                writer.write(&batch, &row_bytes).map_err(write_error)?;
+                writer
+                    .write(&batch, &row_bytes, &row_hashes)
+                    .map_err(write_error)?;
                 Ok(Flow::Continue)
             },
         );
@@ -314,12 +451,12 @@ fn write_splits(
             writer.discard();
             discard(&outputs);
             return Err(ConvertError::NoRecords {
-                split: split.name.clone(),
+                split: split.name.to_string(),
             });
         }
         let shards = writer.finish().map_err(write_error)?;
         outputs.push(SplitOutput {
-            name: split.name.clone(),
+            name: split.name.to_string(),
             shards,
             num_examples,
             num_bytes,
@@ -328,23 +465,18 @@ fn write_splits(
     Ok(Pass::Complete { outputs, digests })
 }
 
-fn total_size(files: &[PathBuf]) -> Result<u64, ConvertError> {
-    files.iter().try_fold(0, |sum, file| {
-        let metadata = std::fs::metadata(file).map_err(|source| ConvertError::Io {
-            file: file.clone(),
-            source,
-        })?;
-        Ok(sum + metadata.len())
-    })
+/// The size of the inputs as given (standard input counts 0: its size is not known ahead).
+fn total_size(files: &[Source]) -> u64 {
+    files.iter().filter_map(Source::size).sum()
 }
 
 /// A first guess of the schema: the types of the records of the first chunk that holds any,
 /// up to the first line that fails (that line is met again, and reported, by the real pass).
 /// `Ty::Null` when the input holds no record at all.
-fn guess_schema(files: &[PathBuf], conflicts_as_json: bool) -> Result<Ty, ConvertError> {
+fn guess_schema(files: &[Source], conflicts_as_json: bool) -> Result<Ty, ConvertError> {
     for chunk in ChunkReader::new(files.to_vec()).without_digests() {
         let chunk = chunk?;
-        let Ok(text) = chunk.text(&files[chunk.file_index]) else {
+        let Ok(text) = chunk.text(files[chunk.file_index].name()) else {
             return Ok(Ty::Struct(Default::default()));
         };
         let lines: Vec<&str> = input::lines(text, chunk.first_line)
@@ -384,7 +516,7 @@ fn guess_schema(files: &[PathBuf], conflicts_as_json: bool) -> Result<Ty, Conver
 /// The schema of all records of `files`: the chunks from index `skip` on, merged on top of
 /// `start` (the type of the chunks before).
 fn infer_schema_from(
-    files: &[PathBuf],
+    files: &[Source],
     start: Ty,
     skip: usize,
     conflicts_as_json: bool,
@@ -398,7 +530,7 @@ fn infer_schema_from(
         interrupted,
         |chunk| infer_chunk(chunk, files, Ty::Null, conflicts_as_json),
         |chunk, chunk_ty| {
-            progress.advance(chunk.bytes.len() as u64);
+            progress.advance(chunk.raw_bytes);
             let before = std::mem::replace(&mut acc, Ty::Null);
             acc = match merge(before.clone(), chunk_ty, "", conflicts_as_json) {
                 Ok(merged) => merged,
@@ -418,11 +550,11 @@ fn infer_schema_from(
 /// Merges the types of a chunk's records into `start`.
 fn infer_chunk(
     chunk: &Chunk,
-    files: &[PathBuf],
+    files: &[Source],
     start: Ty,
     conflicts_as_json: bool,
 ) -> Result<Ty, ConvertError> {
-    let file = &files[chunk.file_index];
+    let file = files[chunk.file_index].name();
     let mut acc = start;
     for (line_no, line) in input::lines(chunk.text(file)?, chunk.first_line) {
         let slot = Slot::new(line);
@@ -437,14 +569,15 @@ fn infer_chunk(
 }
 
 enum Decoded {
-    Batch(RecordBatch, Vec<u64>),
+    /// The rows, their size estimates and their line hashes.
+    Batch(RecordBatch, Vec<u64>, Vec<u128>),
     /// A line does not fit the guessed schema.
     Misfit,
 }
 
 fn decode_chunk(
     chunk: &Chunk,
-    files: &[PathBuf],
+    files: &[Source],
     root: &Ty,
     schema: &SchemaRef,
     mode: Mode,
@@ -453,7 +586,7 @@ fn decode_chunk(
         /// The capacities of this thread's last batch, and the schema they are for.
         static LAST_BATCH: RefCell<(usize, decode::Capacities)> = const { RefCell::new((0, Vec::new())) };
     }
-    let file = &files[chunk.file_index];
+    let file = files[chunk.file_index].name();
     let schema_id = Arc::as_ptr(schema) as *const () as usize;
     let mut builder = LAST_BATCH.with_borrow(|(id, hints)| {
         let hints = if *id == schema_id {
@@ -476,26 +609,31 @@ fn decode_chunk(
         }
     }
     LAST_BATCH.set((schema_id, builder.capacities()));
-    let (batch, row_bytes) = builder.finish();
-    Ok(Decoded::Batch(batch, row_bytes))
+    let (batch, row_bytes, row_hashes) = builder.finish();
+    Ok(Decoded::Batch(batch, row_bytes, row_hashes))
 }
 
 /// The error for a field nested too deeply, at the first line that reaches it.
-fn locate(too_deep: infer::TooDeep, files: &[PathBuf]) -> ConvertError {
+fn locate(too_deep: infer::TooDeep, files: &[Source]) -> ConvertError {
     let mut location = Location {
-        file: files.first().cloned().unwrap_or_default(),
+        file: files
+            .first()
+            .map(|f| f.name().to_path_buf())
+            .unwrap_or_default(),
         line: 1,
         column: None,
     };
     'files: for file in files {
         for chunk in ChunkReader::new(vec![file.clone()]).without_digests() {
             let Ok(chunk) = chunk else { break };
-            let Ok(text) = chunk.text(file) else { break };
+            let Ok(text) = chunk.text(file.name()) else {
+                break;
+            };
             for (line_no, line) in input::lines(text, chunk.first_line) {
                 let value = serde_json::from_str::<serde_json::Value>(line);
                 if value.is_ok_and(|value| infer::reaches(&value, &too_deep.steps)) {
                     location = Location {
-                        file: file.clone(),
+                        file: file.name().to_path_buf(),
                         line: line_no,
                         column: None,
                     };
@@ -577,7 +715,7 @@ enum Flow {
 /// bounded number of chunks in flight. Stops at the first error, in input order, or when
 /// `consume` says so. Returns the SHA-256 of each file, or `None` when stopped early.
 fn for_each_chunk<T: Send>(
-    files: &[PathBuf],
+    files: &[Source],
     reading: Reading,
     interrupted: &AtomicBool,
     work: impl Fn(&Chunk) -> Result<T, ConvertError> + Sync,

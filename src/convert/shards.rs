@@ -1,9 +1,14 @@
-//! Writing one split as Parquet shards with stable boundaries.
+//! Writing one split as Parquet shards with content-defined boundaries.
 //!
-//! A shard is closed when the next row would take it past the maximum shard size, and a row
-//! group is closed at ~100 MB (both measured by the rows' uncompressed size estimate, as
-//! `datasets` measures them). Boundaries depend only on the rows before them, so appending rows
-//! to the input changes only the last shard and adds new ones.
+//! Where a shard ends is decided by the rows near the cut, not by the running total: once a
+//! shard holds a quarter of the maximum shard size, it ends after the first row whose line
+//! hash picks it (see [`Boundaries`]), and at the latest before the row that would take it past
+//! the maximum. An edit, insertion or deletion therefore changes the shard it falls in (rarely
+//! a neighbour too); the next boundary is found on the same row as before, and every later
+//! shard comes out byte-identical. Appending rows changes only the last shard and adds new
+//! ones. A row group is closed at ~100 MB (both measured by the rows' uncompressed size
+//! estimate, as `datasets` measures them). The files are written under temporary names;
+//! [`super::naming`] gives them their names in the dataset.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -34,10 +39,41 @@ const COLUMN_QUEUE: usize = 2;
 /// Row groups and shards queued for the assembler.
 const FILE_QUEUE: usize = 16;
 
+/// Where shards end: after `min` bytes, at the first row with `hash % divisor < row size`,
+/// so each further byte has a `1 / divisor` chance to end the shard; never past `max`.
+///
+/// With `min = max / 4` and `divisor = max / 5` a shard averages ≈ 45 % of the maximum
+/// (≈ 225 MB for the default 500 MB), and ≈ 2 % of shards are cut at the maximum instead (whose
+/// next boundary then depends on where the shard started, until a content-defined cut
+/// resynchronises).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Boundaries {
+    pub min: u64,
+    pub divisor: u64,
+    pub max: u64,
+}
+
+impl Boundaries {
+    pub fn for_max(max: u64) -> Boundaries {
+        Boundaries {
+            min: max / 4,
+            divisor: (max / 5).max(1),
+            max,
+        }
+    }
+
+    /// Whether a shard of `shard_bytes` (this row included) ends after a row of `row_bytes`
+    /// whose line hash is `hash`.
+    pub fn ends_after(&self, shard_bytes: u64, row_bytes: u64, hash: u128) -> bool {
+        shard_bytes >= self.min && (hash as u64) % self.divisor < row_bytes
+    }
+}
+
 /// One written shard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shard {
-    /// `train-00000.parquet`.
+    /// `train-00000.parquet`: a temporary name in the writer's folder until
+    /// [`super::naming`] names it.
     pub file_name: String,
     pub path: PathBuf,
     pub num_rows: u64,
@@ -45,6 +81,11 @@ pub struct Shard {
     /// SHA-256 of the file (lowercase hex) and its size: the Git LFS object id.
     pub sha256: String,
     pub file_size: u64,
+    /// XXH3-128 of the first line and the digest of all rows (see [`super::reuse`]), hex.
+    pub first_row: String,
+    pub rows_digest: String,
+    /// The file is a previous build's shard, taken without encoding.
+    pub reused: bool,
 }
 
 /// A writer that hashes what passes through, so a shard's LFS object id costs no second read.
@@ -231,6 +272,7 @@ struct Stopped;
 
 struct OpenShard {
     shard: Shard,
+    digest: Sha256,
     row_group_open: bool,
     row_group_bytes: u64,
     row_group_rows: usize,
@@ -242,13 +284,48 @@ pub struct ShardWriter {
     split: String,
     schema: SchemaRef,
     properties: WriterProperties,
-    max_shard_bytes: u64,
+    boundaries: Boundaries,
     /// Creates the column writers of each row group (the same for every shard).
     factory: Option<ArrowRowGroupWriterFactory>,
     encoders: Option<Encoders>,
     row_groups: usize,
     open: Option<OpenShard>,
     done: Vec<Shard>,
+    /// Previous shards by the hash of their first row.
+    candidates: Candidates,
+    /// Rows held back while they may be a previous shard.
+    held: Option<Held>,
+    /// Set while held rows are written: they do not start holding again.
+    replaying: bool,
+}
+
+type Candidates = std::collections::HashMap<u128, Vec<(super::reuse::ShardRecord, PathBuf)>>;
+
+/// The rows of a shard that may turn out to be a previous one (see [`super::reuse`]).
+struct Held {
+    batches: Vec<(RecordBatch, Vec<u64>, Vec<u128>)>,
+    rows: u64,
+    bytes: u64,
+    digest: Sha256,
+    first_row: u128,
+    candidates: Vec<(super::reuse::ShardRecord, PathBuf)>,
+    max_rows: u64,
+}
+
+impl Held {
+    /// The candidate these rows are, were the shard to end here.
+    fn matching(&self) -> Option<(super::reuse::ShardRecord, PathBuf)> {
+        let digest = hex(&self.digest.clone().finalize());
+        self.candidates
+            .iter()
+            .find(|(record, _)| record.num_rows == self.rows && record.rows_digest == digest)
+            .cloned()
+    }
+}
+
+fn add_row(digest: &mut Sha256, size: u64, hash: u128) {
+    digest.update(hash.to_le_bytes());
+    digest.update(size.to_le_bytes());
 }
 
 impl ShardWriter {
@@ -264,18 +341,32 @@ impl ShardWriter {
             split: split.to_string(),
             schema,
             properties,
-            max_shard_bytes,
+            boundaries: Boundaries::for_max(max_shard_bytes),
             factory: None,
             encoders: None,
             row_groups: 0,
             open: None,
             done: Vec::new(),
+            candidates: Candidates::new(),
+            held: None,
+            replaying: false,
         }
     }
 
-    /// Appends a batch whose rows have the given size estimates.
-    pub fn write(&mut self, batch: &RecordBatch, row_bytes: &[u64]) -> parquet::errors::Result<()> {
-        let result = self.write_rows(batch, row_bytes);
+    /// Previous shards this writer may take instead of encoding the same rows again.
+    pub fn reusing(mut self, candidates: Candidates) -> ShardWriter {
+        self.candidates = candidates;
+        self
+    }
+
+    /// Appends a batch whose rows have the given size estimates and line hashes.
+    pub fn write(
+        &mut self,
+        batch: &RecordBatch,
+        row_bytes: &[u64],
+        row_hashes: &[u128],
+    ) -> parquet::errors::Result<()> {
+        let result = self.write_rows(batch, row_bytes, row_hashes);
         self.surface(result)
     }
 
@@ -293,16 +384,71 @@ impl ShardWriter {
         }
     }
 
-    fn write_rows(&mut self, batch: &RecordBatch, row_bytes: &[u64]) -> Result<(), WriteError> {
+    fn write_rows(
+        &mut self,
+        batch: &RecordBatch,
+        row_bytes: &[u64],
+        row_hashes: &[u128],
+    ) -> Result<(), WriteError> {
         let mut start = 0;
-        for (i, &size) in row_bytes.iter().enumerate() {
+        let mut i = 0;
+        while i < row_bytes.len() {
+            let (size, hash) = (row_bytes[i], row_hashes[i]);
+            if let Some(held) = self.held.as_mut() {
+                if held.rows > 0 && held.bytes + size > self.boundaries.max {
+                    // The shard ends before this row.
+                    held.batches
+                        .push(slice(batch, row_bytes, row_hashes, start, i));
+                    start = i;
+                    self.settle()?;
+                    continue;
+                }
+                held.rows += 1;
+                held.bytes += size;
+                add_row(&mut held.digest, size, hash);
+                let ends = self.boundaries.ends_after(held.bytes, size, hash);
+                if ends || held.rows > held.max_rows {
+                    held.batches
+                        .push(slice(batch, row_bytes, row_hashes, start, i + 1));
+                    start = i + 1;
+                    if ends {
+                        self.settle()?;
+                    } else {
+                        self.replay()?;
+                    }
+                }
+                i += 1;
+                continue;
+            }
+            if self.open.is_none()
+                && !self.replaying
+                && let Some(candidates) = self.candidates.get(&hash).cloned()
+            {
+                self.write_slice(batch, start, i)?;
+                start = i;
+                self.held = Some(Held {
+                    batches: Vec::new(),
+                    rows: 0,
+                    bytes: 0,
+                    digest: Sha256::new(),
+                    first_row: hash,
+                    max_rows: candidates
+                        .iter()
+                        .map(|(r, _)| r.num_rows)
+                        .max()
+                        .unwrap_or(0),
+                    candidates,
+                });
+                continue;
+            }
             let shard_full = self.open.as_ref().is_some_and(|open| {
-                open.shard.num_rows > 0 && open.shard.num_bytes + size > self.max_shard_bytes
+                open.shard.num_rows > 0 && open.shard.num_bytes + size > self.boundaries.max
             });
             if shard_full {
                 self.write_slice(batch, start, i)?;
                 start = i;
                 self.close_shard()?;
+                continue;
             }
             let row_group_full = self.open.as_ref().is_some_and(|open| {
                 open.row_group_rows > 0
@@ -315,12 +461,77 @@ impl ShardWriter {
                 self.finish_row_group()?;
             }
             let open = self.open_shard()?;
+            if open.shard.num_rows == 0 {
+                open.shard.first_row = format!("{hash:032x}");
+            }
             open.shard.num_rows += 1;
             open.shard.num_bytes += size;
             open.row_group_bytes += size;
             open.row_group_rows += 1;
+            add_row(&mut open.digest, size, hash);
+            let shard_bytes = open.shard.num_bytes;
+            if self.boundaries.ends_after(shard_bytes, size, hash) {
+                self.write_slice(batch, start, i + 1)?;
+                start = i + 1;
+                self.close_shard()?;
+            }
+            i += 1;
         }
-        self.write_slice(batch, start, row_bytes.len())
+        match self.held.as_mut() {
+            Some(held) => {
+                if start < row_bytes.len() {
+                    let rest = slice(batch, row_bytes, row_hashes, start, row_bytes.len());
+                    held.batches.push(rest);
+                }
+                Ok(())
+            }
+            None => self.write_slice(batch, start, row_bytes.len()),
+        }
+    }
+
+    /// The held shard ends here: take the previous shard it equals, else encode its rows.
+    fn settle(&mut self) -> Result<(), WriteError> {
+        let Some(held) = self.held.as_ref() else {
+            return Ok(());
+        };
+        let Some((record, source)) = held.matching() else {
+            return self.replay();
+        };
+        let file_name = format!("{}-{:05}.parquet", self.split, self.done.len());
+        let path = self.dir.join(&file_name);
+        // A copy, not a hard link: the staged file must be a file of its own, as an encoded
+        // one is, for the commit to move it into the working tree.
+        std::fs::copy(&source, &path).map_err(parquet::errors::ParquetError::from)?;
+        let held = self.held.take().expect("checked above");
+        self.done.push(Shard {
+            file_name,
+            path,
+            num_rows: held.rows,
+            num_bytes: held.bytes,
+            sha256: record.sha256,
+            file_size: record.file_size,
+            first_row: format!("{:032x}", held.first_row),
+            rows_digest: record.rows_digest,
+            reused: true,
+        });
+        Ok(())
+    }
+
+    /// Encodes the held rows as if they had never been held.
+    fn replay(&mut self) -> Result<(), WriteError> {
+        let Some(held) = self.held.take() else {
+            return Ok(());
+        };
+        self.replaying = true;
+        let mut result = Ok(());
+        for (batch, sizes, hashes) in &held.batches {
+            result = self.write_rows(batch, sizes, hashes);
+            if result.is_err() {
+                break;
+            }
+        }
+        self.replaying = false;
+        result
     }
 
     fn write_slice(
@@ -422,7 +633,11 @@ impl ShardWriter {
                     num_bytes: 0,
                     sha256: String::new(),
                     file_size: 0,
+                    first_row: String::new(),
+                    rows_digest: String::new(),
+                    reused: false,
                 },
+                digest: Sha256::new(),
                 row_group_open: false,
                 row_group_bytes: 0,
                 row_group_rows: 0,
@@ -433,7 +648,7 @@ impl ShardWriter {
 
     fn close_shard(&mut self) -> Result<(), WriteError> {
         self.finish_row_group()?;
-        if let Some(open) = self.open.take() {
+        if let Some(mut open) = self.open.take() {
             let encoders = self
                 .encoders
                 .as_ref()
@@ -442,6 +657,7 @@ impl ShardWriter {
                 .files
                 .send(FileMessage::Close)
                 .map_err(|_| Stopped)?;
+            open.shard.rows_digest = hex(&open.digest.finalize());
             self.done.push(open.shard);
         }
         Ok(())
@@ -449,14 +665,16 @@ impl ShardWriter {
 
     /// Closes the last shard and returns all shards in order.
     pub fn finish(mut self) -> parquet::errors::Result<Vec<Shard>> {
-        let result = self.close_shard();
+        let result = self.settle().and_then(|()| self.close_shard());
         self.surface(result)?;
         let Some(encoders) = self.encoders.take() else {
             return Ok(std::mem::take(&mut self.done));
         };
         let closed = encoders.join()?;
-        assert_eq!(closed.len(), self.done.len(), "every shard was closed");
-        for (shard, (sha256, size)) in self.done.iter_mut().zip(closed) {
+        let encoded = self.done.iter_mut().filter(|shard| !shard.reused);
+        let encoded: Vec<&mut Shard> = encoded.collect();
+        assert_eq!(closed.len(), encoded.len(), "every shard was closed");
+        for (shard, (sha256, size)) in encoded.into_iter().zip(closed) {
             shard.sha256 = sha256;
             shard.file_size = size;
         }
@@ -498,6 +716,21 @@ impl From<Stopped> for WriteError {
     fn from(stopped: Stopped) -> Self {
         WriteError::Stopped(stopped)
     }
+}
+
+/// Rows `start..end` of a batch with their sizes and hashes.
+fn slice(
+    batch: &RecordBatch,
+    sizes: &[u64],
+    hashes: &[u128],
+    start: usize,
+    end: usize,
+) -> (RecordBatch, Vec<u64>, Vec<u128>) {
+    (
+        batch.slice(start, end - start),
+        sizes[start..end].to_vec(),
+        hashes[start..end].to_vec(),
+    )
 }
 
 /// Lowercase hex of a digest.

@@ -313,6 +313,16 @@ impl TypeSeed<'_> {
         Ok(())
     }
 
+    /// What the column holds, when that is neither null nor of the kind `fits` accepts (a
+    /// list arriving where strings were seen, say): the `expected` side of a conflict.
+    fn held_unless(&self, fits: impl Fn(&Ty) -> bool) -> Option<String> {
+        match &*self.acc {
+            Ty::Null => None,
+            held if fits(held) => None,
+            held => Some(held.describe()),
+        }
+    }
+
     fn conflict<E: de::Error>(self, expected: String, found: String) -> Result<(), E> {
         if self.conflicts_as_json {
             *self.acc = Ty::Json;
@@ -382,11 +392,7 @@ impl<'de> Visitor<'de> for TypeSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let expected = match &*self.acc {
-            Ty::Null | Ty::List(_) => None,
-            other => Some(other.describe()),
-        };
-        if let Some(expected) = expected {
+        if let Some(expected) = self.held_unless(|ty| matches!(ty, Ty::List(_))) {
             let slot = self.slot;
             self.conflict::<A::Error>(expected, "list".into())?;
             while seq.next_element_seed(Skip(slot))?.is_some() {}
@@ -416,11 +422,7 @@ impl<'de> Visitor<'de> for TypeSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let expected = match &*self.acc {
-            Ty::Null | Ty::Struct(_) => None,
-            other => Some(other.describe()),
-        };
-        if let Some(expected) = expected {
+        if let Some(expected) = self.held_unless(|ty| matches!(ty, Ty::Struct(_))) {
             let slot = self.slot;
             self.conflict::<A::Error>(expected, "object".into())?;
             while map.next_key::<IgnoredAny>()?.is_some() {
@@ -502,30 +504,35 @@ impl ColumnSeed<'_> {
     }
 }
 
+/// A value read as its raw JSON text, its numbers counted for the line's ordinals; `None` for
+/// `null`.
+fn raw_text<'de, D: de::Deserializer<'de>>(
+    deserializer: D,
+    slot: &Slot<'_>,
+) -> Result<Option<&'de str>, D::Error> {
+    let text = <&serde_json::value::RawValue>::deserialize(deserializer)?.get();
+    slot.skip_numbers(text);
+    Ok((text != "null").then_some(text))
+}
+
 impl<'de> DeserializeSeed<'de> for ColumnSeed<'_> {
     type Value = u64;
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<u64, D::Error> {
         if let ColumnBuilder::Json(builder) = self.column {
             // Values of a conflicted column are kept as their JSON text, exactly as written.
-            let raw = <&serde_json::value::RawValue>::deserialize(deserializer)?;
-            let text = raw.get();
-            self.slot.skip_numbers(text);
-            if text == "null" {
+            let Some(text) = raw_text(deserializer, self.slot)? else {
                 builder.append_null();
                 return Ok(4);
-            }
+            };
             builder.append_value(text);
             return Ok(text.len() as u64 + 4);
         }
         if let ColumnBuilder::EmptyObject(builder) = self.column {
-            let raw = <&serde_json::value::RawValue>::deserialize(deserializer)?;
-            let text = raw.get();
-            self.slot.skip_numbers(text);
-            if text == "null" {
+            let Some(text) = raw_text(deserializer, self.slot)? else {
                 builder.append_null();
                 return Ok(4);
-            }
+            };
             let inner = text.strip_prefix('{').and_then(|t| t.strip_suffix('}'));
             if !inner.is_some_and(|inner| inner.bytes().all(|b| b.is_ascii_whitespace())) {
                 let found = if text.starts_with('{') {

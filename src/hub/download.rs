@@ -139,7 +139,7 @@ impl HubClient {
                 temp.write_all(&buffer[..n])
                     .map_err(local("could not write", temp.path()))?;
             }
-            let oid = hex(&hasher.finalize());
+            let oid = crate::ids::hex(&hasher.finalize());
             if received != object.size || oid != object.oid {
                 let got = if received != object.size {
                     let more = if received > object.size {
@@ -181,8 +181,4 @@ fn create_parent(path: &Path) -> Result<PathBuf, HubError> {
         source,
     })?;
     Ok(folder)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -497,6 +497,18 @@ fn message_from_body(body: &str) -> Option<String> {
             .iter()
             .filter_map(|k| map.get(*k).and_then(text))
             .collect();
+        // `/api/validate-yaml`'s `{"errors": [{"message": ...}]}`.
+        if parts.is_empty()
+            && let Some(serde_json::Value::Array(errors)) = map.get("errors")
+        {
+            let messages: Vec<&str> = errors
+                .iter()
+                .filter_map(|e| e.get("message").and_then(|m| m.as_str()))
+                .collect();
+            if !messages.is_empty() {
+                parts.push(messages.join("; "));
+            }
+        }
         parts.dedup();
         if !parts.is_empty() {
             return Some(parts.join(": "));

@@ -34,7 +34,7 @@ pub struct LfsObject {
 impl LfsObject {
     /// The first 12 hex digits, for messages.
     pub(crate) fn short(&self) -> &str {
-        &self.oid[..self.oid.len().min(12)]
+        crate::ids::short_id(&self.oid)
     }
 }
 

@@ -15,6 +15,7 @@ mod lfs;
 mod pool;
 mod progress;
 mod upload;
+mod validate_yaml;
 mod watchdog;
 
 #[cfg(test)]
@@ -28,6 +29,7 @@ pub use error::{HubError, error_chain};
 pub use http::RetryPolicy;
 pub use lfs::LfsObject;
 pub use upload::UploadStats;
+pub use validate_yaml::YamlVerdict;
 
 use crate::auth::{Redactor, Token};
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::Reporter;
-use super::build::{BuildPlan, CardOptions, InputOptions, current_readme, next_state};
+use super::build::{BuildPlan, CardOptions, HeadState, InputOptions, next_state};
 use crate::card::{self, CardRequest};
 use crate::convert;
 use crate::error::UserError;
@@ -18,6 +18,7 @@ pub fn preview(
     card_options: &CardOptions,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<String> {
+    card::validate::check_flags(&card_options.flags)?;
     let clone = super::open_clone(dir, reporter)?;
     let repo_id = from_dataset_url(&clone.origin_url()?)?.to_string();
     if !inputs.inputs.is_empty() || !inputs.splits.is_empty() {
@@ -31,13 +32,14 @@ pub fn preview(
             &convert::NoProgress,
             crate::interrupt::flag(),
         )?;
-        return Ok(next_state(&clone, &repo_id, &plan, &converted)?.readme);
+        let head = HeadState::read(&clone, &plan.data_dir)?;
+        return Ok(next_state(&head, &repo_id, &plan, &converted)?.readme);
     }
     let nothing = |what: &str| {
         UserError::new(format!("nothing to preview: {what}"))
             .hint("give the INPUTs the next build will read")
     };
-    let Some(existing) = current_readme(&clone)? else {
+    let Some(existing) = HeadState::readme_only(&clone)? else {
         return Err(nothing("this clone has no card yet").into());
     };
     let configs = card::read_configs(&existing)?;
@@ -56,4 +58,23 @@ pub fn preview(
         config,
         flags: &card_options.flags,
     })
+}
+
+/// `card --check`: the working tree's README.md (what the next commit will hold) checked as the
+/// Hub's YAML verification would; an error lists every problem with its YAML path.
+pub fn check(dir: &Path, reporter: &dyn Reporter) -> anyhow::Result<()> {
+    let clone = super::open_clone(dir, reporter)?;
+    let path = clone.root.join("README.md");
+    let readme = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(UserError::new(format!("{}: no card to check", path.display())).into());
+        }
+        Err(error) => {
+            return Err(
+                anyhow::Error::new(error).context(format!("cannot read {}", path.display()))
+            );
+        }
+    };
+    card::validate::check_readme(&readme)
 }

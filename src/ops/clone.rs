@@ -68,14 +68,14 @@ pub fn clone(options: &CloneOptions, reporter: &dyn Reporter) -> anyhow::Result<
         .map(|found| found.token);
 
     // The endpoint comes from the user: never echo credentials it may hold.
-    let shown_url = remote::redact(&url, None);
+    let shown_url = crate::auth::redact(&url);
     reporter.status(&format!(
         "Cloning {repo_id} from {shown_url} into {}",
         dir.display()
     ));
     let created = Created::before_clone(&dir);
     let revision = options.revision.as_deref();
-    let clone = remote::clone_revision(&url, &dir, token.as_ref().map(Token::expose), revision)
+    let clone = remote::clone_revision(&url, &dir, token.as_ref(), revision)
         .with_context(|| format!("cannot clone {repo_id} into {}", dir.display()))?;
     // From here on the folder is ours: any failure removes what the clone wrote.
     let result = finish(&clone, options.no_lfs, endpoint, repo_id, token, reporter);

@@ -457,5 +457,5 @@ fn leftover_folders(git_dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 fn short(id: Oid) -> String {
-    id.to_string()[..12].to_string()
+    crate::ids::short_id(&id.to_string()).to_string()
 }

@@ -120,20 +120,10 @@ impl Hasher {
             size += read as u64;
         }
         Ok(Pointer {
-            oid: hex(&digest.finalize()),
+            oid: crate::ids::hex(&digest.finalize()),
             size,
         })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(DIGITS[usize::from(byte >> 4)] as char);
-        out.push(DIGITS[usize::from(byte & 0xf)] as char);
-    }
-    out
 }
 
 /// What [`store`] did.

@@ -53,6 +53,13 @@ impl Clone {
         Ok(())
     }
 
+    /// The id of the tree at `dir` in HEAD, when HEAD has such a folder.
+    pub fn head_tree_id_of(&self, dir: &str) -> Option<String> {
+        let tree = self.repo.head().ok()?.peel_to_tree().ok()?;
+        let entry = tree.get_path(std::path::Path::new(dir)).ok()?;
+        Some(entry.id().to_string())
+    }
+
     /// The files (blobs and links) in HEAD's tree, recursively.
     pub fn head_file_count(&self) -> anyhow::Result<usize> {
         let tree = self.repo.head()?.peel_to_tree()?;

@@ -2,8 +2,11 @@
 //! memory.
 //!
 //! The token reaches libgit2 through the credentials callback only (HTTP Basic, hub-protocol
-//! §1.2), is offered once per connection, and never goes into a URL, `.git/config` or a
-//! message: every text relayed from libgit2 or the server passes through [`redact`]. Failures
+//! §1.2), is offered once per connection and only to the remote URL's origin (scheme, host,
+//! port; see [`redirect_policy`]), and never goes into a URL, `.git/config` or a message: every
+//! text relayed from libgit2 or the server passes through [`crate::auth::Redactor`], which
+//! masks the token in every encoding hf-relay sends it. Ctrl-C
+//! ([`crate::interrupt::interrupted`]) stops a transfer at libgit2's next callback. Failures
 //! come back as a [`RemoteError`] (inside the `anyhow::Error`; use `downcast_ref`), which
 //! tells a refused token from a missing repo, a refused ref (with the server's `remote:`
 //! lines) and a transient network problem.
@@ -18,19 +21,24 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::Context as _;
-use git2::{AutotagOption, Direction, ErrorClass, ErrorCode, FetchOptions, Oid, PushOptions};
+use git2::{
+    AutotagOption, Direction, ErrorClass, ErrorCode, FetchOptions, Oid, PushOptions,
+    RemoteCallbacks, RemoteRedirect,
+};
 
-pub use self::credentials::{Credentials, USERNAME, redact};
+pub use self::credentials::{Credentials, USERNAME};
 pub use self::lfs_objects::{
     FetchObject, LfsCheckout, checkout_lfs, lfs_pointers_at, lfs_pointers_between,
 };
 use super::Clone;
+use crate::auth::Token;
+use crate::interrupt::{self, Interrupted};
 
 /// The branch hf-relay publishes.
 pub const MAIN: &str = "refs/heads/main";
 /// Where `fetch` keeps the remote's `main`.
 pub const ORIGIN_MAIN: &str = "refs/remotes/origin/main";
-const TAG_PREFIX: &str = "refs/tags/";
+use super::TAG_PREFIX;
 /// The remote's main may move anywhere (the Hub allows force-push); its tags never overwrite a
 /// local tag of the same name (as git fetch does since 2.20).
 const FETCH_REFSPECS: [&str; 2] = [
@@ -42,10 +50,7 @@ const FETCH_REFSPECS: [&str; 2] = [
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
     /// The server asked for credentials and there was no token.
-    #[error(
-        "this repository needs a token: {repo} is private or gated, or does not exist; set \
-         HF_TOKEN to a token that can access it"
-    )]
+    #[error("this repository needs a token: {repo} is private or gated, or does not exist")]
     TokenNeeded { repo: String },
     /// The server refused the token (HTTP 401 after it was sent).
     #[error(
@@ -60,10 +65,7 @@ pub enum RemoteError {
     #[error("{repo} has no branch `main` on the Hub")]
     NoMain { repo: String },
     /// A non-forced push of a branch the remote has moved ahead of.
-    #[error(
-        "the remote branch has commits this clone does not have; run push again to integrate \
-         them, or use --force"
-    )]
+    #[error("the Hub's branch has commits this clone does not have")]
     NotFastForward,
     /// The server refused at least one ref (pre-receive hook, permissions).
     #[error("{}", refused_message(refused, remote))]
@@ -80,6 +82,25 @@ pub enum RemoteError {
         status: u16,
         message: String,
     },
+    /// The server sent git to another origin (scheme, host, port) than the remote URL's; the
+    /// token was not sent there.
+    #[error(
+        "the Hub redirected git for {repo} from {from} to {to}, another origin; hf-relay \
+         follows redirects only within the origin of the remote URL and sends the token only \
+         there (check the endpoint, or clone from the URL the repository moved to)"
+    )]
+    Redirected {
+        repo: String,
+        from: String,
+        to: String,
+    },
+    /// Ctrl-C was pressed during the transfer.
+    #[error("the git transfer for {repo} was interrupted")]
+    Interrupted {
+        repo: String,
+        #[source]
+        source: Interrupted,
+    },
     /// The connection failed (DNS, refused, reset, TLS, timeout).
     #[error("cannot reach the Hub for {repo}: {message}")]
     Network { repo: String, message: String },
@@ -92,6 +113,21 @@ pub enum RemoteError {
 }
 
 impl RemoteError {
+    /// What the user can do about it, printed as `Hint:` lines after the message.
+    pub fn hints(&self) -> Vec<String> {
+        let hint = match self {
+            RemoteError::TokenNeeded { .. } => "set HF_TOKEN to a token that can access it",
+            RemoteError::AuthFailed { .. } => {
+                "check the token with `hf auth whoami`, or set HF_TOKEN to one with access"
+            }
+            RemoteError::NotFastForward => {
+                "run push again to integrate them, or use --force to overwrite them"
+            }
+            _ => return Vec::new(),
+        };
+        vec![hint.to_string()]
+    }
+
     /// Whether trying again later may succeed (hub-protocol §7: 408, 429, 5xx, network errors).
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -151,13 +187,47 @@ pub struct PushReport {
 fn repo_label(url: &str) -> String {
     crate::repo_id::from_dataset_url(url)
         .map(|id| id.to_string())
-        .unwrap_or_else(|_| redact(url, None))
+        .unwrap_or_else(|_| crate::auth::redact(url))
 }
 
-fn origin<'r>(clone: &'r Clone) -> anyhow::Result<(git2::Remote<'r>, String)> {
+/// `origin`, and the credentials for talking to it.
+fn origin<'r, 't>(
+    clone: &'r Clone,
+    token: Option<&'t Token>,
+) -> anyhow::Result<(git2::Remote<'r>, Credentials<'t>)> {
     let url = clone.origin_url()?;
     let remote = clone.repo.find_remote("origin")?;
-    Ok((remote, repo_label(&url)))
+    Ok((remote, Credentials::new(token, repo_label(&url), &url)))
+}
+
+/// Redirects: git's own default (`http.followRedirects=initial`) follows a redirect to another
+/// host on the first request of an operation, and libgit2 then asks for credentials for that
+/// host. hf-relay follows none that leaves the host (`RemoteRedirect::None`: a repository
+/// renamed on the Hub, redirected on the same host, still works), and its credentials callback
+/// gives the token only to the remote URL's exact origin, which also covers another port of the
+/// same host (libgit2 compares host names only). Either way the operation stops with
+/// [`RemoteError::Redirected`].
+pub fn redirect_policy() -> RemoteRedirect {
+    RemoteRedirect::None
+}
+
+/// Makes libgit2 stop at its next callback once Ctrl-C was pressed: during the download
+/// (`transfer_progress`), while the server talks (`sideband_progress`) and before a push sends
+/// anything (`push_negotiation`: no ref is updated then).
+fn stop_on_interrupt(callbacks: &mut RemoteCallbacks<'_>, with_sideband: bool) {
+    callbacks
+        .transfer_progress(|_| !interrupt::interrupted())
+        .push_negotiation(|_| match interrupt::interrupted() {
+            true => Err(git2::Error::new(
+                ErrorCode::User,
+                ErrorClass::Callback,
+                "interrupted",
+            )),
+            false => Ok(()),
+        });
+    if with_sideband {
+        callbacks.sideband_progress(|_| !interrupt::interrupted());
+    }
 }
 
 fn proxy_options() -> git2::ProxyOptions<'static> {
@@ -183,7 +253,7 @@ pub struct Advertised {
 /// its value when the remote's differs); returns what the remote advertised: its `main` tip
 /// (when it has none, the stale tracking ref, if any, is deleted) and its tags, so that a push
 /// needs no second connection to learn which tags the Hub lacks.
-pub fn fetch(clone: &Clone, token: Option<&str>) -> anyhow::Result<Advertised> {
+pub fn fetch(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Advertised> {
     fetch_ref(clone, token, MAIN)
 }
 
@@ -203,15 +273,17 @@ pub fn tracking_ref(remote_ref: &str) -> String {
 /// `refs/pr/N`) into its [`tracking_ref`], which is deleted when the remote has no such ref.
 pub fn fetch_ref(
     clone: &Clone,
-    token: Option<&str>,
+    token: Option<&Token>,
     remote_ref: &str,
 ) -> anyhow::Result<Advertised> {
-    let (mut remote, label) = origin(clone)?;
-    let credentials = Credentials::new(token, label);
+    let (mut remote, credentials) = origin(clone, token)?;
+    let mut callbacks = credentials.callbacks();
+    stop_on_interrupt(&mut callbacks, true);
     let mut options = FetchOptions::new();
     options
-        .remote_callbacks(credentials.callbacks())
+        .remote_callbacks(callbacks)
         .proxy_options(proxy_options())
+        .follow_redirects(redirect_policy())
         .download_tags(AutotagOption::None);
     let local_tags = tag_refs(&clone.repo)?;
     let mut refspecs: Vec<String> = FETCH_REFSPECS.iter().map(|s| s.to_string()).collect();
@@ -277,15 +349,17 @@ fn tag_refs(repo: &git2::Repository) -> anyhow::Result<Vec<(String, Oid)>> {
 /// refused any ref, even though libgit2 itself reports success then.
 pub fn push(
     clone: &Clone,
-    token: &str,
+    token: &Token,
     refspecs: &[String],
     force: bool,
 ) -> anyhow::Result<PushReport> {
-    let (mut remote, label) = origin(clone)?;
-    let credentials = Credentials::new(Some(token), label);
+    let (mut remote, credentials) = origin(clone, Some(token))?;
     let statuses: RefCell<Vec<(String, Option<String>)>> = RefCell::new(Vec::new());
     let sideband: RefCell<Vec<u8>> = RefCell::new(Vec::new());
     let mut callbacks = credentials.callbacks();
+    // Not the sideband: once the server talks, it has the pack and the ref updates, and the
+    // outcome is its to decide; stopping then would only hide what happened.
+    stop_on_interrupt(&mut callbacks, false);
     callbacks
         .push_update_reference(|name, status| {
             statuses
@@ -300,7 +374,8 @@ pub fn push(
     let mut options = PushOptions::new();
     options
         .remote_callbacks(callbacks)
-        .proxy_options(proxy_options());
+        .proxy_options(proxy_options())
+        .follow_redirects(redirect_policy());
     let refspecs: Vec<String> = refspecs
         .iter()
         .map(|spec| match force && !spec.starts_with('+') {
@@ -339,15 +414,15 @@ pub fn push(
 
 /// The refs `origin` advertises (ls-remote): `(full ref name, id)`, peeled entries (`^{}`)
 /// included as the server sends them.
-pub fn ls_remote(clone: &Clone, token: Option<&str>) -> anyhow::Result<Vec<(String, Oid)>> {
-    let (mut remote, label) = origin(clone)?;
-    let credentials = Credentials::new(token, label);
+///
+/// git2's `connect_auth` takes no redirect policy (libgit2 then reads `http.followRedirects`,
+/// default `initial`); the credentials callback still keeps the token on the remote's origin.
+pub fn ls_remote(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Vec<(String, Oid)>> {
+    let (mut remote, credentials) = origin(clone, token)?;
+    let mut callbacks = credentials.callbacks();
+    stop_on_interrupt(&mut callbacks, true);
     let connection = remote
-        .connect_auth(
-            Direction::Fetch,
-            Some(credentials.callbacks()),
-            Some(proxy_options()),
-        )
+        .connect_auth(Direction::Fetch, Some(callbacks), Some(proxy_options()))
         .map_err(|error| explain(&error, &credentials, Vec::new()))?;
     named_refs(connection.list())
 }
@@ -366,7 +441,7 @@ fn named_refs(
 /// The tags of `origin`, as [`Advertised::tags`] holds them, from a connection of their own
 /// (the tests' view of the Hub; `push` reads them from its fetch).
 #[cfg(test)]
-pub fn remote_tags(clone: &Clone, token: Option<&str>) -> anyhow::Result<Vec<(String, Oid)>> {
+pub fn remote_tags(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Vec<(String, Oid)>> {
     Ok(tags_of(ls_remote(clone, token)?))
 }
 
@@ -382,7 +457,7 @@ fn tags_of(heads: Vec<(String, Oid)>) -> Vec<(String, Oid)> {
 }
 
 /// The tip of `origin`'s `main`, `None` when it has none (no fetch: objects are not downloaded).
-pub fn remote_head(clone: &Clone, token: Option<&str>) -> anyhow::Result<Option<Oid>> {
+pub fn remote_head(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Option<Oid>> {
     Ok(ls_remote(clone, token)?
         .into_iter()
         .find(|(name, _)| name == MAIN)
@@ -392,7 +467,7 @@ pub fn remote_head(clone: &Clone, token: Option<&str>) -> anyhow::Result<Option<
 /// Clones `url` into `dir` (which must be absent or empty), branch `main`. LFS files are
 /// checked out as their pointer text (see [`checkout_lfs`]). The origin URL is stored as given,
 /// so it must hold no credentials. On failure, whatever was created is removed.
-pub fn clone_from(url: &str, dir: &Path, token: Option<&str>) -> anyhow::Result<Clone> {
+pub fn clone_from(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<Clone> {
     clone_revision(url, dir, token, None)
 }
 
@@ -402,7 +477,7 @@ pub fn clone_from(url: &str, dir: &Path, token: Option<&str>) -> anyhow::Result<
 pub fn clone_revision(
     url: &str,
     dir: &Path,
-    token: Option<&str>,
+    token: Option<&Token>,
     revision: Option<&str>,
 ) -> anyhow::Result<Clone> {
     super::check_remote_url(url)?;
@@ -427,12 +502,15 @@ pub fn clone_revision(
     result
 }
 
-fn clone_into(url: &str, dir: &Path, token: Option<&str>) -> anyhow::Result<Clone> {
-    let credentials = Credentials::new(token, repo_label(url));
+fn clone_into(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<Clone> {
+    let credentials = Credentials::new(token, repo_label(url), url);
+    let mut callbacks = credentials.callbacks();
+    stop_on_interrupt(&mut callbacks, true);
     let mut options = FetchOptions::new();
     options
-        .remote_callbacks(credentials.callbacks())
-        .proxy_options(proxy_options());
+        .remote_callbacks(callbacks)
+        .proxy_options(proxy_options())
+        .follow_redirects(redirect_policy());
     let cloned = git2::build::RepoBuilder::new()
         .branch("main")
         .fetch_options(options)
@@ -489,6 +567,22 @@ fn check_out_revision(repo: &git2::Repository, revision: &str) -> anyhow::Result
 /// Turns a libgit2 failure into a [`RemoteError`], using what the credentials callback saw.
 fn explain(error: &git2::Error, credentials: &Credentials<'_>, remote: Vec<String>) -> RemoteError {
     let repo = credentials.repo().to_string();
+    if interrupt::interrupted() {
+        return RemoteError::Interrupted {
+            repo,
+            source: Interrupted,
+        };
+    }
+    if let Some((from, to)) = credentials.foreign_asker() {
+        return RemoteError::Redirected { repo, from, to };
+    }
+    if let Some(to) = refused_redirect(error.message()) {
+        return RemoteError::Redirected {
+            repo,
+            from: credentials.origin_label(),
+            to: credentials.redact(to),
+        };
+    }
     if credentials.token_refused() {
         return RemoteError::AuthFailed { repo };
     }
@@ -502,7 +596,7 @@ fn explain(error: &git2::Error, credentials: &Credentials<'_>, remote: Vec<Strin
     if let Some(status) = http_status(&message) {
         return match status {
             404 => RemoteError::NotFound { repo },
-            401 if credentials.token().is_some() => RemoteError::AuthFailed { repo },
+            401 if credentials.has_token() => RemoteError::AuthFailed { repo },
             401 => RemoteError::TokenNeeded { repo },
             _ => RemoteError::Http {
                 repo,
@@ -512,9 +606,9 @@ fn explain(error: &git2::Error, credentials: &Credentials<'_>, remote: Vec<Strin
         };
     }
     if error.code() == ErrorCode::Auth {
-        return match credentials.token() {
-            Some(_) => RemoteError::AuthFailed { repo },
-            None => RemoteError::TokenNeeded { repo },
+        return match credentials.has_token() {
+            true => RemoteError::AuthFailed { repo },
+            false => RemoteError::TokenNeeded { repo },
         };
     }
     match error.class() {
@@ -523,6 +617,14 @@ fn explain(error: &git2::Error, credentials: &Credentials<'_>, remote: Vec<Strin
         }
         _ => RemoteError::Git { message, remote },
     }
+}
+
+/// The host (or scheme) named last in libgit2's "cannot redirect from 'HOST' to 'OTHER'", the
+/// refusal of a redirect to another host under [`redirect_policy`].
+fn refused_redirect(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("cannot redirect from '")?;
+    let (_, to) = rest.split_once("' to '")?;
+    to.strip_suffix('\'')
 }
 
 /// The status in libgit2's "unexpected http status code: 404".

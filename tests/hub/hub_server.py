@@ -11,7 +11,9 @@ publisher:
   missing objects, read-only tokens);
 * the Git LFS batch API (basic and Hugging Face's "multipart" transfer),
   with presigned-style storage URLs, verify, and download;
-* REST: POST /api/repos/create, GET /api/datasets/OWNER/NAME, GET /api/whoami-v2.
+* REST: POST /api/repos/create, GET /api/datasets/OWNER/NAME, GET /api/whoami-v2,
+  POST /api/validate-yaml (the card rules of src/card/validate.rs, on the lists of
+  data/hub/*.json; needs PyYAML, and answers 404 "not offered" without it).
 * Pull requests (the discussions API, as huggingface_hub's create_pull_request,
   get_discussion_details, change_discussion_status and merge_pull_request call it):
     POST /api/datasets/OWNER/NAME/discussions
@@ -26,6 +28,12 @@ publisher:
 
 Usage:
     python3 hub_server.py --root DIR [--port 0] [--host 127.0.0.1]
+    python3 hub_server.py --foreign --root DIR [--port 0] [--host 127.0.0.1]
+
+`--foreign` runs a hostile stand-in for another host instead: every request is
+answered 401 with `WWW-Authenticate: Basic`, and one line per request goes to
+DIR/foreign-auth.log: "METHOD PATH AUTH", where AUTH is the request's
+Authorization header as received, or "-" when there was none.
 
 It prints one line `READY http://HOST:PORT` once it listens. All state lives
 under DIR:
@@ -55,6 +63,16 @@ FAULT KEYS (faults.json; a missing file means no faults):
     large_file_bytes: BYTES      hook: non-LFS size limit (default 10 MiB)
     binary_min_bytes: BYTES      hook: binary blobs smaller than this are let
                                  through (default 0: every binary blob is refused)
+    git_redirect: {"OWNER/NAME": URL}
+                                 GET /datasets/OWNER/NAME[.git]/info/refs?Q answers
+                                 302 to URL/info/refs?Q (URL on this server: a
+                                 same-origin redirect; on a --foreign server: a
+                                 redirect to another origin)
+    hook_echo_auth: true         hook: print the push's Authorization header value
+                                 (without the "Authorization:" name), its base64
+                                 payload alone, base64 of the token alone, and the
+                                 token URL-encoded (quote(safe="") and every byte
+                                 %xx) as `remote:` lines, then refuse the push
 
   Hostile switches (a server that attacks or starves its client):
     batch_pad: N                 every batch answer also lists N objects nobody asked
@@ -64,6 +82,9 @@ FAULT KEYS (faults.json; a missing file means no faults):
                                  http://user:pass@HOST/..., file:///... or ftp://HOST/...
     drip_batch: true             batch answer bodies are sent one byte a second
     drip_storage: true           storage GET bodies (downloads) are sent one byte a second
+    no_validate_yaml: true       POST /api/validate-yaml -> 404, as a Hub without it
+    validate_yaml_reject: TEXT   POST /api/validate-yaml -> 400 with this error, whatever
+                                 the card (a Hub whose rules are ahead of our lists)
 
 The hook mode (`hub_server.py --hook`) is what each repo's hooks/pre-receive runs.
 """
@@ -480,6 +501,7 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
     ROUTES = [
         ("GET", r"/api/whoami-v2", "api_whoami"),
         ("POST", r"/api/repos/create", "api_create"),
+        ("POST", r"/api/validate-yaml", "api_validate_yaml"),
         ("GET", rf"/api/datasets/(?P<owner>{NAME_RE})/(?P<name>{NAME_RE})(?:/revision/(?P<rev>[^/]+))?",
          "api_dataset_info"),
         ("POST", rf"/api/datasets/(?P<owner>{NAME_RE})/(?P<name>{NAME_RE})/discussions",
@@ -692,6 +714,30 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
         else:
             self.send_json(401, {"error": "Invalid username or password."})
 
+    def api_validate_yaml(self):
+        """The Hub's card check: 200 {"warnings": []}, or 400 {"errors": [{"message"}],
+        "warnings": []}, like hfh's `_validate_yaml` reads it."""
+        body = self.read_json()
+        if self.hub.faults().get("no_validate_yaml"):
+            self.send_text(404, "Not Found")
+            return
+        reject = self.hub.faults().get("validate_yaml_reject")
+        if reject:
+            self.send_json(400, {"errors": [{"message": str(reject)}], "warnings": []})
+            return
+        try:
+            errors = validate_card((body or {}).get("content") or "")
+        except ImportError:
+            self.send_text(404, "Not Found")
+            return
+        if errors is None:
+            self.send_json(400, {"errors": [{"message": "Invalid YAML in README.md"}],
+                                 "warnings": []})
+        elif errors:
+            self.send_json(400, {"errors": [{"message": e} for e in errors], "warnings": []})
+        else:
+            self.send_json(200, {"warnings": []})
+
     def api_whoami(self):
         state, user = self.auth()
         if user is None:
@@ -766,6 +812,10 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
 
     # ---- git smart HTTP
     def git_smart(self, owner, name, service=None):
+        target = (self.hub.faults().get("git_redirect") or {}).get(f"{owner}/{name}")
+        if target and self.command == "GET":
+            location = f"{target.rstrip('/')}/info/refs" + (f"?{self.query}" if self.query else "")
+            return self.send_text(302, "Found", {"Location": location})
         if service is None:
             service = (self.params.get("service") or [""])[0]
         if service not in ("git-upload-pack", "git-receive-pack"):
@@ -805,6 +855,8 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
             "HUB_USER": user.name if user else "",
             "HUB_DISCUSSIONS": discussions_path(self.hub, owner, name),
         })
+        if self.hub.faults().get("hook_echo_auth"):
+            env["HUB_ECHO_AUTHORIZATION"] = self.headers.get("Authorization", "")
         chunked_in = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
         if self.command == "POST" and not chunked_in:
             # Without CONTENT_LENGTH, http-backend reads stdin to EOF (chunked case).
@@ -1110,6 +1162,95 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
                 os.unlink(tmp.name)
 
 
+# --------------------------------------------------------------------------- card rules
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "hub")
+FRONT_MATTER_RE = re.compile(r"^(\s*---(\r\n|\r|\n))([\S\s]*?)((\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
+_LISTS = {}
+
+
+def card_lists():
+    if not _LISTS:
+        def load(name):
+            with open(os.path.join(DATA_DIR, name)) as f:
+                return json.load(f)
+        fields = load("card-fields.json")
+        languages = load("languages.json")
+        tasks = load("tasks.json")
+        _LISTS.update({
+            "license": set(load("licenses.json")["ids"]),
+            "task_categories": set(tasks["task_categories"]),
+            "task_ids": set(tasks["task_ids"]),
+            "language": set(languages["codes"]) | set(languages["extra"]),
+            **{k: set(fields[k]) for k in ("size_categories", "multilinguality",
+                                           "annotations_creators", "language_creators")},
+        })
+    return _LISTS
+
+
+def validate_card(text):
+    """The same rules as src/card/validate.rs: a list of messages ([] when valid), None when
+    the YAML cannot be read. Raises ImportError without PyYAML."""
+    import yaml
+    m = FRONT_MATTER_RE.match(text)
+    if not m:
+        return []
+    try:
+        meta = yaml.safe_load(m.group(3))
+    except yaml.YAMLError:
+        return None
+    if meta is None:
+        return []
+    if not isinstance(meta, dict):
+        return None
+    lists = card_lists()
+    errors = []
+
+    def strings(key):
+        value = meta[key]
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        errors.append(f'"{key}" must be a string or a list of strings')
+        return []
+
+    for key in ("license", "task_categories", "task_ids", "size_categories", "multilinguality",
+                "annotations_creators", "language_creators"):
+        if key in meta:
+            for value in strings(key):
+                if value not in lists[key] and not (key == "license" and value == "other"):
+                    errors.append(f'"{key}" does not match any of the allowed types ({value!r})')
+    if "license" in meta and "other" in strings("license"):
+        for key in ("license_name", "license_link"):
+            if not (isinstance(meta.get(key), str) and meta[key].strip()):
+                errors.append(f'"{key}" is required with license: other')
+    if "language" in meta:
+        for value in strings("language"):
+            primary, *rest = value.split("-")
+            ok = value in lists["language"] or (
+                primary in lists["language"]
+                and all(1 <= len(p) <= 8 and p.isascii() and p.isalnum() for p in rest))
+            if not ok:
+                errors.append(f'"language" does not match any of the allowed types ({value!r})')
+    if "pretty_name" in meta and not isinstance(meta["pretty_name"], str):
+        errors.append('"pretty_name" must be a string')
+    configs = meta.get("configs")
+    if configs is not None:
+        if not isinstance(configs, list):
+            errors.append('"configs" must be a list')
+        else:
+            for i, entry in enumerate(configs):
+                if not (isinstance(entry, dict) and isinstance(entry.get("config_name"), str)):
+                    errors.append(f'"configs[{i}].config_name" is required')
+    info = meta.get("dataset_info")
+    if info is not None and not isinstance(info, (dict, list)):
+        errors.append('"dataset_info" must be a mapping or a list')
+    return errors
+
+
 # --------------------------------------------------------------------------- hook
 
 
@@ -1119,6 +1260,20 @@ def run_hook():
     exactly the commits this push brings."""
     updates = [line.split() for line in sys.stdin.read().splitlines() if line.strip()]
     err = sys.stderr
+    if "HUB_ECHO_AUTHORIZATION" in os.environ:
+        header = os.environ["HUB_ECHO_AUTHORIZATION"]
+        scheme, _, payload = header.partition(" ")
+        try:
+            token = base64.b64decode(payload).decode().partition(":")[2]
+        except ValueError:
+            token = payload
+        err.write(f"I was sent: {header}\n")
+        err.write(f"its payload: {payload}\n")
+        err.write(f"the token alone in base64: {base64.b64encode(token.encode()).decode()}\n")
+        err.write(f"quoted: {urllib.parse.quote(token, safe='')}\n")
+        err.write("every byte: " + "".join(f"%{b:02x}" for b in token.encode()) + "\n")
+        err.write("DENIED: hook_echo_auth refuses every push\n")
+        return 1
     can_write = os.environ.get("HUB_CAN_WRITE") == "1"
     denied = []
     for _, _, ref in updates:
@@ -1222,6 +1377,36 @@ def run_hook():
     return 0
 
 
+# --------------------------------------------------------------------------- foreign
+
+
+class ForeignHandler(BaseHTTPRequestHandler):
+    """Another host that a redirect may lead to: asks every request for Basic
+    credentials and logs the Authorization header it gets (see --foreign)."""
+    protocol_version = "HTTP/1.1"
+    log_path = None  # set in main()
+
+    def answer(self):
+        auth = self.headers.get("Authorization") or "-"
+        with open(self.log_path, "a") as f:
+            f.write(f"{self.command} {self.path} {auth}\n")
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = b"Authentication required"
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="elsewhere"')
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = answer
+
+    def log_message(self, *args):
+        pass
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -1231,11 +1416,26 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
     ap.add_argument("--hook", action="store_true", help="run as a repo's pre-receive hook")
+    ap.add_argument("--foreign", action="store_true",
+                    help="run as another host that asks for Basic credentials and logs them")
     args = ap.parse_args()
     if args.hook:
         sys.exit(run_hook())
     if not args.root:
         ap.error("--root is required")
+    if args.foreign:
+        os.makedirs(args.root, exist_ok=True)
+        ForeignHandler.log_path = os.path.join(args.root, "foreign-auth.log")
+        open(ForeignHandler.log_path, "a").close()
+        server = ThreadingHTTPServer((args.host, args.port), ForeignHandler)
+        server.daemon_threads = True
+        host, port = server.server_address[:2]
+        print(f"READY http://{host}:{port}", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        return
     Handler.hub = Hub(args.root)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True

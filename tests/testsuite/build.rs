@@ -246,7 +246,13 @@ fn appending_rows_changes_only_the_last_shard() {
         statuses[..last_old].iter().all(|s| *s == "unchanged"),
         "{statuses:?}"
     );
-    assert_eq!(statuses[last_old], "changed", "{statuses:?}");
+    // The last old shard gets the new rows, unless a content-defined boundary fell on its
+    // last row: then it stays as it was and the new rows start a new shard.
+    let last_changed = statuses[last_old] == "changed";
+    assert!(
+        last_changed || statuses[last_old] == "unchanged",
+        "{statuses:?}"
+    );
     assert!(
         statuses[last_old + 1..].iter().all(|s| *s == "added"),
         "{statuses:?}"
@@ -258,12 +264,17 @@ fn appending_rows_changes_only_the_last_shard() {
         &["diff", "--name-status", "HEAD~1", "HEAD", "--", "data/"],
     );
     let changed: Vec<&str> = diff.lines().collect();
-    assert_eq!(
-        changed[0],
-        format!("M\tdata/train-{last_old:05}.parquet"),
-        "{diff}"
-    );
-    assert!(changed[1..].iter().all(|l| l.starts_with('A')), "{diff}");
+    let added = if last_changed {
+        assert_eq!(
+            changed[0],
+            format!("M\tdata/train-{last_old:05}.parquet"),
+            "{diff}"
+        );
+        &changed[1..]
+    } else {
+        &changed[..]
+    };
+    assert!(added.iter().all(|l| l.starts_with('A')), "{diff}");
     let subject = env.git_out(&clone, &["log", "-1", "--format=%s"]);
     assert!(
         subject.starts_with("Update train: 80 rows (+20) in "),

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
+use hf_relay::auth::Token;
 use hf_relay::repo::{Change, Clone, lfs, remote};
 use hf_relay_test_support::{TestHub, WRITE_TOKEN, WRONG_TOKEN};
 
@@ -22,7 +23,7 @@ fn publish_dataset(hub: &TestHub, owner: &str, name: &str, private: bool) -> (St
     let clone = remote::clone_from(
         &hub.dataset_url(owner, name),
         &work.path().join("a"),
-        Some(WRITE_TOKEN),
+        Some(&Token::new(WRITE_TOKEN)),
     )
     .unwrap();
     let content: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
@@ -46,7 +47,7 @@ fn publish_dataset(hub: &TestHub, owner: &str, name: &str, private: bool) -> (St
     hub.put_lfs_object(owner, name, &pointer.oid, &content);
     remote::push(
         &clone,
-        WRITE_TOKEN,
+        &Token::new(WRITE_TOKEN),
         &["refs/heads/main:refs/heads/main".to_string()],
         false,
     )
@@ -330,8 +331,12 @@ fn clone_of_a_private_repo_downloads_with_a_token_and_fails_clearly_without() {
     let output = clone_cmd(&env, &hub, &["acme/secret"]).output().unwrap();
     assert_failure(
         &output,
-        "this repository needs a token: acme/secret is private or gated, or does not exist; \
-         set HF_TOKEN",
+        "this repository needs a token: acme/secret is private or gated, or does not exist",
+    );
+    assert!(
+        stderr(&output).contains("\nHint: set HF_TOKEN to a token that can access it\n"),
+        "{}",
+        stderr(&output)
     );
     assert!(!env.path().join("secret").exists());
 

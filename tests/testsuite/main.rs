@@ -7,10 +7,14 @@
 
 mod branches;
 mod build;
+mod card_gates;
 mod clone;
 mod hardening;
+mod hostile_git;
 mod hostile_lfs;
+mod inputs;
 mod push;
 mod review;
+mod shards;
 mod support;
 mod tag;

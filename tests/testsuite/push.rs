@@ -652,15 +652,38 @@ fn a_ref_the_hub_is_still_updating_is_pushed_once_it_is_free() {
 
     let lock = hub.bare_repo("alice", "busy").join("refs/heads/main.lock");
     std::fs::write(&lock, "").unwrap();
-    let release = {
-        let lock = lock.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(1200));
-            std::fs::remove_file(lock).unwrap();
-        })
+    // Freed once the push has seen the Hub refuse the locked ref and said it waits (not after
+    // a fixed time: a slow machine would reach the push after the lock is gone).
+    let mut child = env
+        .hf_relay()
+        .args(["push", "--dir"])
+        .arg(&clone)
+        .env("HF_TOKEN", WRITE_TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout_pipe = child.stdout.take().unwrap();
+    let stdout_reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut { stdout_pipe }, &mut bytes).unwrap();
+        bytes
+    });
+    let mut stderr_bytes = Vec::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap())) {
+        let line = line.unwrap();
+        if line.contains("The Hub is busy updating a ref") && lock.exists() {
+            std::fs::remove_file(&lock).unwrap();
+        }
+        stderr_bytes.extend_from_slice(line.as_bytes());
+        stderr_bytes.push(b'\n');
+    }
+    let status = child.wait().unwrap();
+    let output = Output {
+        status,
+        stdout: stdout_reader.join().unwrap(),
+        stderr: stderr_bytes,
     };
-    let output = push(&env, &clone, Some(WRITE_TOKEN), &[]);
-    release.join().unwrap();
     assert_success(&output);
     assert!(
         stderr(&output).contains("The Hub is busy updating a ref"),

@@ -55,7 +55,7 @@ impl Scenario {
             &env,
             &clone,
             &[&one, &two, &extra],
-            &["--max-shard-size", "200KB"],
+            &["--max-shard-size", "450KB"],
         );
         let c = head(&env, &clone);
         env.git_out(&clone, &["tag", "v2"]);

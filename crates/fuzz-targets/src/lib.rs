@@ -49,6 +49,15 @@ pub fn jsonl_to_arrow(data: &[u8]) {
         &AtomicBool::new(false),
     );
 
+    // The model judges what the converter reads: the decoded text of a compressed input.
+    let Some(decoded) = decoded_text(&input) else {
+        assert!(
+            result.is_err(),
+            "converted an input that does not decode as the archive it starts like"
+        );
+        return;
+    };
+    let data = decoded.as_slice();
     let model = model_lines(data);
     let invalid = |line: u64| model.iter().any(|l| l.number == line && !l.valid_object);
     let any_invalid = model.iter().any(|l| !l.valid_object);
@@ -96,6 +105,9 @@ pub fn jsonl_to_arrow(data: &[u8]) {
                     assert!(!any_invalid, "{error}, but some line is invalid");
                     None
                 }
+                // The bytes look like UTF-16 (a byte-order mark, or every other byte NUL), or
+                // like a compressed archive that does not decode: refused as a whole file.
+                ConvertError::Utf16 { .. } | ConvertError::Archive { .. } => None,
                 other => panic!("unexpected error for an in-memory input: {other}"),
             };
             if let Some(location) = location {
@@ -123,6 +135,16 @@ pub fn known_jsonl_crasher(data: &[u8]) -> bool {
     KNOWN_JSONL_CRASHERS
         .iter()
         .any(|(_, crasher)| *crasher == data)
+}
+
+/// The bytes of `input` as the converter reads them (decompressed when they start like gzip,
+/// zstd, bzip2 or xz); `None` when such an archive does not decode.
+fn decoded_text(input: &std::path::Path) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let mut opened = convert::source::Source::file(input).open(false).ok()?;
+    let mut text = Vec::new();
+    opened.reader.read_to_end(&mut text).ok()?;
+    Some(text)
 }
 
 /// One non-blank line as the model sees it.

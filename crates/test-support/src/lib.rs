@@ -33,39 +33,7 @@ impl TestHub {
             READ_TOKEN: {"user": "alice", "write": false, "orgs": []},
         });
         std::fs::write(root.path().join("tokens.json"), tokens.to_string()).unwrap();
-        let script = project_root().join("tests/hub/hub_server.py");
-        let log = std::fs::File::create(root.path().join("server.err")).unwrap();
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg("--root")
-            .arg(root.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("cannot start python3 tests/hub/hub_server.py");
-        let stdout = child.stdout.take().unwrap();
-        let (send, receive) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(url) = line.strip_prefix("READY ") {
-                    let _ = send.send(url.trim().to_string());
-                }
-            }
-        });
-        let url = match receive.recv_timeout(Duration::from_secs(20)) {
-            Ok(url) => url,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "the test Hub did not start: {}",
-                    std::fs::read_to_string(root.path().join("server.err")).unwrap_or_default()
-                );
-            }
-        };
+        let (child, url) = spawn_server(root.path(), &[]);
         TestHub { child, url, root }
     }
 
@@ -120,6 +88,86 @@ impl TestHub {
             .join("repos/datasets")
             .join(owner)
             .join(format!("{name}.git"))
+    }
+}
+
+/// Starts `hub_server.py --root ROOT ARGS…` and waits for its `READY URL` line.
+fn spawn_server(root: &Path, args: &[&str]) -> (Child, String) {
+    let script = project_root().join("tests/hub/hub_server.py");
+    let log = std::fs::File::create(root.join("server.err")).unwrap();
+    let mut child = Command::new("python3")
+        .arg(script)
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("cannot start python3 tests/hub/hub_server.py");
+    let stdout = child.stdout.take().unwrap();
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(url) = line.strip_prefix("READY ") {
+                let _ = send.send(url.trim().to_string());
+            }
+        }
+    });
+    match receive.recv_timeout(Duration::from_secs(20)) {
+        Ok(url) => (child, url),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the test server did not start: {}",
+                std::fs::read_to_string(root.join("server.err")).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Another host a redirect may lead to (`hub_server.py --foreign`): it answers every request
+/// with 401 and `WWW-Authenticate: Basic`, and logs the Authorization header of each.
+pub struct ForeignServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    pub root: tempfile::TempDir,
+}
+
+impl ForeignServer {
+    pub fn start() -> ForeignServer {
+        let root = tempfile::Builder::new()
+            .prefix("hf-relay-foreign-")
+            .tempdir()
+            .unwrap();
+        let (child, url) = spawn_server(root.path(), &["--foreign"]);
+        ForeignServer { child, url, root }
+    }
+
+    /// One `(request line, Authorization header or "-")` per request received.
+    pub fn requests(&self) -> Vec<(String, String)> {
+        std::fs::read_to_string(self.root.path().join("foreign-auth.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|line| {
+                let mut parts = line.splitn(3, ' ');
+                let method = parts.next().unwrap_or_default();
+                let path = parts.next().unwrap_or_default();
+                let auth = parts.next().unwrap_or_default();
+                (format!("{method} {path}"), auth.to_string())
+            })
+            .collect()
+    }
+}
+
+impl Drop for ForeignServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -14,11 +14,12 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::next_state::current_readme;
+use super::head::HeadState;
 use super::plan::BuildPlan;
 use crate::card::{self, CardRequest};
 use crate::convert::Codec;
 use crate::convert::shards::hex;
+use crate::convert::source::is_stdin;
 use crate::repo::Clone;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -85,6 +86,12 @@ fn nanos(seconds: i64, nanos: i64) -> i128 {
 }
 
 fn key(plan: &BuildPlan) -> anyhow::Result<Key> {
+    // Standard input has no stamps and cannot be read again to compare: never cached.
+    let files = plan.splits.iter().flat_map(|s| &s.files);
+    anyhow::ensure!(
+        !files.into_iter().any(|f| is_stdin(f)),
+        "a build from standard input is not cached"
+    );
     let mut splits = Vec::new();
     for split in &plan.splits {
         let mut stamps = Vec::new();
@@ -111,12 +118,6 @@ fn key(plan: &BuildPlan) -> anyhow::Result<Key> {
     })
 }
 
-fn data_tree(clone: &Clone, data_dir: &str) -> Option<String> {
-    let tree = clone.repo.head().ok()?.peel_to_tree().ok()?;
-    let entry = tree.get_path(Path::new(data_dir)).ok()?;
-    Some(entry.id().to_string())
-}
-
 /// How a build was proven to change nothing.
 pub enum Unchanged {
     /// The inputs' size, modification time and inode equal the last build's.
@@ -128,7 +129,12 @@ pub enum Unchanged {
 /// `Some` when this build would change nothing: the same inputs (by their stamps, else by
 /// their contents) and options as the last build, HEAD holds its data, and the card the build
 /// would write equals the committed one.
-pub fn unchanged(clone: &Clone, repo_id: &str, plan: &BuildPlan) -> Option<Unchanged> {
+pub fn unchanged(
+    clone: &Clone,
+    head: &HeadState,
+    repo_id: &str,
+    plan: &BuildPlan,
+) -> Option<Unchanged> {
     let entry: Entry = serde_json::from_slice(&std::fs::read(cache_path(clone)).ok()?).ok()?;
     let key = key(plan).ok()?;
     let fresh = key
@@ -136,10 +142,10 @@ pub fn unchanged(clone: &Clone, repo_id: &str, plan: &BuildPlan) -> Option<Uncha
         .iter()
         .flat_map(|(_, s)| s)
         .all(|s| s.mtime_ns < entry.written_ns - 1_000_000_000);
-    if !key.same_but_stamps(&entry.key) || data_tree(clone, &plan.data_dir)? != entry.data_tree {
+    if !key.same_but_stamps(&entry.key) || head.data_tree.as_ref()? != &entry.data_tree {
         return None;
     }
-    if !card_unchanged(clone, repo_id, plan) {
+    if !card_unchanged(head, repo_id, plan) {
         return None;
     }
     if entry.key == key && fresh {
@@ -171,24 +177,24 @@ fn sha256_of(file: &Path) -> std::io::Result<String> {
 }
 
 /// The card a build would write equals the committed one.
-fn card_unchanged(clone: &Clone, repo_id: &str, plan: &BuildPlan) -> bool {
+fn card_unchanged(head: &HeadState, repo_id: &str, plan: &BuildPlan) -> bool {
     let check = || -> Option<bool> {
-        let readme = current_readme(clone).ok()??;
-        let committed = clone.head_blob("README.md").ok()??;
+        let readme = head.readme.as_deref()?;
+        let committed = head.committed_readme.as_deref()?;
         if committed != readme.as_bytes() {
             return Some(false);
         }
-        let configs = card::read_configs(&readme).ok()?;
+        let configs = card::read_configs(readme).ok()?;
         let config = configs.iter().find(|c| c.config_name == plan.config_name)?;
         let rendered = card::render(&CardRequest {
             repo_id,
-            existing: Some(&readme),
+            existing: Some(readme),
             template: plan.template.as_deref(),
             config,
             flags: &plan.flags,
         })
         .ok()?;
-        Some(rendered == readme)
+        Some(rendered == *readme)
     };
     check().unwrap_or(false)
 }
@@ -196,7 +202,8 @@ fn card_unchanged(clone: &Clone, repo_id: &str, plan: &BuildPlan) -> bool {
 /// Remembers this build (after it committed, or found nothing to commit), with the SHA-256 of
 /// its inputs in order.
 pub fn record(clone: &Clone, plan: &BuildPlan, digests: Vec<String>) -> anyhow::Result<()> {
-    let Some(data_tree) = data_tree(clone, &plan.data_dir) else {
+    // The data folder of the HEAD this build left (after its commit, a new one).
+    let Some(data_tree) = clone.head_tree_id_of(&plan.data_dir) else {
         return Ok(());
     };
     let written_ns = SystemTime::now()

@@ -1,20 +1,25 @@
 //! `build`: JSONL → Parquet shards + dataset card → one commit in the local clone.
 //!
 //! - `plan`: the options resolved and checked before anything is written;
+//! - `head`: what the build needs of HEAD, read once;
 //! - `cache`: the proof that a rebuild would change nothing (stamps, else SHA-256);
 //! - `next_state`: what the next commit holds (shards, card, summary);
-//! - `message`: the commit message and its provenance trailers.
+//! - `message`: the commit message and its provenance trailers;
+//! - `records`: the row digests of the last build's shards, so unchanged ones are reused.
 
 mod cache;
+mod head;
 mod message;
 mod next_state;
 mod plan;
+mod records;
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 
-pub use self::next_state::{ShardStatus, ShardSummary, SplitSummary, current_readme, next_state};
+pub use self::head::HeadState;
+pub use self::next_state::{ShardStatus, ShardSummary, SplitSummary, next_state};
 pub use self::plan::{
     BuildPlan, CardOptions, InputOptions, check_config_name, check_split_name, read_template,
 };
@@ -56,7 +61,8 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     let _lock = clone.lock()?;
     let repo_id = from_dataset_url(&clone.origin_url()?)?.to_string();
 
-    if let Some(proof) = cache::unchanged(&clone, &repo_id, &plan) {
+    let head = HeadState::read(&clone, &plan.data_dir)?;
+    if let Some(proof) = cache::unchanged(&clone, &head, &repo_id, &plan) {
         let how = match proof {
             cache::Unchanged::Stamps => "same size, mtime and inode",
             cache::Unchanged::Contents(digests) => {
@@ -82,10 +88,12 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     // in `commit`, once all of it has succeeded.
     let staging = clone.staging_dir()?;
     let bar = reporter.conversion();
-    let converted = convert::convert(
+    let previous = records::previous(&clone, &head, &plan);
+    let converted = convert::convert_reusing(
         &plan.splits,
         staging.path(),
         &plan.options,
+        &previous,
         &*bar,
         crate::interrupt::flag(),
     );
@@ -102,7 +110,13 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
         ));
     }
 
-    let state = next_state(&clone, &repo_id, &plan, &converted)?;
+    let state = next_state(&head, &repo_id, &plan, &converted)?;
+    // A value the Hub would refuse that is already in the card (a hand edit): `push` refuses it.
+    for problem in crate::card::validate::validate_readme(&state.readme)? {
+        reporter.warning(&format!(
+            "README.md {problem} (push will refuse this card; see `hf-relay card --check`)"
+        ));
+    }
     if !state.schema_changes.is_empty() {
         let changes = state.schema_changes.join("; ");
         if options.strict_schema {
@@ -125,7 +139,8 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     if crate::interrupt::interrupted() {
         return Err(ConvertError::Interrupted.into());
     }
-    let card_changed = clone.head_blob("README.md")?.as_deref() != Some(state.readme.as_bytes());
+    let card_changed = head.committed_readme.as_deref() != Some(state.readme.as_bytes());
+    let shard_records = records::of_build(&converted, &state);
     let next_state::NextState {
         changes,
         splits,
@@ -152,6 +167,7 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     // Only a cache: failing to write it costs the next build its shortcut, nothing else.
     let digests = converted.inputs.iter().map(|(_, d)| d.clone()).collect();
     let _ = cache::record(&clone, &plan, digests);
+    let _ = records::record(&clone, &shard_records);
     Ok(BuildOutcome {
         repo_id,
         commit,

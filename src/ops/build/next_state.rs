@@ -5,12 +5,13 @@ use std::collections::BTreeSet;
 
 use anyhow::Context;
 
+use super::head::HeadState;
 use super::plan::BuildPlan;
 use crate::card::{self, CardRequest, ConfigInfo, SplitInfo};
-use crate::convert::Converted;
+use crate::convert::{Converted, naming};
 use crate::features::Feature;
+use crate::repo::Change;
 use crate::repo::lfs::Pointer;
-use crate::repo::{Change, Clone};
 
 const GITATTRIBUTES_PARQUET: &str = "*.parquet filter=lfs diff=lfs merge=lfs -text";
 
@@ -28,6 +29,8 @@ pub struct ShardSummary {
     pub status: ShardStatus,
     pub num_rows: u64,
     pub size: u64,
+    /// Taken from the previous build without encoding (its rows are unchanged).
+    pub reused: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -50,12 +53,12 @@ pub struct NextState {
 }
 
 pub fn next_state(
-    clone: &Clone,
+    head: &HeadState,
     repo_id: &str,
     plan: &BuildPlan,
     converted: &Converted,
 ) -> anyhow::Result<NextState> {
-    let existing = current_readme(clone)?;
+    let existing = &head.readme;
     let old_configs = match &existing {
         Some(text) => card::read_configs(text).context("cannot read the current README.md")?,
         None => Vec::new(),
@@ -68,14 +71,15 @@ pub fn next_state(
     let mut summaries = Vec::new();
     let mut split_infos = Vec::new();
     let mut download_size = 0;
-    let head_files = clone.head_files_in(&plan.data_dir)?;
+    let head_files = &head.data_files;
 
     for split in &converted.splits {
         let mut shards = Vec::new();
         let mut new_paths = BTreeSet::new();
-        for shard in &split.shards {
-            let path = format!("{}/{}", plan.data_dir, shard.file_name);
-            let status = match clone.head_blob(&path)?.as_deref().and_then(Pointer::parse) {
+        let names = shard_names(head, &plan.data_dir, split);
+        for (shard, name) in split.shards.iter().zip(names) {
+            let path = format!("{}/{name}", plan.data_dir);
+            let status = match head.pointer(&path) {
                 Some(old) if old.oid == shard.sha256 => ShardStatus::Unchanged,
                 Some(_) => ShardStatus::Changed,
                 None if head_files.contains(&path) => ShardStatus::Changed,
@@ -87,6 +91,7 @@ pub fn next_state(
                 status,
                 num_rows: shard.num_rows,
                 size: shard.file_size,
+                reused: shard.reused,
             });
             changes.push(Change::LfsHashed {
                 path: path.clone(),
@@ -98,7 +103,7 @@ pub fn next_state(
             });
             new_paths.insert(path);
         }
-        let removed: Vec<String> = shard_files_of(&head_files, &plan.data_dir, &split.name)
+        let removed: Vec<String> = shard_files_of(head_files, &plan.data_dir, &split.name)
             .filter(|path| !new_paths.contains(*path))
             .cloned()
             .collect();
@@ -130,8 +135,8 @@ pub fn next_state(
             .iter()
             .filter(|s| !converted.splits.iter().any(|n| n.name == s.name))
         {
-            for path in shard_files_of(&head_files, &plan.data_dir, &kept.name) {
-                if let Some(pointer) = clone.head_blob(path)?.as_deref().and_then(Pointer::parse) {
+            for path in shard_files_of(head_files, &plan.data_dir, &kept.name) {
+                if let Some(pointer) = head.pointer(path) {
                     download_size += pointer.size;
                 }
             }
@@ -157,7 +162,7 @@ pub fn next_state(
         path: "README.md".into(),
         bytes: readme.clone().into_bytes(),
     });
-    if let Some(gitattributes) = gitattributes_with_parquet(clone)? {
+    if let Some(gitattributes) = gitattributes_with_parquet(head.gitattributes.as_deref()) {
         changes.push(Change::File {
             path: ".gitattributes".into(),
             bytes: gitattributes.into_bytes(),
@@ -175,17 +180,21 @@ pub fn next_state(
     })
 }
 
-/// The README as the user sees it: the working tree's (hand edits included), else HEAD's.
-pub fn current_readme(clone: &Clone) -> anyhow::Result<Option<String>> {
-    let path = clone.root.join("README.md");
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => clone.head_blob("README.md")?,
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    bytes
-        .map(|b| String::from_utf8(b).context("README.md is not valid UTF-8"))
-        .transpose()
+/// The names of a split's new shards against HEAD's (see [`crate::convert::naming`]).
+fn shard_names(
+    head: &HeadState,
+    data_dir: &str,
+    split: &crate::convert::SplitOutput,
+) -> Vec<String> {
+    let mut previous = Vec::new();
+    for path in shard_files_of(&head.data_files, data_dir, &split.name) {
+        let name = &path[data_dir.len() + 1..];
+        if let Some(pointer) = head.pointer(path) {
+            previous.push((name.to_string(), pointer.oid.clone()));
+        }
+    }
+    let new: Vec<&str> = split.shards.iter().map(|s| s.sha256.as_str()).collect();
+    naming::file_names(&split.name, &previous, &new)
 }
 
 /// Shard files of one split in a HEAD folder listing: `{dir}/{split}-*.parquet`.
@@ -202,26 +211,23 @@ fn shard_files_of<'a>(
 
 /// `.gitattributes` with the Parquet LFS rule added, when HEAD's lacks it (e.g. a clone of a
 /// repo made elsewhere).
-fn gitattributes_with_parquet(clone: &Clone) -> anyhow::Result<Option<String>> {
-    let current = clone
-        .head_blob(".gitattributes")?
-        .map(|b| String::from_utf8_lossy(&b).into_owned());
-    let has_rule = current.as_deref().is_some_and(|text| {
+fn gitattributes_with_parquet(current: Option<&str>) -> Option<String> {
+    let has_rule = current.is_some_and(|text| {
         text.lines().any(|line| {
             let mut words = line.split_whitespace();
             words.next() == Some("*.parquet") && words.any(|w| w == "filter=lfs")
         })
     });
     if has_rule {
-        return Ok(None);
+        return None;
     }
-    let mut text = current.unwrap_or_default();
+    let mut text = current.unwrap_or_default().to_string();
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
     text.push_str(GITATTRIBUTES_PARQUET);
     text.push('\n');
-    Ok(Some(text))
+    Some(text)
 }
 
 /// Column-level differences between two feature lists.

@@ -1,10 +1,12 @@
 //! Turning build flags into one checked plan before anything is written.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
 use crate::card::MetadataFlags;
+use crate::convert::source::is_stdin;
 use crate::convert::{Codec, Options, SplitInput};
 
 /// The inputs of a build and how to convert them, as the user gave them.
@@ -46,6 +48,8 @@ impl BuildPlan {
     pub fn resolve(inputs: &InputOptions, card: &CardOptions) -> anyhow::Result<BuildPlan> {
         let config_name = inputs.config.clone();
         check_config_name(&config_name)?;
+        // A card flag the Hub would refuse stops here, before anything is converted or written.
+        crate::card::validate::check_flags(&card.flags)?;
         let data_dir = if config_name == "default" {
             "data".to_string()
         } else {
@@ -53,12 +57,30 @@ impl BuildPlan {
         };
 
         let mut splits: Vec<SplitInput> = Vec::new();
+        let mut stdin_split: Option<String> = None;
         let mut add = |name: &str, file: &Path| -> anyhow::Result<()> {
             check_split_name(name)?;
-            let metadata = std::fs::metadata(file)
-                .with_context(|| format!("cannot read input {}", file.display()))?;
-            if !metadata.is_file() {
-                bail!("input {} is not a file", file.display());
+            if is_stdin(file) {
+                // Typed lines could not be stopped with Ctrl-C while a read waits for them.
+                if std::io::stdin().is_terminal() {
+                    bail!(
+                        "standard input (`-`) is a terminal: pipe or redirect the JSONL into \
+                         hf-relay, e.g. `producer | hf-relay build -` or `hf-relay build - < x.jsonl`"
+                    );
+                }
+                // Standard input can be read once only.
+                if let Some(first) = stdin_split.replace(name.to_string()) {
+                    bail!(
+                        "standard input (`-`) is given twice (split {first} and split {name}): \
+                         it can be read once only"
+                    );
+                }
+            } else {
+                let metadata = std::fs::metadata(file)
+                    .with_context(|| format!("cannot read input {}", file.display()))?;
+                if !metadata.is_file() {
+                    bail!("input {} is not a file", file.display());
+                }
             }
             match splits.iter_mut().find(|s| s.name == name) {
                 Some(split) => split.files.push(file.to_path_buf()),

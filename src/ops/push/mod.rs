@@ -14,7 +14,7 @@ use git2::Oid;
 use super::Reporter;
 use crate::auth::Token;
 use crate::error::UserError;
-use crate::hub::{CreateOutcome, HubClient, LfsObject};
+use crate::hub::{CreateOutcome, HubClient, LfsObject, YamlVerdict};
 use crate::ids::short_id;
 use crate::inspect::{self, Hashing};
 use crate::repo::lfs::store_path;
@@ -108,6 +108,7 @@ pub fn push(
         check_open_pull_request(&client, &target, num, &pr_url(num))?;
     }
     let hub_main = fetch_and_integrate(clone, &target, &repo, &destination, options, reporter)?;
+    ask_the_hub_about_the_card(clone, &client, reporter)?;
     let head = clone.head_id()?;
     if matches!(options.to, PushTo::NewPullRequest { .. }) && hub_main.tip == Some(head) {
         return Err(UserError::new(format!(
@@ -218,6 +219,12 @@ impl Target {
             ))
             .hint("fix it (e.g. rebuild) and run `hf-relay verify`")
             .into());
+        }
+        // Card metadata the Hub's YAML verification would refuse stops the push here, before
+        // any request (the Hub's pre-receive check would refuse it only after every upload).
+        if let Some(readme) = head_readme(clone)? {
+            crate::card::validate::check_readme(&readme)
+                .context("refusing to push (fix README.md, then run `hf-relay card --check`)")?;
         }
         Ok(Target {
             _lock: lock,
@@ -436,7 +443,7 @@ fn fetch_and_integrate(
     }
     let from = &destination.integrate_from;
     let label = from.strip_prefix("refs/heads/").unwrap_or(from);
-    let advertised = remote::fetch_ref(clone, Some(target.token.expose()), from)
+    let advertised = remote::fetch_ref(clone, Some(&target.token), from)
         .with_context(|| format!("cannot fetch the Hub's {label}"))?;
     if let PushTo::PullRequest(num) = options.to
         && advertised.tip.is_none()
@@ -471,6 +478,43 @@ fn fetch_and_integrate(
         tags: advertised.tags,
         merged,
     })
+}
+
+/// README.md of HEAD, the card a push publishes.
+fn head_readme(clone: &Clone) -> anyhow::Result<Option<String>> {
+    Ok(clone
+        .head_blob("README.md")?
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Step 3b: the Hub's own verdict on the card to publish (after integration, which may have
+/// changed it), when it offers `POST /api/validate-yaml`; before any upload.
+fn ask_the_hub_about_the_card(
+    clone: &Clone,
+    client: &HubClient,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<()> {
+    let Some(readme) = head_readme(clone)? else {
+        return Ok(());
+    };
+    match client
+        .validate_yaml(&readme)
+        .context("cannot ask the Hub to validate README.md")?
+    {
+        YamlVerdict::NotOffered => Ok(()),
+        YamlVerdict::Valid { warnings } => {
+            for warning in warnings {
+                reporter.warning(&format!("the Hub says of README.md: {warning}"));
+            }
+            Ok(())
+        }
+        YamlVerdict::Invalid { errors } => Err(UserError::new(format!(
+            "refusing to push: the Hub refuses the metadata of README.md:\n  {}",
+            errors.join("\n  ")
+        ))
+        .hint("fix README.md, then run `hf-relay card --check`")
+        .into()),
+    }
 }
 
 /// What the LFS step moved.
@@ -684,7 +728,7 @@ fn push_refs_waiting_for_the_hub(
             .is_some_and(remote::RemoteError::is_ref_busy)
     };
     for wait in WAITS {
-        match remote::push(clone, token.expose(), refspecs, force) {
+        match remote::push(clone, token, refspecs, force) {
             Err(error) if busy(&error) => {
                 reporter.status(&format!(
                     "The Hub is busy updating a ref ({error}); trying again in {} ms",
@@ -695,5 +739,5 @@ fn push_refs_waiting_for_the_hub(
             result => return result.map(drop),
         }
     }
-    remote::push(clone, token.expose(), refspecs, force).map(drop)
+    remote::push(clone, token, refspecs, force).map(drop)
 }

@@ -8,6 +8,10 @@ use super::*;
 use crate::repo::{Change, CommitOutcome, lfs};
 use hf_relay_test_support::{READ_TOKEN, TestHub, WRITE_TOKEN, WRONG_TOKEN};
 
+fn token(value: &str) -> Token {
+    Token::new(value)
+}
+
 fn fixed_env(name: &str) -> Option<String> {
     let value = match name {
         "GIT_AUTHOR_NAME" | "GIT_COMMITTER_NAME" => "Test",
@@ -118,7 +122,7 @@ fn hub_and_clone(name: &str) -> (TestHub, tempfile::TempDir, Clone) {
     let clone = clone_from(
         &hub.dataset_url("alice", name),
         &work.path().join("a"),
-        Some(WRITE_TOKEN),
+        Some(&token(WRITE_TOKEN)),
     )
     .unwrap();
     (hub, work, clone)
@@ -133,7 +137,7 @@ fn remote_push_then_fetch_and_clone_round_trip() {
     assert_eq!(fetch(&a, None).unwrap().main, Some(first));
 
     let pushed = commit_text(&a, "notes.txt", "hello hub\n");
-    let report = push(&a, WRITE_TOKEN, &main_spec(), false).unwrap();
+    let report = push(&a, &token(WRITE_TOKEN), &main_spec(), false).unwrap();
     assert_eq!(report.updated, vec![MAIN.to_string()]);
     assert_eq!(
         a.repo.refname_to_id(ORIGIN_MAIN).unwrap(),
@@ -141,7 +145,10 @@ fn remote_push_then_fetch_and_clone_round_trip() {
         "libgit2 moves the tracking ref on push"
     );
     assert_eq!(remote_head(&a, None).unwrap(), Some(pushed));
-    assert_eq!(fetch(&a, Some(WRITE_TOKEN)).unwrap().main, Some(pushed));
+    assert_eq!(
+        fetch(&a, Some(&token(WRITE_TOKEN))).unwrap().main,
+        Some(pushed)
+    );
 
     // A second clone (anonymous: the repo is public) sees the commit.
     let b = clone_from(
@@ -163,7 +170,7 @@ fn remote_push_then_fetch_and_clone_round_trip() {
 fn remote_refused_push_quotes_the_server() {
     let (_hub, _work, a) = hub_and_clone("binary");
     commit_raw(&a, "blob.dat", b"abc\x00\x01\x02def");
-    let error = push(&a, WRITE_TOKEN, &main_spec(), false).unwrap_err();
+    let error = push(&a, &token(WRITE_TOKEN), &main_spec(), false).unwrap_err();
     let message = error.to_string();
     assert!(
         matches!(remote_error(&error), RemoteError::Refused { .. }),
@@ -189,7 +196,7 @@ fn remote_refused_push_quotes_the_server() {
 fn remote_read_token_push_is_denied() {
     let (_hub, _work, a) = hub_and_clone("denied");
     commit_text(&a, "notes.txt", "text\n");
-    let error = push(&a, READ_TOKEN, &main_spec(), false).unwrap_err();
+    let error = push(&a, &token(READ_TOKEN), &main_spec(), false).unwrap_err();
     let message = error.to_string();
     assert!(
         message.contains("the Hub refused refs/heads/main"),
@@ -207,7 +214,7 @@ fn remote_wrong_token_fails_once_and_is_never_shown() {
     let (hub, work, a) = hub_and_clone("wrong");
     commit_text(&a, "notes.txt", "text\n");
     let started = Instant::now();
-    let error = push(&a, WRONG_TOKEN, &main_spec(), false).unwrap_err();
+    let error = push(&a, &token(WRONG_TOKEN), &main_spec(), false).unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -239,7 +246,7 @@ fn remote_wrong_token_fails_once_and_is_never_shown() {
     let error = failure(clone_from(
         &hub.dataset_url("acme", "private-wrong"),
         &dir,
-        Some(WRONG_TOKEN),
+        Some(&token(WRONG_TOKEN)),
     ));
     assert!(matches!(
         remote_error(&error),
@@ -266,7 +273,12 @@ fn remote_private_repo_needs_a_token_and_missing_repo_is_not_found() {
     );
     assert!(!work.path().join("nested").exists());
 
-    let secret = clone_from(&hub.dataset_url("acme", "secret"), &dir, Some(WRITE_TOKEN)).unwrap();
+    let secret = clone_from(
+        &hub.dataset_url("acme", "secret"),
+        &dir,
+        Some(&token(WRITE_TOKEN)),
+    )
+    .unwrap();
     assert!(secret.root.join(".gitattributes").is_file());
     assert!(!git_config(&secret).contains(WRITE_TOKEN));
     let error = fetch(&secret, None).unwrap_err();
@@ -278,7 +290,7 @@ fn remote_private_repo_needs_a_token_and_missing_repo_is_not_found() {
     let error = failure(clone_from(
         &hub.dataset_url("alice", "nope"),
         &work.path().join("nope"),
-        Some(WRITE_TOKEN),
+        Some(&token(WRITE_TOKEN)),
     ));
     assert!(
         matches!(remote_error(&error), RemoteError::NotFound { .. }),
@@ -305,25 +317,29 @@ fn remote_non_fast_forward_push_is_refused_unless_forced() {
     )
     .unwrap();
     commit_text(&a, "a.txt", "from a\n");
-    push(&a, WRITE_TOKEN, &main_spec(), false).unwrap();
+    push(&a, &token(WRITE_TOKEN), &main_spec(), false).unwrap();
 
     let mine = commit_text(&b, "b.txt", "from b\n");
     for fetched_first in [false, true] {
         if fetched_first {
             fetch(&b, None).unwrap();
         }
-        let error = push(&b, WRITE_TOKEN, &main_spec(), false).unwrap_err();
+        let error = push(&b, &token(WRITE_TOKEN), &main_spec(), false).unwrap_err();
         assert!(
             matches!(remote_error(&error), RemoteError::NotFastForward),
             "{error:#}"
         );
         assert_eq!(
             error.to_string(),
-            "the remote branch has commits this clone does not have; run push again to \
-             integrate them, or use --force"
+            "the Hub's branch has commits this clone does not have"
+        );
+        let remote_error = error.downcast_ref::<RemoteError>().unwrap();
+        assert_eq!(
+            remote_error.hints(),
+            ["run push again to integrate them, or use --force to overwrite them"]
         );
     }
-    let report = push(&b, WRITE_TOKEN, &main_spec(), true).unwrap();
+    let report = push(&b, &token(WRITE_TOKEN), &main_spec(), true).unwrap();
     assert_eq!(report.updated, vec![MAIN.to_string()]);
     assert_eq!(remote_head(&b, None).unwrap(), Some(mine));
 }
@@ -346,14 +362,14 @@ fn remote_tags_are_pushed_listed_and_fetched() {
         .unwrap();
     let report = push(
         &a,
-        WRITE_TOKEN,
+        &token(WRITE_TOKEN),
         &["refs/tags/v1:refs/tags/v1".to_string()],
         false,
     )
     .unwrap();
     assert_eq!(report.updated, vec!["refs/tags/v1".to_string()]);
     assert_eq!(
-        remote_tags(&a, Some(WRITE_TOKEN)).unwrap(),
+        remote_tags(&a, Some(&token(WRITE_TOKEN))).unwrap(),
         vec![("v1".to_string(), tag)]
     );
 
@@ -441,7 +457,7 @@ fn remote_checkout_lfs_replaces_pointers_and_keeps_status_clean() {
     let (_, pointer) = commit_lfs(&a, "data/train-00000.parquet", &content);
     commit_lfs(&a, "data/copy.parquet", &content);
     hub.put_lfs_object("alice", "lfs", &pointer.oid, &content);
-    push(&a, WRITE_TOKEN, &main_spec(), false).unwrap();
+    push(&a, &token(WRITE_TOKEN), &main_spec(), false).unwrap();
 
     let b = clone_from(
         &hub.dataset_url("alice", "lfs"),
@@ -500,7 +516,8 @@ fn remote_checkout_lfs_replaces_pointers_and_keeps_status_clean() {
 
 #[test]
 fn remote_lines_drop_progress_and_rules() {
-    let credentials = Credentials::new(Some("hf_secret0123456789"), "a/b");
+    let secret = token("hf_secret0123456789");
+    let credentials = Credentials::new(Some(&secret), "a/b", "https://hub.local/datasets/a/b");
     let sideband = b"Resolving deltas:  50% (1/2)\rResolving deltas: 100% (2/2), done.\n\
         ------\nYour push was rejected\n  - x.bin (ref: refs/heads/main)\ntoken hf_secret0123456789\n\n";
     assert_eq!(
@@ -513,4 +530,67 @@ fn remote_lines_drop_progress_and_rules() {
     );
     assert_eq!(http_status("unexpected http status code: 503"), Some(503));
     assert_eq!(http_status("failed to connect"), None);
+    assert_eq!(
+        refused_redirect("cannot redirect from '127.0.0.1' to 'evil.example'"),
+        Some("evil.example")
+    );
+    assert_eq!(refused_redirect("unexpected redirect"), None);
+}
+
+/// Whether `Interrupted` is in the error's cause chain (what makes the exit code 130).
+fn carries_interrupted(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.is::<crate::interrupt::Interrupted>())
+}
+
+/// Ctrl-C (the flag set on this thread only: libgit2's callbacks run on the calling thread)
+/// stops a clone, a fetch and a push at libgit2's next callback: the error carries
+/// `Interrupted`, the clone folder is removed, and the interrupted push moved no ref on the Hub.
+#[test]
+fn remote_transfers_stop_on_ctrl_c() {
+    let (hub, work, a) = hub_and_clone("stop");
+    let behind = clone_from(
+        &hub.dataset_url("alice", "stop"),
+        &work.path().join("behind"),
+        None,
+    )
+    .unwrap();
+    let old_tip = head(&behind);
+    let published = commit_text(&a, "notes.txt", "pushed\n");
+    push(&a, &token(WRITE_TOKEN), &main_spec(), false).unwrap();
+    commit_text(&a, "notes.txt", "not pushed\n");
+
+    crate::interrupt::set_for_this_thread_for_test(true);
+    let pushed = push(&a, &token(WRITE_TOKEN), &main_spec(), false);
+    let fetched = fetch(&behind, None);
+    let dir = work.path().join("b");
+    let cloned = clone_from(&hub.dataset_url("alice", "stop"), &dir, None);
+    crate::interrupt::set_for_this_thread_for_test(false);
+
+    let error = pushed.unwrap_err();
+    assert!(carries_interrupted(&error), "{error:#}");
+    assert!(matches!(
+        remote_error(&error),
+        RemoteError::Interrupted { .. }
+    ));
+    assert_eq!(
+        remote_head(&a, None).unwrap(),
+        Some(published),
+        "the Hub's main moved"
+    );
+    let error = fetched.unwrap_err();
+    assert!(carries_interrupted(&error), "{error:#}");
+    assert_eq!(behind.repo.refname_to_id(ORIGIN_MAIN).unwrap(), old_tip);
+    let error = failure(cloned);
+    assert!(carries_interrupted(&error), "{error:#}");
+    assert!(
+        !dir.exists(),
+        "the interrupted clone left {}",
+        dir.display()
+    );
+
+    // Without Ctrl-C, the same transfers go through.
+    assert_eq!(fetch(&behind, None).unwrap().main, Some(published));
+    push(&a, &token(WRITE_TOKEN), &main_spec(), false).unwrap();
 }

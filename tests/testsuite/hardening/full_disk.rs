@@ -42,7 +42,7 @@ fn a_file_size_limit_during_build_gives_a_clean_error_and_leaves_the_clone_as_it
     let old = head(&env, &clone);
 
     // EFBIG: the write fails, the build reports it and the clone is exactly as it was.
-    for limit in [16 << 10, 96 << 10] {
+    for limit in [4 << 10, 8 << 10] {
         let before = env.snapshot(&clone);
         let output = build_with_file_size_limit(&env, &clone, &input, limit, true);
         assert_exit(&output, 1);
@@ -60,7 +60,7 @@ fn a_file_size_limit_during_build_gives_a_clean_error_and_leaves_the_clone_as_it
     // SIGXFSZ kills the process mid-write: the clone stays at the old commit; only the
     // staging folder is left under .git.
     let before = snapshot_without_leftovers(&env, &clone);
-    let output = build_with_file_size_limit(&env, &clone, &input, 64 << 10, false);
+    let output = build_with_file_size_limit(&env, &clone, &input, 6 << 10, false);
     assert_eq!(
         output.status.signal(),
         Some(25),

@@ -1,0 +1,444 @@
+//! Where an input's bytes come from: a file or standard input, plain or compressed.
+//!
+//! The compression is recognised by the first bytes (gzip, zstd, bzip2, xz), never by the name,
+//! and decoded as a stream. The SHA-256 of a provenance trailer is of the bytes as given (the
+//! compressed ones). Standard input is read once: its bytes are copied into a spool file as they
+//! are read, so that a later pass over the input (the whole-input schema pass) reads them again
+//! from there; the spool is removed with the last [`Source`] that refers to it.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use sha2::{Digest, Sha256};
+
+/// The argument that stands for standard input.
+pub const STDIN_ARG: &str = "-";
+
+/// The name standard input goes by in messages and provenance trailers.
+pub const STDIN_NAME: &str = "stdin";
+
+/// Whether an INPUT argument means standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == STDIN_ARG
+}
+
+/// How an input's bytes are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Plain,
+    Gzip,
+    Zstd,
+    Bzip2,
+    Xz,
+}
+
+/// Bytes needed to tell the formats apart.
+const MAGIC_LEN: usize = 10;
+
+impl Format {
+    /// The format whose magic bytes `head` starts with (`Plain` when none).
+    pub fn sniff(head: &[u8]) -> Format {
+        // bzip2: "BZh", the block size '1'..'9', then a block's or the end-of-stream magic.
+        const BZ_BLOCK: &[u8] = &[0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+        const BZ_END: &[u8] = &[0x17, 0x72, 0x45, 0x38, 0x50, 0x90];
+        if head.starts_with(&[0x1f, 0x8b, 0x08]) {
+            Format::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Format::Zstd
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+            Format::Xz
+        } else if head.len() >= 10
+            && head.starts_with(b"BZh")
+            && (b'1'..=b'9').contains(&head[3])
+            && (&head[4..10] == BZ_BLOCK || &head[4..10] == BZ_END)
+        {
+            Format::Bzip2
+        } else {
+            Format::Plain
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Plain => "plain",
+            Format::Gzip => "gzip",
+            Format::Zstd => "zstd",
+            Format::Bzip2 => "bzip2",
+            Format::Xz => "xz",
+        }
+    }
+}
+
+/// One input: the name it has in messages and trailers, and where its bytes are.
+#[derive(Clone)]
+pub struct Source {
+    name: PathBuf,
+    origin: Origin,
+}
+
+#[derive(Clone)]
+enum Origin {
+    File(PathBuf),
+    Stdin(Arc<Spool>),
+}
+
+impl Source {
+    pub fn file(path: impl Into<PathBuf>) -> Source {
+        let path = path.into();
+        Source {
+            name: path.clone(),
+            origin: Origin::File(path),
+        }
+    }
+
+    /// Standard input, spooled into a new file in `spool_dir` as it is read.
+    pub fn stdin(spool_dir: &Path) -> io::Result<Source> {
+        Ok(Source {
+            name: PathBuf::from(STDIN_NAME),
+            origin: Origin::Stdin(Arc::new(Spool::new(spool_dir, Box::new(io::stdin()))?)),
+        })
+    }
+
+    /// The sources of INPUT arguments: `-` is standard input (spooled in `spool_dir`).
+    pub fn of_args(files: &[PathBuf], spool_dir: &Path) -> io::Result<Vec<Source>> {
+        let mut stdin: Option<Source> = None;
+        files
+            .iter()
+            .map(|file| {
+                if !is_stdin(file) {
+                    return Ok(Source::file(file));
+                }
+                if stdin.is_none() {
+                    stdin = Some(Source::stdin(spool_dir)?);
+                }
+                Ok(stdin.clone().expect("just set"))
+            })
+            .collect()
+    }
+
+    #[cfg(test)]
+    fn from_reader(name: &str, spool_dir: &Path, reader: Box<dyn Read + Send>) -> Source {
+        Source {
+            name: PathBuf::from(name),
+            origin: Origin::Stdin(Arc::new(Spool::new(spool_dir, reader).unwrap())),
+        }
+    }
+
+    /// The name in messages and trailers: the path given, or `stdin`.
+    pub fn name(&self) -> &Path {
+        &self.name
+    }
+
+    /// The size of the bytes as given, when known before reading them.
+    pub fn size(&self) -> Option<u64> {
+        match &self.origin {
+            Origin::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            Origin::Stdin(_) => None,
+        }
+    }
+
+    fn open_raw(&self) -> io::Result<Box<dyn Read + Send>> {
+        Ok(match &self.origin {
+            Origin::File(path) => Box::new(File::open(path)?),
+            Origin::Stdin(spool) => Box::new(SpoolReader {
+                file: File::open(spool.file.path())?,
+                spool: spool.clone(),
+                pos: 0,
+            }),
+        })
+    }
+
+    /// The decoded bytes, from the start. The raw bytes are counted (and hashed when `hash`)
+    /// as they are read.
+    pub fn open(&self, hash: bool) -> io::Result<Opened> {
+        let tap = Arc::new(Mutex::new(TapState {
+            hasher: hash.then(Sha256::new),
+            consumed: 0,
+            raw_failed: false,
+        }));
+        let mut raw = Tap {
+            inner: self.open_raw()?,
+            state: tap.clone(),
+        };
+        let mut head = Vec::with_capacity(MAGIC_LEN);
+        (&mut raw).take(MAGIC_LEN as u64).read_to_end(&mut head)?;
+        let format = Format::sniff(&head);
+        let rest = io::Cursor::new(head).chain(raw);
+        let reader: Box<dyn Read + Send> = match format {
+            Format::Plain => Box::new(rest),
+            Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(rest)),
+            Format::Zstd => Box::new(zstd::stream::read::Decoder::new(rest)?),
+            Format::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(rest)),
+            Format::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(rest)),
+        };
+        Ok(Opened {
+            reader,
+            format,
+            tap,
+        })
+    }
+}
+
+/// An input opened for reading its decoded bytes.
+pub struct Opened {
+    pub reader: Box<dyn Read + Send>,
+    pub format: Format,
+    tap: Arc<Mutex<TapState>>,
+}
+
+impl Opened {
+    /// Raw bytes read so far (compressed ones for a compressed input).
+    pub fn consumed(&self) -> u64 {
+        lock(&self.tap).consumed
+    }
+
+    /// Whether the last failure came from reading the raw bytes (not from decoding them).
+    pub fn raw_failed(&self) -> bool {
+        lock(&self.tap).raw_failed
+    }
+
+    /// The SHA-256 of the raw bytes read (all of them once the reader is exhausted).
+    pub fn digest(&self) -> Option<String> {
+        let hasher = lock(&self.tap).hasher.clone()?;
+        Some(super::shards::hex(&hasher.finalize()))
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+struct TapState {
+    hasher: Option<Sha256>,
+    consumed: u64,
+    raw_failed: bool,
+}
+
+/// Counts and hashes the raw bytes on their way into the decoder.
+struct Tap {
+    inner: Box<dyn Read + Send>,
+    state: Arc<Mutex<TapState>>,
+}
+
+impl Read for Tap {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = self.inner.read(buf);
+        let mut state = lock(&self.state);
+        match &result {
+            Ok(n) => {
+                state.consumed += *n as u64;
+                if let Some(hasher) = &mut state.hasher {
+                    hasher.update(&buf[..*n]);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => state.raw_failed = true,
+        }
+        result
+    }
+}
+
+/// Standard input and the copy of what was read of it so far.
+struct Spool {
+    file: tempfile::NamedTempFile,
+    state: Mutex<SpoolState>,
+}
+
+struct SpoolState {
+    /// `None` once standard input reached its end.
+    input: Option<Box<dyn Read + Send>>,
+    written: u64,
+}
+
+impl Spool {
+    fn new(dir: &Path, input: Box<dyn Read + Send>) -> io::Result<Spool> {
+        let file = tempfile::Builder::new()
+            .prefix(".stdin-spool-")
+            .tempfile_in(dir)?;
+        Ok(Spool {
+            file,
+            state: Mutex::new(SpoolState {
+                input: Some(input),
+                written: 0,
+            }),
+        })
+    }
+}
+
+/// Reads the spool from the start, then standard input (copying it to the spool) past it.
+struct SpoolReader {
+    spool: Arc<Spool>,
+    file: File,
+    pos: u64,
+}
+
+impl Read for SpoolReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut state = lock(&self.spool.state);
+        if self.pos < state.written {
+            let n = buf.len().min((state.written - self.pos) as usize);
+            drop(state);
+            let n = self.file.read_at(&mut buf[..n], self.pos)?;
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        let Some(input) = state.input.as_mut() else {
+            return Ok(0);
+        };
+        let n = input.read(buf)?;
+        if n == 0 {
+            state.input = None;
+            return Ok(0);
+        }
+        self.spool.file.as_file().write_all(&buf[..n])?;
+        state.written += n as u64;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compress(format: Format, data: &[u8]) -> Vec<u8> {
+        match format {
+            Format::Plain => data.to_vec(),
+            Format::Gzip => {
+                let mut e =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            Format::Zstd => {
+                // With a checksum, as the `zstd` tool writes by default: without one, a flipped
+                // byte inside literals decodes to other bytes without an error.
+                let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+                e.include_checksum(true).unwrap();
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            Format::Bzip2 => {
+                let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            Format::Xz => {
+                let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+        }
+    }
+
+    const ALL: [Format; 5] = [
+        Format::Plain,
+        Format::Gzip,
+        Format::Zstd,
+        Format::Bzip2,
+        Format::Xz,
+    ];
+
+    fn sha256(bytes: &[u8]) -> String {
+        super::super::shards::hex(&Sha256::digest(bytes))
+    }
+
+    #[test]
+    fn every_format_decodes_by_magic_and_hashes_the_bytes_as_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = b"{\"a\":1}\n{\"a\":2}\n".repeat(1000);
+        for format in ALL {
+            let raw = compress(format, &data);
+            // Any name: the magic bytes decide.
+            let path = dir.path().join(format!("{}.jsonl", format.name()));
+            std::fs::write(&path, &raw).unwrap();
+            let mut opened = Source::file(&path).open(true).unwrap();
+            assert_eq!(opened.format, format);
+            let mut decoded = Vec::new();
+            opened.reader.read_to_end(&mut decoded).unwrap();
+            assert_eq!(decoded, data, "{format:?}");
+            assert_eq!(opened.consumed(), raw.len() as u64, "{format:?}");
+            assert_eq!(opened.digest().unwrap(), sha256(&raw), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn concatenated_members_are_all_read() {
+        let dir = tempfile::tempdir().unwrap();
+        for format in [Format::Gzip, Format::Zstd, Format::Bzip2, Format::Xz] {
+            let mut raw = compress(format, b"{\"a\":1}\n");
+            raw.extend(compress(format, b"{\"a\":2}\n"));
+            let path = dir.path().join("two");
+            std::fs::write(&path, &raw).unwrap();
+            let mut opened = Source::file(&path).open(false).unwrap();
+            let mut decoded = Vec::new();
+            opened.reader.read_to_end(&mut decoded).unwrap();
+            assert_eq!(decoded, b"{\"a\":1}\n{\"a\":2}\n", "{format:?}");
+        }
+    }
+
+    #[test]
+    fn truncated_and_corrupt_archives_fail_to_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| format!("{{\"i\":{i},\"s\":\"{}\"}}\n", i * 7919).into_bytes())
+            .collect();
+        for format in [Format::Gzip, Format::Zstd, Format::Bzip2, Format::Xz] {
+            let raw = compress(format, &data);
+            let mut corrupt = raw.clone();
+            let middle = corrupt.len() / 2;
+            for byte in &mut corrupt[middle..middle + 16] {
+                *byte ^= 0x5a;
+            }
+            for (what, bytes) in [
+                ("truncated", &raw[..raw.len() * 2 / 3]),
+                ("corrupt", &corrupt),
+            ] {
+                let path = dir.path().join(what);
+                std::fs::write(&path, bytes).unwrap();
+                let mut opened = Source::file(&path).open(false).unwrap();
+                let mut decoded = Vec::new();
+                let result = opened.reader.read_to_end(&mut decoded);
+                let error = result.expect_err(&format!("{what} {format:?} read without error"));
+                assert_eq!(
+                    error.kind() == io::ErrorKind::UnexpectedEof,
+                    what == "truncated",
+                    "{what} {format:?}: {error:?}"
+                );
+                assert!(!opened.raw_failed());
+            }
+        }
+    }
+
+    #[test]
+    fn a_spooled_stream_reads_again_from_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = compress(Format::Zstd, &b"{\"k\":\"v\"}\n".repeat(5000));
+        let source =
+            Source::from_reader("stdin", dir.path(), Box::new(io::Cursor::new(data.clone())));
+        // A first pass that stops early, a second that reads everything, a third from the spool.
+        let mut first = source.open(false).unwrap();
+        let mut part = vec![0; 100];
+        first.reader.read_exact(&mut part).unwrap();
+        for _ in 0..2 {
+            let mut opened = source.open(true).unwrap();
+            let mut decoded = Vec::new();
+            opened.reader.read_to_end(&mut decoded).unwrap();
+            assert_eq!(decoded, b"{\"k\":\"v\"}\n".repeat(5000));
+            assert_eq!(opened.digest().unwrap(), sha256(&data));
+        }
+        let spooled: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(spooled.len(), 1);
+        drop((first, source));
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "spool removed"
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! Content-defined shard boundaries and stable shard names (issue 13): an edit anywhere in the
+//! input gives new bytes to the shard it falls in (and at most one neighbour); every other
+//! shard keeps its name and its LFS object, and `datasets` still reads the rows in input order.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::support::*;
+use serde_json::Value;
+
+/// Small shards, so that a few hundred kB of input make dozens of them.
+const MAX_SHARD: &str = "64KB";
+
+/// `n` deterministic rows of 200–900 bytes: `{"id", "text", "score"}`.
+fn rows(n: usize, seed: u64) -> Vec<String> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        state >> 33
+    };
+    let words = [
+        "shard", "row", "boundary", "hub", "parquet", "edit", "git", "lfs",
+    ];
+    (0..n)
+        .map(|i| {
+            let len = 200 + (next() % 700) as usize;
+            let mut text = String::new();
+            while text.len() < len {
+                text.push_str(words[(next() % words.len() as u64) as usize]);
+                text.push(' ');
+            }
+            let score = (next() % 1000) as f64 / 8.0;
+            format!(r#"{{"id": {i}, "seed": {seed}, "text": "{text}", "score": {score}}}"#)
+        })
+        .collect()
+}
+
+fn write_input(env: &TestEnv, lines: &[String]) -> PathBuf {
+    env.write("input.jsonl", lines.join("\n") + "\n")
+}
+
+fn build(env: &TestEnv, clone: &Path, input: &Path) -> Value {
+    let output = env
+        .hf_relay()
+        .args(["build", "--json", "--max-shard-size", MAX_SHARD, "--dir"])
+        .arg(clone)
+        .arg(input)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    serde_json::from_str(&stdout(&output)).unwrap()
+}
+
+/// HEAD's shards, in name order, with their LFS object ids.
+fn shards(env: &TestEnv, clone: &Path) -> Vec<(String, String)> {
+    let listing = env.git_out(clone, &["ls-tree", "HEAD", "data/"]);
+    listing
+        .lines()
+        .filter(|line| line.ends_with(".parquet"))
+        .map(|line| {
+            let (meta, path) = line.split_once('\t').unwrap();
+            let blob = meta.split_whitespace().nth(2).unwrap();
+            let pointer = env.git_out(clone, &["cat-file", "blob", blob]);
+            let oid = pointer
+                .lines()
+                .find_map(|l| l.strip_prefix("oid sha256:"))
+                .unwrap()
+                .to_string();
+            (path.to_string(), oid)
+        })
+        .collect()
+}
+
+/// The object ids of `after` that `before` lacks: what `push` would upload.
+fn new_objects(before: &[(String, String)], after: &[(String, String)]) -> Vec<String> {
+    let old: BTreeSet<&String> = before.iter().map(|(_, oid)| oid).collect();
+    after
+        .iter()
+        .filter(|(_, oid)| !old.contains(oid))
+        .map(|(path, _)| path.clone())
+        .collect()
+}
+
+/// Every shard whose bytes did not change kept its name.
+fn assert_unchanged_keep_names(before: &[(String, String)], after: &[(String, String)]) {
+    for (path, oid) in after {
+        if let Some((old_path, _)) = before.iter().find(|(_, o)| o == oid) {
+            assert_eq!(path, old_path, "unchanged bytes ({oid}) were renamed");
+        }
+    }
+}
+
+fn base(env: &TestEnv) -> (PathBuf, Vec<String>) {
+    let clone = env.init("ds");
+    let lines = rows(1500, 1);
+    let result = build(env, &clone, &write_input(env, &lines));
+    let count = result["splits"][0]["shards"].as_array().unwrap().len();
+    assert!(count >= 10, "only {count} shards");
+    (clone, lines)
+}
+
+#[test]
+fn each_single_edit_gives_new_bytes_to_at_most_two_shards_and_reads_back_exactly() {
+    let env = TestEnv::new();
+    let (clone, mut lines) = base(&env);
+    let n = lines.len();
+    type Edit = Box<dyn Fn(&mut Vec<String>)>;
+    let edits: Vec<(&str, Edit)> = vec![
+        ("delete at 10%", Box::new(move |l| drop(l.remove(n / 10)))),
+        ("delete at 50%", Box::new(move |l| drop(l.remove(n / 2)))),
+        (
+            "delete at 90%",
+            Box::new(move |l| drop(l.remove(n * 9 / 10))),
+        ),
+        (
+            "insert in the middle",
+            Box::new(move |l| l.insert(n / 2, rows(1, 99).remove(0))),
+        ),
+        (
+            "edit a field in the middle",
+            Box::new(move |l| l[n / 3] = l[n / 3].replace("\"score\": ", "\"score\": 1")),
+        ),
+    ];
+    for (what, edit) in edits {
+        let before = shards(&env, &clone);
+        edit(&mut lines);
+        let input = write_input(&env, &lines);
+        let result = build(&env, &clone, &input);
+        assert_eq!(result["committed"], true, "{what}");
+        assert_eq!(result["splits"][0]["num_examples"], lines.len(), "{what}");
+        let after = shards(&env, &clone);
+        let uploaded = new_objects(&before, &after);
+        assert!(
+            !uploaded.is_empty() && uploaded.len() <= 2,
+            "{what}: new bytes in {uploaded:?} of {} shards",
+            after.len()
+        );
+        let gone = new_objects(&after, &before);
+        assert!(gone.len() <= 2, "{what}: {gone:?} replaced");
+        assert_unchanged_keep_names(&before, &after);
+        check_with_python(&clone, &[("train", vec![input])]);
+    }
+}
+
+#[test]
+fn appending_changes_only_the_last_shard_and_adds_new_ones() {
+    let env = TestEnv::new();
+    let (clone, mut lines) = base(&env);
+    let before = shards(&env, &clone);
+    lines.extend(rows(300, 2));
+    let input = write_input(&env, &lines);
+    build(&env, &clone, &input);
+    let after = shards(&env, &clone);
+    assert!(after.len() > before.len());
+    let (last, kept) = before.split_last().unwrap();
+    assert_eq!(
+        &after[..kept.len()],
+        kept,
+        "a shard before the last changed"
+    );
+    assert_eq!(after[kept.len()].0, last.0, "the last shard was renamed");
+    assert!(
+        after[kept.len() + 1..]
+            .iter()
+            .all(|(path, _)| path > &last.0),
+        "new shards sort after the last one"
+    );
+    check_with_python(&clone, &[("train", vec![input])]);
+}
+
+/// A batch inserted in the middle makes new boundaries: the new shards get names that sort
+/// between their neighbours, and `datasets` reads every row in input order.
+#[test]
+fn shards_inserted_between_others_get_names_that_keep_the_input_order() {
+    let env = TestEnv::new();
+    let (clone, mut lines) = base(&env);
+    let before = shards(&env, &clone);
+    let middle = lines.len() / 2;
+    lines.splice(middle..middle, rows(400, 3));
+    let input = write_input(&env, &lines);
+    build(&env, &clone, &input);
+    let after = shards(&env, &clone);
+    assert_unchanged_keep_names(&before, &after);
+    let between: Vec<&String> = after
+        .iter()
+        .map(|(path, _)| path)
+        .filter(|path| path.len() > "data/train-00000.parquet".len())
+        .collect();
+    assert!(!between.is_empty(), "no name between two others: {after:?}");
+    let kept = after.len() - new_objects(&before, &after).len();
+    assert!(kept >= before.len() - 2, "{kept} of {} kept", before.len());
+    check_with_python(&clone, &[("train", vec![input])]);
+}
+
+#[test]
+fn diff_and_log_report_the_rows_and_the_shards_an_edit_changed() {
+    let env = TestEnv::new();
+    let (clone, mut lines) = base(&env);
+    let before = shards(&env, &clone);
+    lines.remove(lines.len() / 2);
+    let input = write_input(&env, &lines);
+    build(&env, &clone, &input);
+    let after = shards(&env, &clone);
+    let changed = new_objects(&before, &after);
+    assert_eq!(changed.len(), 1, "{changed:?}");
+
+    let output = env
+        .hf_relay()
+        .args(["diff", "HEAD~1", "HEAD", "--stat", "--dir"])
+        .arg(&clone)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let stat = stdout(&output);
+    assert!(
+        stat.contains("1,500 → 1,499 rows (-1)") && stat.contains("(shards: 1 changed)"),
+        "{stat}"
+    );
+    let output = env
+        .hf_relay()
+        .args(["diff", "HEAD~1", "HEAD", "--dir"])
+        .arg(&clone)
+        .output()
+        .unwrap();
+    let full = stdout(&output);
+    assert!(full.contains(&format!("changed {}", changed[0])), "{full}");
+
+    let output = env
+        .hf_relay()
+        .args(["log", "--dir"])
+        .arg(&clone)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let log = stdout(&output);
+    assert!(log.contains("1,499 rows (-1)"), "{log}");
+    assert!(log.contains(&format!("changed {}", changed[0])), "{log}");
+}
+
+/// A rebuild after an edit takes the unchanged shards from the last build instead of encoding
+/// them (`reused` in `build --json`), and its shards are exactly what a build from scratch of
+/// the same input writes.
+#[test]
+fn unchanged_shards_are_reused_and_equal_a_fresh_build() {
+    let env = TestEnv::new();
+    let (clone, mut lines) = base(&env);
+    let before = shards(&env, &clone);
+    lines.remove(lines.len() / 3);
+    lines.extend(rows(50, 4));
+    let input = write_input(&env, &lines);
+    let result = build(&env, &clone, &input);
+    let summaries = result["splits"][0]["shards"].as_array().unwrap();
+    let after = shards(&env, &clone);
+    let old: BTreeSet<&String> = before.iter().map(|(_, oid)| oid).collect();
+    let mut reused = 0;
+    for (summary, (path, oid)) in summaries.iter().zip(&after) {
+        assert_eq!(summary["path"], *path);
+        let expected = old.contains(oid);
+        assert_eq!(summary["reused"], expected, "{path}: {summary}");
+        reused += usize::from(expected);
+    }
+    assert!(
+        reused + 3 >= before.len(),
+        "{reused} of {} reused",
+        before.len()
+    );
+
+    let fresh = env.path().join("fresh");
+    let output = env
+        .hf_relay()
+        .args(["init", "you/fresh", "--endpoint", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    build(&env, &fresh, &input);
+    let oids = |shards: &[(String, String)]| -> Vec<String> {
+        shards.iter().map(|(_, oid)| oid.clone()).collect()
+    };
+    assert_eq!(oids(&shards(&env, &fresh)), oids(&after));
+    check_with_python(&clone, &[("train", vec![input])]);
+}
