@@ -63,6 +63,21 @@ pub struct PushArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Publish HEAD to this branch of the Hub's repo (created when missing) instead of main.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["create_pr", "pr"])]
+    pub branch: Option<String>,
+    /// Open a pull request on the Hub and push HEAD to its refs/pr/N.
+    #[arg(long, conflicts_with = "pr")]
+    pub create_pr: bool,
+    /// The pull request's title (default: the subject of HEAD's commit).
+    #[arg(long, value_name = "TITLE", requires = "create_pr")]
+    pub title: Option<String>,
+    /// The pull request's description.
+    #[arg(long, value_name = "TEXT", requires = "create_pr")]
+    pub description: Option<String>,
+    /// Add HEAD's commits to the open pull request N (its refs/pr/N).
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
 }
 
 #[derive(Debug, Args, Clone, Copy, Default)]
@@ -87,6 +102,9 @@ pub struct CloneArgs {
     /// Hub endpoint (default: $HF_ENDPOINT, else https://huggingface.co).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
+    /// Check out this branch or tag instead of main.
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ pub fn run(args: CloneArgs) -> anyhow::Result<()> {
         dir: args.dir,
         no_lfs: args.no_lfs,
         endpoint: crate::env::endpoint(args.endpoint.as_deref()),
+        revision: args.revision,
     };
     clone(&options, &TerminalReporter)?;
     Ok(())

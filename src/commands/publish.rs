@@ -19,6 +19,7 @@ pub fn run(args: PublishArgs) -> anyhow::Result<()> {
             no_create: false,
             dry_run: args.dry_run,
             force: false,
+            ..PushOptions::default()
         },
     };
     if args.preview_card {

@@ -1,7 +1,7 @@
 //! `hf-relay push`: publish what `build` prepared (see `ops::push` for the steps).
 
 use crate::cli::PushArgs;
-use crate::ops::push::{PushOptions, PushResult, push};
+use crate::ops::push::{PushOptions, PushResult, PushTo, push};
 use crate::output::TerminalReporter;
 
 pub fn run(args: PushArgs) -> anyhow::Result<()> {
@@ -11,6 +11,15 @@ pub fn run(args: PushArgs) -> anyhow::Result<()> {
         no_create: args.no_create,
         dry_run: args.dry_run,
         force: args.force,
+        to: match (args.branch, args.create_pr, args.pr) {
+            (Some(branch), ..) if branch != "main" => PushTo::Branch(branch),
+            (_, true, _) => PushTo::NewPullRequest {
+                title: args.title,
+                description: args.description,
+            },
+            (_, _, Some(num)) => PushTo::PullRequest(num),
+            _ => PushTo::Main,
+        },
     };
     let result = push(&clone, &options, &TerminalReporter)?;
     print_result(&result, args.json)
@@ -22,6 +31,8 @@ pub fn print_result(result: &PushResult, json: bool) -> anyhow::Result<()> {
         serde_json::to_string_pretty(result)?
     } else if result.dry_run {
         result.dataset_url.clone()
+    } else if let Some(pr) = &result.pull_request {
+        format!("{}\n{}\n{}", result.dataset_url, result.commit_url, pr.url)
     } else {
         format!("{}\n{}", result.dataset_url, result.commit_url)
     };

@@ -143,3 +143,72 @@ impl HubClient {
         }
     }
 }
+
+/// A discussion or pull request of a repo, as the discussions API describes it
+/// (`POST`/`GET /api/datasets/OWNER/NAME/discussions[/NUM]`, as huggingface_hub's
+/// `create_pull_request` and `get_discussion_details` call it).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Discussion {
+    pub num: u64,
+    /// `open`, `closed`, `merged` or `draft`.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default, rename = "isPullRequest")]
+    pub is_pull_request: Option<bool>,
+    #[serde(default, rename = "pullRequest")]
+    pub pull_request: Option<bool>,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+impl Discussion {
+    /// Whether this is a pull request (the create answer says `pullRequest`, the details
+    /// `isPullRequest`).
+    pub fn is_pr(&self) -> bool {
+        self.is_pull_request.or(self.pull_request).unwrap_or(false)
+    }
+}
+
+impl HubClient {
+    /// Opens a pull request on the dataset (`pullRequest: true`); the Hub creates its ref,
+    /// `refs/pr/NUM`, at main. Sent once, never retried: a lost answer to a retried POST
+    /// would open a second pull request.
+    pub fn create_pull_request(
+        &self,
+        repo_id: &str,
+        title: &str,
+        description: &str,
+    ) -> Result<Discussion, HubError> {
+        let url = format!("{}/api/datasets/{repo_id}/discussions", self.http.endpoint);
+        let body = json!({"title": title, "description": description, "pullRequest": true});
+        let response =
+            self.http
+                .send_json(&Request::new(Method::Post, &url).auth(), JSON, &body)?;
+        self.http
+            .read_json(response, Method::Post, &url, JSON_LIMIT)
+    }
+
+    /// The discussion `num` of the dataset, `None` when the Hub has none of that number.
+    pub fn discussion(&self, repo_id: &str, num: u64) -> Result<Option<Discussion>, HubError> {
+        let url = format!(
+            "{}/api/datasets/{repo_id}/discussions/{num}",
+            self.http.endpoint
+        );
+        let result = self.http.retry(
+            &format!("looking up discussion #{num} of {repo_id}"),
+            &NoProgress,
+            || {
+                let response = self
+                    .http
+                    .send(&Request::new(Method::Get, &url).auth(), None)?;
+                self.http
+                    .read_json::<Discussion>(response, Method::Get, &url, JSON_LIMIT)
+            },
+        );
+        match result {
+            Ok(discussion) => Ok(Some(discussion)),
+            Err(HubError::NotFound { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+}

@@ -24,7 +24,7 @@ mod tests;
 use std::fmt;
 use std::time::Duration;
 
-pub use api::{CreateOutcome, DatasetInfo, WhoAmI};
+pub use api::{CreateOutcome, DatasetInfo, Discussion, WhoAmI};
 pub use error::{HubError, error_chain};
 pub use http::RetryPolicy;
 pub use lfs::LfsObject;

@@ -72,13 +72,19 @@ impl Status {
     }
 }
 
-/// The remote-tracking ref of the clone's branch: `refs/remotes/origin/main`.
+/// The remote-tracking ref of the clone's branch (`refs/remotes/origin/NAME`, as a fetch,
+/// `clone --revision NAME` or `push --branch NAME` left it); for a branch the Hub has never
+/// had, `refs/remotes/origin/main`, where a push of it starts from.
 pub fn remote_ref(clone: &Clone) -> String {
     let short = clone
         .branch
         .strip_prefix("refs/heads/")
         .unwrap_or(&clone.branch);
-    format!("refs/remotes/origin/{short}")
+    let own = format!("refs/remotes/origin/{short}");
+    if short != "main" && clone.repo.find_reference(&own).is_err() {
+        return crate::repo::remote::ORIGIN_MAIN.to_string();
+    }
+    own
 }
 
 /// The commit of the last known remote state, if the branch was ever fetched or pushed.

@@ -28,6 +28,8 @@ pub struct CloneOptions {
     pub no_lfs: bool,
     /// The Hub's base URL (`--endpoint`, else `HF_ENDPOINT`, else the public Hub).
     pub endpoint: String,
+    /// The branch or tag to check out (default: main).
+    pub revision: Option<String>,
 }
 
 /// What a successful clone holds.
@@ -72,7 +74,8 @@ pub fn clone(options: &CloneOptions, reporter: &dyn Reporter) -> anyhow::Result<
         dir.display()
     ));
     let created = Created::before_clone(&dir);
-    let clone = remote::clone_from(&url, &dir, token.as_ref())
+    let revision = options.revision.as_deref();
+    let clone = remote::clone_revision(&url, &dir, token.as_ref(), revision)
         .with_context(|| format!("cannot clone {repo_id} into {}", dir.display()))?;
     // From here on the folder is ours: any failure removes what the clone wrote.
     let result = finish(&clone, options.no_lfs, endpoint, repo_id, token, reporter);

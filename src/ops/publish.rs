@@ -62,6 +62,7 @@ pub fn publish(options: &PublishOptions, reporter: &dyn Reporter) -> anyhow::Res
                     dir: Some(dir.clone()),
                     no_lfs: false,
                     endpoint: options.endpoint.clone(),
+                    revision: None,
                 },
                 reporter,
             )?;

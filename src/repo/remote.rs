@@ -241,6 +241,9 @@ fn proxy_options() -> git2::ProxyOptions<'static> {
 pub struct Advertised {
     /// The tip of its `main`, `None` when it has none.
     pub main: Option<Oid>,
+    /// The tip of the ref [`fetch_ref`] was asked for (`main`'s for [`fetch`]), `None` when
+    /// the remote has no such ref.
+    pub tip: Option<Oid>,
     /// Its tags: `(NAME, id)` sorted by name, where the id is the tag object of an annotated
     /// tag (what the local `refs/tags/NAME` holds), not the commit it points to.
     pub tags: Vec<(String, Oid)>,
@@ -251,6 +254,28 @@ pub struct Advertised {
 /// (when it has none, the stale tracking ref, if any, is deleted) and its tags, so that a push
 /// needs no second connection to learn which tags the Hub lacks.
 pub fn fetch(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Advertised> {
+    fetch_ref(clone, token, MAIN)
+}
+
+/// Where the last known state of the remote's `remote_ref` is kept: `refs/heads/NAME` in
+/// `refs/remotes/origin/NAME`, a pull request's `refs/pr/N` in `refs/remotes/origin/pr/N`.
+pub fn tracking_ref(remote_ref: &str) -> String {
+    match remote_ref.strip_prefix("refs/heads/") {
+        Some(branch) => format!("refs/remotes/origin/{branch}"),
+        None => format!(
+            "refs/remotes/origin/{}",
+            remote_ref.strip_prefix("refs/").unwrap_or(remote_ref)
+        ),
+    }
+}
+
+/// [`fetch`], and also `remote_ref` (a branch `refs/heads/NAME` or a pull request's
+/// `refs/pr/N`) into its [`tracking_ref`], which is deleted when the remote has no such ref.
+pub fn fetch_ref(
+    clone: &Clone,
+    token: Option<&Token>,
+    remote_ref: &str,
+) -> anyhow::Result<Advertised> {
     let (mut remote, credentials) = origin(clone, token)?;
     let mut callbacks = credentials.callbacks();
     stop_on_interrupt(&mut callbacks, true);
@@ -261,8 +286,12 @@ pub fn fetch(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Advertised>
         .follow_redirects(redirect_policy())
         .download_tags(AutotagOption::None);
     let local_tags = tag_refs(&clone.repo)?;
+    let mut refspecs: Vec<String> = FETCH_REFSPECS.iter().map(|s| s.to_string()).collect();
+    if remote_ref != MAIN {
+        refspecs.push(format!("+{remote_ref}:{}", tracking_ref(remote_ref)));
+    }
     remote
-        .fetch(&FETCH_REFSPECS, Some(&mut options), None)
+        .fetch(&refspecs, Some(&mut options), None)
         .map_err(|error| explain(&error, &credentials, Vec::new()))?;
     // libgit2 ignores the missing `+` on fetch; put back the local tags it moved.
     for (name, id) in local_tags {
@@ -280,15 +309,25 @@ pub fn fetch(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Advertised>
         .iter()
         .find(|(name, _)| name == MAIN)
         .map(|(_, id)| *id);
-    if tip.is_none()
-        && let Ok(mut stale) = clone.repo.find_reference(ORIGIN_MAIN)
-    {
-        stale
-            .delete()
-            .with_context(|| format!("cannot delete the stale {ORIGIN_MAIN}"))?;
+    let wanted = heads
+        .iter()
+        .find(|(name, _)| name == remote_ref)
+        .map(|(_, id)| *id);
+    for (id, name) in [
+        (tip, ORIGIN_MAIN.to_string()),
+        (wanted, tracking_ref(remote_ref)),
+    ] {
+        if id.is_none()
+            && let Ok(mut stale) = clone.repo.find_reference(&name)
+        {
+            stale
+                .delete()
+                .with_context(|| format!("cannot delete the stale {name}"))?;
+        }
     }
     Ok(Advertised {
         main: tip,
+        tip: wanted,
         tags: tags_of(heads),
     })
 }
@@ -429,9 +468,29 @@ pub fn remote_head(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Optio
 /// checked out as their pointer text (see [`checkout_lfs`]). The origin URL is stored as given,
 /// so it must hold no credentials. On failure, whatever was created is removed.
 pub fn clone_from(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<Clone> {
+    clone_revision(url, dir, token, None)
+}
+
+/// [`clone_from`], checking out `revision` instead of `main` when given: a branch of the
+/// remote becomes the local branch of that name (tracking `origin/NAME`); a tag is checked
+/// out on the local `main` (hf-relay works on a branch, never on a detached HEAD).
+pub fn clone_revision(
+    url: &str,
+    dir: &Path,
+    token: Option<&Token>,
+    revision: Option<&str>,
+) -> anyhow::Result<Clone> {
     super::check_remote_url(url)?;
     let created = super::prepare_empty_dir(dir)?;
-    let result = clone_into(url, dir, token);
+    let result = clone_into(url, dir, token).and_then(|clone| match revision {
+        Some(revision) if revision != "main" => {
+            let repo = clone.repo.path().to_path_buf();
+            drop(clone);
+            check_out_revision(&git2::Repository::open(repo)?, revision)?;
+            Clone::open(dir)
+        }
+        _ => Ok(clone),
+    });
     if result.is_err() {
         match &created {
             Some(top) => {
@@ -469,6 +528,40 @@ fn clone_into(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<Cl
         Err(error) => return Err(explain(&error, &credentials, Vec::new()).into()),
     }
     Clone::open(dir)
+}
+
+/// Moves a fresh clone from `main` to `revision`: the remote branch of that name, else the
+/// tag; fails naming the revision when the remote has neither.
+fn check_out_revision(repo: &git2::Repository, revision: &str) -> anyhow::Result<()> {
+    let remote_branch = format!("refs/remotes/origin/{revision}");
+    let (branch, commit) = if let Ok(reference) = repo.find_reference(&remote_branch) {
+        let commit = reference.peel_to_commit()?;
+        let mut branch = repo
+            .branch(revision, &commit, false)
+            .with_context(|| format!("cannot create the local branch {revision}"))?;
+        branch.set_upstream(Some(&format!("origin/{revision}")))?;
+        (format!("refs/heads/{revision}"), commit)
+    } else if let Ok(reference) = repo.find_reference(&format!("{TAG_PREFIX}{revision}")) {
+        let commit = reference.peel_to_commit()?;
+        repo.reference(
+            MAIN,
+            commit.id(),
+            true,
+            &format!("hf-relay: clone at tag {revision}"),
+        )?;
+        (MAIN.to_string(), commit)
+    } else {
+        return Err(crate::error::UserError::new(format!(
+            "the Hub has no branch or tag `{revision}` in this repository"
+        ))
+        .hint("`git ls-remote` lists its branches and tags; the default is main")
+        .into());
+    };
+    let mut checkout = git2::build::CheckoutBuilder::new();
+    checkout.force();
+    repo.checkout_tree(commit.as_object(), Some(&mut checkout))?;
+    repo.set_head(&branch)?;
+    Ok(())
 }
 
 /// Turns a libgit2 failure into a [`RemoteError`], using what the credentials callback saw.

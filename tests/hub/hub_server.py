@@ -14,6 +14,17 @@ publisher:
 * REST: POST /api/repos/create, GET /api/datasets/OWNER/NAME, GET /api/whoami-v2,
   POST /api/validate-yaml (the card rules of src/card/validate.rs, on the lists of
   data/hub/*.json; needs PyYAML, and answers 404 "not offered" without it).
+* Pull requests (the discussions API, as huggingface_hub's create_pull_request,
+  get_discussion_details, change_discussion_status and merge_pull_request call it):
+    POST /api/datasets/OWNER/NAME/discussions
+         {"title", "description", "pullRequest": true} -> {"num", "url", "pullRequest"};
+         a PR gets refs/pr/NUM at the repo's main (a plain discussion gets no ref)
+    GET  /api/datasets/OWNER/NAME/discussions/NUM    the discussion, with its "status"
+    POST /api/datasets/OWNER/NAME/discussions/NUM/status {"status": "open"|"closed"}
+    POST /api/datasets/OWNER/NAME/discussions/NUM/merge  (fast-forward of main only)
+  State: DIR/repos/datasets/OWNER/NAME.discussions.json. Pushes to refs/pr/NUM are
+  checked by the hook (see pr_ref_verdict): write access or the PR's author, open PRs only.
+* Branches: a push creates refs/heads/NAME (the same content rules apply).
 
 Usage:
     python3 hub_server.py --root DIR [--port 0] [--host 127.0.0.1]
@@ -314,6 +325,154 @@ class User:
         return self.write and self.owns(owner)
 
 
+# --------------------------------------------------------------------------- pull requests
+#
+# The Hub keeps a repo's discussions and pull requests numbered together from 1; a pull
+# request is a discussion with a git ref, refs/pr/NUM, that starts at the target branch
+# (main) and that anyone allowed to push there moves with a plain `git push`
+# (hub docs, repositories-pull-requests-discussions: "git push origin pr/42:refs/pr/42").
+# ASSUMED where the docs say nothing precise (see pr_ref_verdict): who may push, and that a
+# closed or merged PR refuses pushes; the DENIED wording is ours, laid out as the Hub's
+# read-only refusal is.
+
+PR_TITLE_MIN, PR_TITLE_MAX = 3, 200  # huggingface_hub's create_discussion docstring
+
+
+def discussions_path(hub, owner, name):
+    return os.path.join(hub.repos_root, "datasets", owner, name + ".discussions.json")
+
+
+def load_discussions(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {"next": 1, "items": {}}
+
+
+def save_discussions(path, state):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(state, f, indent=1)
+    os.replace(tmp, path)
+
+
+def pr_ref_verdict(ref, can_write):
+    """Hook rule for refs/pr/NUM: None when the push may update it, else the reason.
+    Write access to the repo or being the PR's author allows it (ASSUMED from the Hub
+    docs: "you can push to a PR you opened"); a closed or merged PR, a plain discussion
+    and a number without a discussion refuse it."""
+    num = ref[len("refs/pr/"):]
+    items = load_discussions(os.environ.get("HUB_DISCUSSIONS", "")).get("items", {})
+    item = items.get(num) if num.isdigit() else None
+    if item is None or not item.get("isPullRequest"):
+        return f"pull request #{num} does not exist"
+    if item.get("status") != "open":
+        return f"pull request #{num} is {item.get('status')}, it does not accept pushes"
+    if not can_write and item.get("author") != os.environ.get("HUB_USER"):
+        return "forbidden (only the pull request's author or a repo writer may push here)"
+    return None
+
+
+class DiscussionsApi:
+    """Handler methods of the discussions endpoints (mixed into Handler)."""
+
+    def discussion_access(self, owner, name):
+        """(user, meta) of a visible repo for a logged-in user, or None after answering."""
+        state, user = self.auth()
+        if user is None:
+            self.api_auth_error(state)
+            return None
+        meta = self.hub.repo_meta(owner, name)
+        if meta is None or not user.can_read(owner, meta):
+            self.send_json(404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+            return None
+        return user, meta
+
+    def discussion_json(self, owner, name, num, item):
+        return {
+            "num": int(num), "title": item["title"], "status": item["status"],
+            "isPullRequest": item["isPullRequest"], "author": {"name": item["author"]},
+            "createdAt": item["createdAt"], "repo": {"name": f"{owner}/{name}", "type": "dataset"},
+            "url": f"{self.base_url()}/datasets/{owner}/{name}/discussions/{num}",
+            "events": [{"type": "comment", "author": {"name": item["author"]},
+                        "data": {"latest": {"raw": item["description"]}}}],
+            "conflictingFiles": [], "target_branch": "refs/heads/main" if item["isPullRequest"] else None,
+            "merge_commit_oid": item.get("mergeCommit"),
+        }
+
+    def api_discussion_create(self, owner, name):
+        access = self.discussion_access(owner, name)
+        if access is None:
+            return
+        user, _ = access
+        body = self.read_json()
+        title = body.get("title") if body else None
+        if not isinstance(title, str) or not PR_TITLE_MIN <= len(title.strip()) <= PR_TITLE_MAX:
+            return self.send_json(400, {"error": f"title must be {PR_TITLE_MIN} to {PR_TITLE_MAX} characters"})
+        description = body.get("description") or ""
+        is_pr = bool(body.get("pullRequest"))
+        path = discussions_path(self.hub, owner, name)
+        with self.hub.lock:
+            state = load_discussions(path)
+            num = state["next"]
+            if is_pr:
+                repo = self.hub.repo_dir(owner, name)
+                main = run_git(["rev-parse", "--verify", "-q", "refs/heads/main"], cwd=repo).decode().strip()
+                run_git(["update-ref", f"refs/pr/{num}", main], cwd=repo)
+            item = {"title": title.strip(), "description": description, "isPullRequest": is_pr,
+                    "status": "open", "author": user.name, "createdAt": utcnow_iso()}
+            state["items"][str(num)] = item
+            state["next"] = num + 1
+            save_discussions(path, state)
+        out = self.discussion_json(owner, name, num, item)
+        out["pullRequest"] = is_pr
+        self.send_json(200, out)
+
+    def api_discussion_get(self, owner, name, num):
+        if self.discussion_access(owner, name) is None:
+            return
+        item = load_discussions(discussions_path(self.hub, owner, name))["items"].get(str(int(num)))
+        if item is None:
+            return self.send_json(404, {"error": "Discussion not found"})
+        self.send_json(200, self.discussion_json(owner, name, int(num), item))
+
+    def api_discussion_change(self, owner, name, num, action):
+        access = self.discussion_access(owner, name)
+        if access is None:
+            return
+        user, _ = access
+        body = self.read_json() or {}
+        num = str(int(num))
+        path = discussions_path(self.hub, owner, name)
+        with self.hub.lock:
+            state = load_discussions(path)
+            item = state["items"].get(num)
+            if item is None:
+                return self.send_json(404, {"error": "Discussion not found"})
+            if not (user.can_write(owner) or (action == "status" and item["author"] == user.name)):
+                return self.send_json(403, {"error": "You don't have the rights to do this"})
+            if action == "status":
+                if body.get("status") not in ("open", "closed") or item["status"] == "merged":
+                    return self.send_json(400, {"error": "Invalid status"})
+                item["status"] = body["status"]
+            else:
+                # ASSUMED: the Hub squashes a PR into main; a fast-forward is enough here.
+                if not item["isPullRequest"] or item["status"] != "open":
+                    return self.send_json(400, {"error": "This pull request cannot be merged"})
+                repo = self.hub.repo_dir(owner, name)
+                tip = run_git(["rev-parse", f"refs/pr/{num}"], cwd=repo).decode().strip()
+                main = run_git(["rev-parse", "refs/heads/main"], cwd=repo).decode().strip()
+                ff = subprocess.run(["git", "merge-base", "--is-ancestor", main, tip], cwd=repo,
+                                    env=git_env()).returncode == 0
+                if not ff:
+                    return self.send_json(409, {"error": "This pull request has conflicts"})
+                run_git(["update-ref", "refs/heads/main", tip, main], cwd=repo)
+                item["status"], item["mergeCommit"] = "merged", tip
+            save_discussions(path, state)
+        self.send_json(200, self.discussion_json(owner, name, int(num), item))
+
+
 # --------------------------------------------------------------------------- HTTP
 
 
@@ -330,7 +489,7 @@ def valid_name(name):
             and not name.endswith(".git") and not name.endswith("."))
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(DiscussionsApi, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "hf-relay-test-hub/1.0"
     # TCP_NODELAY, as web servers set it: http.server writes the headers and the body of an
@@ -345,6 +504,12 @@ class Handler(BaseHTTPRequestHandler):
         ("POST", r"/api/validate-yaml", "api_validate_yaml"),
         ("GET", rf"/api/datasets/(?P<owner>{NAME_RE})/(?P<name>{NAME_RE})(?:/revision/(?P<rev>[^/]+))?",
          "api_dataset_info"),
+        ("POST", rf"/api/datasets/(?P<owner>{NAME_RE})/(?P<name>{NAME_RE})/discussions",
+         "api_discussion_create"),
+        ("GET", rf"/api/datasets/(?P<owner>{NAME_RE})/(?P<name>{NAME_RE})/discussions/(?P<num>[0-9]+)",
+         "api_discussion_get"),
+        ("POST", rf"/api/datasets/(?P<owner>{NAME_RE})/(?P<name>{NAME_RE})/discussions/(?P<num>[0-9]+)"
+         r"/(?P<action>status|merge)", "api_discussion_change"),
         ("POST", R_REPO + r"/info/lfs/objects/batch", "lfs_batch"),
         ("POST", R_REPO + r"/info/lfs/objects/verify", "lfs_verify"),
         ("GET", R_REPO + r"/info/refs", "git_smart"),
@@ -687,6 +852,8 @@ class Handler(BaseHTTPRequestHandler):
             "HUB_ROOT": self.hub.root,
             "HUB_CAN_WRITE": "1" if can_write else "0",
             "HUB_LFS_DIR": self.hub.lfs_dir(owner, name),
+            "HUB_USER": user.name if user else "",
+            "HUB_DISCUSSIONS": discussions_path(self.hub, owner, name),
         })
         if self.hub.faults().get("hook_echo_auth"):
             env["HUB_ECHO_AUTHORIZATION"] = self.headers.get("Authorization", "")
@@ -1107,11 +1274,20 @@ def run_hook():
         err.write("every byte: " + "".join(f"%{b:02x}" for b in token.encode()) + "\n")
         err.write("DENIED: hook_echo_auth refuses every push\n")
         return 1
-    if os.environ.get("HUB_CAN_WRITE") != "1":
+    can_write = os.environ.get("HUB_CAN_WRITE") == "1"
+    denied = []
+    for _, _, ref in updates:
+        if ref.startswith("refs/pr/"):
+            reason = pr_ref_verdict(ref, can_write)
+        else:
+            reason = None if can_write else "forbidden"
+        if reason:
+            denied.append((ref, reason))
+    if denied:
         rule = "-" * 58 + "\n"
         err.write(rule + "Your push was rejected for the following reasons:\n")
-        for _, _, ref in updates:
-            err.write(f"DENIED update {ref}: forbidden\n")
+        for ref, reason in denied:
+            err.write(f"DENIED update {ref}: {reason}\n")
         err.write(rule)
         return 1
     try:

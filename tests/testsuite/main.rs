@@ -5,6 +5,7 @@
 //! resulting repository together; interop with the real clients (git, git-lfs, datasets,
 //! pyarrow).
 
+mod branches;
 mod build;
 mod card_gates;
 mod clone;

@@ -14,6 +14,12 @@ use crate::repo_id::from_dataset_url;
 /// Merges `remote_tip` into HEAD when HEAD does not already contain it; returns the merge
 /// commit. Conflicts stop with a message and leave the clone as it was.
 pub fn integrate(clone: &Clone, remote_tip: Oid) -> anyhow::Result<Option<Oid>> {
+    integrate_ref(clone, remote_tip, "main")
+}
+
+/// [`integrate`] of the Hub's `label` (`main`, a branch, `refs/pr/N`): the same merge, the
+/// message naming that ref.
+pub fn integrate_ref(clone: &Clone, remote_tip: Oid, label: &str) -> anyhow::Result<Option<Oid>> {
     let repo = &clone.repo;
     let head = repo.head()?.peel_to_commit()?;
     if head.id() == remote_tip || repo.graph_descendant_of(head.id(), remote_tip)? {
@@ -21,7 +27,7 @@ pub fn integrate(clone: &Clone, remote_tip: Oid) -> anyhow::Result<Option<Oid>> 
     }
     let theirs = repo
         .find_commit(remote_tip)
-        .context("cannot read the Hub's main")?;
+        .with_context(|| format!("cannot read the Hub's {label}"))?;
     let base = repo.merge_base(head.id(), remote_tip).ok();
     let base_tree = match base {
         Some(id) => Some(repo.find_commit(id)?.tree()?),
@@ -87,9 +93,13 @@ pub fn integrate(clone: &Clone, remote_tip: Oid) -> anyhow::Result<Option<Oid>> 
         };
         changes.push(resolved);
     }
+    let local = clone
+        .branch
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&clone.branch);
     let message = format!(
-        "Merge the Hub's main ({}) into the local main\n\nIntegrates what was published on the \
-         Hub since the last push, keeping the Hub's card edits and this clone's data.\n",
+        "Merge the Hub's {label} ({}) into the local {local}\n\nIntegrates what was published on \
+         the Hub since the last push, keeping the Hub's card edits and this clone's data.\n",
         crate::ids::short_id(&remote_tip.to_string())
     );
     let id = clone

@@ -25,8 +25,26 @@ use crate::units::{count, human_bytes};
 
 pub use self::integrate::integrate;
 
+/// Where a push publishes HEAD.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PushTo {
+    /// The Hub's `main` (the default).
+    #[default]
+    Main,
+    /// A branch of the Hub's repo, created by the push when it does not exist.
+    Branch(String),
+    /// A new pull request (against main), then its `refs/pr/N`. Without a title, the
+    /// subject of HEAD's commit.
+    NewPullRequest {
+        title: Option<String>,
+        description: Option<String>,
+    },
+    /// The `refs/pr/N` of an open pull request.
+    PullRequest(u64),
+}
+
 /// What `push` is asked to do.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct PushOptions {
     /// Visibility of a repo this push creates: `Some(true)` private, `Some(false)` public,
     /// `None` the Hub's default.
@@ -37,6 +55,18 @@ pub struct PushOptions {
     pub dry_run: bool,
     /// Overwrite the Hub's main instead of integrating it.
     pub force: bool,
+    /// Where HEAD goes.
+    pub to: PushTo,
+}
+
+/// The pull request a push opened or added commits to.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PullRequestRef {
+    pub num: u64,
+    /// `{endpoint}/datasets/OWNER/NAME/discussions/N`.
+    pub url: String,
+    /// Whether this push opened it.
+    pub created: bool,
 }
 
 /// What a push did (or, with `--dry-run`, would do).
@@ -53,6 +83,10 @@ pub struct PushResult {
     pub lfs_objects_skipped: usize,
     pub refs_pushed: Vec<String>,
     pub dry_run: bool,
+    /// The ref of the Hub HEAD went to: `refs/heads/main`, `refs/heads/NAME`, `refs/pr/N`.
+    pub remote_ref: String,
+    /// With `--create-pr` or `--pr N`: the pull request.
+    pub pull_request: Option<PullRequestRef>,
 }
 
 pub fn push(
@@ -60,19 +94,77 @@ pub fn push(
     options: &PushOptions,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<PushResult> {
+    let destination = Destination::check(clone, &options.to)?;
     let target = Target::resolve(clone, reporter)?;
     let client = HubClient::new(&target.endpoint, Some(target.token.clone()));
     let repo = look_up_or_create(&client, &target, options, reporter)?;
-    let hub_main = fetch_and_integrate(clone, &target, &repo, options, reporter)?;
+    let pr_url = |num: u64| {
+        format!(
+            "{}/datasets/{}/discussions/{num}",
+            target.endpoint, target.id
+        )
+    };
+    if let PushTo::PullRequest(num) = options.to {
+        check_open_pull_request(&client, &target, num, &pr_url(num))?;
+    }
+    let hub_main = fetch_and_integrate(clone, &target, &repo, &destination, options, reporter)?;
     ask_the_hub_about_the_card(clone, &client, reporter)?;
     let head = clone.head_id()?;
+    if matches!(options.to, PushTo::NewPullRequest { .. }) && hub_main.tip == Some(head) {
+        return Err(UserError::new(format!(
+            "nothing to propose: HEAD ({}) is the Hub's main",
+            short_id(&head.to_string())
+        ))
+        .hint("commit the change first (e.g. `hf-relay build`), then push --create-pr")
+        .into());
+    }
     let transfer = upload(
         clone, &client, &target, &repo, &hub_main, head, options, reporter,
     )?;
-    let refs_pushed = push_refs(clone, &target, &hub_main, head, options, reporter)?;
+    let mut destination = destination;
+    let mut pull_request = None;
+    match &options.to {
+        PushTo::NewPullRequest { title, description } => {
+            let title = pr_title(clone, title.as_deref())?;
+            if options.dry_run {
+                reporter.status(&format!("Would open a pull request \"{title}\""));
+            } else {
+                crate::interrupt::check()?;
+                let opened = client
+                    .create_pull_request(&target.id, &title, description.as_deref().unwrap_or(""))
+                    .context("cannot open the pull request")?;
+                reporter.status(&format!("Opened pull request #{} \"{title}\"", opened.num));
+                destination.remote_ref = format!("refs/pr/{}", opened.num);
+                pull_request = Some(PullRequestRef {
+                    num: opened.num,
+                    url: pr_url(opened.num),
+                    created: true,
+                });
+            }
+        }
+        PushTo::PullRequest(num) => {
+            pull_request = Some(PullRequestRef {
+                num: *num,
+                url: pr_url(*num),
+                created: false,
+            });
+        }
+        _ => {}
+    }
+    let refs_pushed = push_refs(
+        clone,
+        &target,
+        &hub_main,
+        &destination,
+        head,
+        options,
+        reporter,
+    )?;
 
     let dataset_url = format!("{}/datasets/{}", target.endpoint, target.id);
     Ok(PushResult {
+        remote_ref: destination.remote_ref,
+        pull_request,
         commit_url: format!("{dataset_url}/commit/{head}"),
         dataset_url,
         repo_id: target.id.clone(),
@@ -152,6 +244,110 @@ fn endpoint_of(url: &str, repo_id: &RepoId) -> String {
         .to_string()
 }
 
+/// The Hub's ref HEAD goes to, and the one to integrate first (for a new pull request, main:
+/// its `refs/pr/N` starts there).
+struct Destination {
+    remote_ref: String,
+    integrate_from: String,
+}
+
+impl Destination {
+    /// Checked before any request: the branch name is one git accepts, the title one the
+    /// Hub accepts.
+    fn check(clone: &Clone, to: &PushTo) -> anyhow::Result<Destination> {
+        let both = |name: String| Destination {
+            remote_ref: name.clone(),
+            integrate_from: name,
+        };
+        Ok(match to {
+            PushTo::Main => both(remote::MAIN.to_string()),
+            PushTo::Branch(name) => {
+                let full = format!("refs/heads/{name}");
+                if name.is_empty() || !git2::Reference::is_valid_name(&full) {
+                    return Err(UserError::new(format!(
+                        "--branch {name:?} is not a valid git branch name"
+                    ))
+                    .hint("use letters, digits, '-', '_', '.' and '/' (e.g. --branch review/v2)")
+                    .into());
+                }
+                both(full)
+            }
+            PushTo::NewPullRequest { title, .. } => {
+                let title = pr_title(clone, title.as_deref())?;
+                // huggingface_hub's create_discussion: 3 to 200 characters.
+                if !(3..=200).contains(&title.chars().count()) {
+                    return Err(UserError::new(format!(
+                        "the pull request title {title:?} must have 3 to 200 characters"
+                    ))
+                    .hint("give one with --title")
+                    .into());
+                }
+                Destination {
+                    remote_ref: "refs/pr/NEW".to_string(),
+                    integrate_from: remote::MAIN.to_string(),
+                }
+            }
+            PushTo::PullRequest(num) => both(format!("refs/pr/{num}")),
+        })
+    }
+
+    /// `main`, `feature`, `refs/pr/1`: how messages name it.
+    fn label(&self) -> &str {
+        self.remote_ref
+            .strip_prefix("refs/heads/")
+            .unwrap_or(&self.remote_ref)
+    }
+}
+
+/// The title of a new pull request: the one given, else the subject of HEAD's commit.
+fn pr_title(clone: &Clone, title: Option<&str>) -> anyhow::Result<String> {
+    Ok(match title {
+        Some(title) => title.trim().to_string(),
+        None => {
+            let commit = clone.repo.head()?.peel_to_commit()?;
+            String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default())
+                .trim()
+                .to_string()
+        }
+    })
+}
+
+/// `--pr N` adds commits only to an open pull request: checked before anything is uploaded
+/// (the Hub refuses the ref update of a closed or merged one too).
+fn check_open_pull_request(
+    client: &HubClient,
+    target: &Target,
+    num: u64,
+    url: &str,
+) -> anyhow::Result<()> {
+    let discussion = client
+        .discussion(&target.id, num)
+        .with_context(|| format!("cannot look up pull request #{num} of {}", target.id))?;
+    match discussion {
+        None => Err(UserError::new(format!(
+            "{} has no pull request #{num} on {}",
+            target.id, target.endpoint
+        ))
+        .hint("open one with push --create-pr")
+        .into()),
+        Some(discussion) if !discussion.is_pr() => Err(UserError::new(format!(
+            "#{num} of {} is a discussion, not a pull request ({url})",
+            target.id
+        ))
+        .into()),
+        Some(discussion) => match discussion.status.as_deref() {
+            Some("open") | Some("draft") | None => Ok(()),
+            Some(status) => Err(UserError::new(format!(
+                "pull request #{num} of {} is {status}: the Hub accepts no more commits for it \
+                 ({url})",
+                target.id
+            ))
+            .hint("open a new one with push --create-pr")
+            .into()),
+        },
+    }
+}
+
 /// Whether the repo was on the Hub, or this push created it.
 struct HubRepo {
     exists: bool,
@@ -219,9 +415,11 @@ fn look_up_or_create(
     })
 }
 
-/// What the Hub's main and tags were, and whether this push merged its main in.
+/// What the Hub's target ref (main, the branch, the pull request's ref; for a new pull
+/// request main), main and tags were, and whether this push merged the target ref in.
 struct HubMain {
     tip: Option<Oid>,
+    main: Option<Oid>,
     tags: Vec<(String, Oid)>,
     merged: Option<Oid>,
 }
@@ -231,36 +429,52 @@ fn fetch_and_integrate(
     clone: &Clone,
     target: &Target,
     repo: &HubRepo,
+    destination: &Destination,
     options: &PushOptions,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<HubMain> {
     if !repo.exists && !repo.created {
         return Ok(HubMain {
             tip: None,
+            main: None,
             tags: Vec::new(),
             merged: None,
         });
     }
-    let advertised =
-        remote::fetch(clone, Some(&target.token)).context("cannot fetch the Hub's main")?;
+    let from = &destination.integrate_from;
+    let label = from.strip_prefix("refs/heads/").unwrap_or(from);
+    let advertised = remote::fetch_ref(clone, Some(&target.token), from)
+        .with_context(|| format!("cannot fetch the Hub's {label}"))?;
+    if let PushTo::PullRequest(num) = options.to
+        && advertised.tip.is_none()
+    {
+        return Err(UserError::new(format!(
+            "the Hub has no refs/pr/{num} for pull request #{num} of {}",
+            target.id
+        ))
+        .into());
+    }
     let mut merged = None;
-    if let Some(tip) = advertised.main
+    if let Some(tip) = advertised.tip
         && !options.force
     {
         if options.dry_run {
             if !clone.contains(clone.head_id()?, tip)? {
-                reporter.status("Would integrate the Hub's main (it has commits this clone lacks)");
+                reporter.status(&format!(
+                    "Would integrate the Hub's {label} (it has commits this clone lacks)"
+                ));
             }
-        } else if let Some(merge) = integrate(clone, tip)? {
+        } else if let Some(merge) = integrate::integrate_ref(clone, tip, label)? {
             reporter.status(&format!(
-                "Integrated the Hub's main into {}",
+                "Integrated the Hub's {label} into {}",
                 short_id(&merge.to_string())
             ));
             merged = Some(tip);
         }
     }
     Ok(HubMain {
-        tip: advertised.main,
+        tip: advertised.tip,
+        main: advertised.main,
         tags: advertised.tags,
         merged,
     })
@@ -322,7 +536,7 @@ fn upload(
     options: &PushOptions,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<Transfer> {
-    let objects = lfs_objects_to_publish(clone, hub_main.tip, head)?;
+    let objects = lfs_objects_to_publish(clone, &[hub_main.tip, hub_main.main], head)?;
     if options.dry_run {
         let wanted: Vec<LfsObject> = objects.iter().map(|(object, _)| object.clone()).collect();
         let missing = if repo.exists {
@@ -368,14 +582,15 @@ fn upload(
     })
 }
 
-/// The non-empty LFS objects of the commits between the Hub's main and `head`, each with its
+/// The non-empty LFS objects of the commits between the Hub's refs and `head`, each with its
 /// file in `.git/lfs/objects`.
 fn lfs_objects_to_publish(
     clone: &Clone,
-    hub_tip: Option<Oid>,
+    hub_tips: &[Option<Oid>],
     head: Oid,
 ) -> anyhow::Result<Vec<(LfsObject, PathBuf)>> {
-    let have: Vec<Oid> = hub_tip.into_iter().collect();
+    let mut have: Vec<Oid> = hub_tips.iter().flatten().copied().collect();
+    have.dedup();
     let pointers = remote::lfs_pointers_between(clone, &have, head)?;
     let git_dir = clone.repo.path().to_path_buf();
     let mut objects = Vec::new();
@@ -409,23 +624,28 @@ fn push_refs(
     clone: &Clone,
     target: &Target,
     hub_main: &HubMain,
+    destination: &Destination,
     head: Oid,
     options: &PushOptions,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<Vec<String>> {
     crate::interrupt::check()?;
     let branch = clone.head_ref_name()?;
-    // main only when it moves: a push that adds a tag to an unchanged main reports the tag
-    // alone, as `git push` does.
-    let main_moves = hub_main.tip != Some(head);
+    let remote_ref = destination.remote_ref.as_str();
+    let is_main = remote_ref == remote::MAIN;
+    // A pull request's refs/pr/N carries commits only; tags go with main and branches.
+    let with_tags = !remote_ref.starts_with("refs/pr/");
+    // The ref only when it moves: a push that adds a tag to an unchanged main reports the tag
+    // alone, as `git push` does. A new pull request's ref starts at main: it always moves.
+    let main_moves = hub_main.tip != Some(head) || destination.integrate_from != remote_ref;
     let mut refspecs: Vec<String> = main_moves
-        .then(|| format!("{branch}:{}", remote::MAIN))
+        .then(|| format!("{branch}:{remote_ref}"))
         .into_iter()
         .collect();
     // The tags the fetch saw: a tag created on the Hub since then under a name we push makes
     // the push refuse that tag (as a second look could only narrow, never close, that window).
     let mut new_tags = Vec::new();
-    for (name, target_id) in clone.tags()? {
+    for (name, target_id) in clone.tags()?.into_iter().filter(|_| with_tags) {
         if !hub_main
             .tags
             .iter()
@@ -435,14 +655,30 @@ fn push_refs(
             new_tags.push((name, target_id.to_string()));
         }
     }
+    let record = |reason: &str| -> anyhow::Result<()> {
+        if is_main {
+            clone.set_published_main(head, reason)
+        } else {
+            clone
+                .repo
+                .reference(
+                    &remote::tracking_ref(remote_ref),
+                    head,
+                    true,
+                    &format!("hf-relay: {reason}"),
+                )
+                .map(drop)
+                .map_err(Into::into)
+        }
+        .context("cannot record the published state")
+    };
     if !main_moves && new_tags.is_empty() {
         reporter.status(&format!(
-            "Everything up to date: the Hub's main is at {}",
+            "Everything up to date: the Hub's {} is at {}",
+            destination.label(),
             short_id(&head.to_string())
         ));
-        clone
-            .set_published_main(head, "up to date")
-            .context("cannot record the published state")?;
+        record("up to date")?;
         return Ok(Vec::new());
     }
     if options.dry_run {
@@ -450,9 +686,7 @@ fn push_refs(
         return Ok(refspecs);
     }
     push_refs_waiting_for_the_hub(clone, &target.token, &refspecs, options.force, reporter)?;
-    clone
-        .set_published_main(head, "pushed")
-        .context("cannot record the published state")?;
+    record("pushed")?;
     let mut published: Vec<(String, String)> = hub_main
         .tags
         .iter()
