@@ -15,7 +15,7 @@ mod lfs;
 mod pool;
 mod progress;
 mod upload;
-mod watchdog;
+pub(crate) mod watchdog;
 
 #[cfg(test)]
 mod tests;

@@ -160,6 +160,13 @@ fn origin<'r>(clone: &'r Clone) -> anyhow::Result<(git2::Remote<'r>, String)> {
     Ok((remote, repo_label(&url)))
 }
 
+/// git over HTTP(S) goes through `crate::net::git` (the transport is registered before the
+/// first remote operation); the token is lent to the remote's origin while the guard lives.
+fn lend_token(url: &str, token: Option<&str>) -> crate::net::git::Authorized {
+    crate::net::git::register();
+    crate::net::git::authorize(url, token)
+}
+
 fn proxy_options() -> git2::ProxyOptions<'static> {
     let mut proxy = git2::ProxyOptions::new();
     proxy.auto();
@@ -182,6 +189,7 @@ pub struct Advertised {
 /// needs no second connection to learn which tags the Hub lacks.
 pub fn fetch(clone: &Clone, token: Option<&str>) -> anyhow::Result<Advertised> {
     let (mut remote, label) = origin(clone)?;
+    let _lent = lend_token(&clone.origin_url()?, token);
     let credentials = Credentials::new(token, label);
     let mut options = FetchOptions::new();
     options
@@ -243,6 +251,7 @@ pub fn push(
     force: bool,
 ) -> anyhow::Result<PushReport> {
     let (mut remote, label) = origin(clone)?;
+    let _lent = lend_token(&clone.origin_url()?, Some(token));
     let credentials = Credentials::new(Some(token), label);
     let statuses: RefCell<Vec<(String, Option<String>)>> = RefCell::new(Vec::new());
     let sideband: RefCell<Vec<u8>> = RefCell::new(Vec::new());
@@ -302,6 +311,7 @@ pub fn push(
 /// included as the server sends them.
 pub fn ls_remote(clone: &Clone, token: Option<&str>) -> anyhow::Result<Vec<(String, Oid)>> {
     let (mut remote, label) = origin(clone)?;
+    let _lent = lend_token(&clone.origin_url()?, token);
     let credentials = Credentials::new(token, label);
     let connection = remote
         .connect_auth(
@@ -369,6 +379,7 @@ pub fn clone_from(url: &str, dir: &Path, token: Option<&str>) -> anyhow::Result<
 }
 
 fn clone_into(url: &str, dir: &Path, token: Option<&str>) -> anyhow::Result<Clone> {
+    let _lent = lend_token(url, token);
     let credentials = Credentials::new(token, repo_label(url));
     let mut options = FetchOptions::new();
     options
