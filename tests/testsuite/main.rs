@@ -9,6 +9,7 @@ mod build;
 mod clone;
 mod hardening;
 mod hostile_lfs;
+mod net;
 mod push;
 mod review;
 mod support;

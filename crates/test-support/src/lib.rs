@@ -24,6 +24,11 @@ pub struct TestHub {
 
 impl TestHub {
     pub fn start() -> TestHub {
+        TestHub::start_with_args(&[])
+    }
+
+    /// Starts the server with extra arguments (e.g. `--tls-cert`, `--tls-key`).
+    pub fn start_with_args(args: &[&std::ffi::OsStr]) -> TestHub {
         let root = tempfile::Builder::new()
             .prefix("hf-relay-hub-")
             .tempdir()
@@ -39,6 +44,7 @@ impl TestHub {
             .arg(script)
             .arg("--root")
             .arg(root.path())
+            .args(args)
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
