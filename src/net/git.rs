@@ -323,8 +323,11 @@ fn execute(call: &Call<'_>) -> Result<(String, Response<ureq::Body>), Failure> {
         interrupt::check().map_err(|err| {
             Failure::new(ErrorCode::GenericError, ErrorClass::Net, err.to_string())
         })?;
-        let proxy = agent::prepare(&url)
-            .map_err(|message| Failure::new(ErrorCode::GenericError, ErrorClass::Net, message))?;
+        // A bad CA bundle or proxy, like an untrusted certificate below, is not retried:
+        // `ErrorClass::Invalid` is not a network class for `repo::remote::explain`.
+        let proxy = agent::prepare(&url).map_err(|message| {
+            Failure::new(ErrorCode::GenericError, ErrorClass::Invalid, message)
+        })?;
         let mut builder = http::Request::builder()
             .method(if call.post { "POST" } else { "GET" })
             .uri(url.as_str())
@@ -360,16 +363,21 @@ fn execute(call: &Call<'_>) -> Result<(String, Response<ureq::Body>), Failure> {
         })?;
         let request = agent::with_proxy(agent, request, proxy);
         let response = agent.run(request).map_err(|err| {
-            let message = if interrupt::interrupted() {
-                interrupt::Interrupted.to_string()
-            } else {
-                format!(
-                    "cannot reach {}: {}",
-                    shown(&url),
-                    agent::describe(&url, &crate::hub::error_chain(&err))
-                )
+            if interrupt::interrupted() {
+                let message = interrupt::Interrupted.to_string();
+                return Failure::new(ErrorCode::GenericError, ErrorClass::Net, message);
+            }
+            let chain = crate::hub::error_chain(&err);
+            let class = match super::tls::is_untrusted(&chain) {
+                true => ErrorClass::Invalid,
+                false => ErrorClass::Net,
             };
-            Failure::new(ErrorCode::GenericError, ErrorClass::Net, message)
+            let message = format!(
+                "cannot reach {}: {}",
+                shown(&url),
+                agent::describe(&url, &chain)
+            );
+            Failure::new(ErrorCode::GenericError, class, message)
         })?;
         let status = response.status().as_u16();
         match status {
