@@ -493,6 +493,106 @@ fn redacted(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Two servers on loopback: A answers every `/cross/…` with a redirect to B (another port,
+    /// so another origin), every `/same/…` with a redirect to `/moved/…` on itself, and
+    /// `/moved/…` with 401; B answers 401 asking for Basic credentials. Each request is logged
+    /// as `SERVER PATH AUTHORIZATION-PRESENT`.
+    const REDIRECTING: &str = r#"
+import http.server, sys, threading
+log = sys.argv[1]
+def note(name, handler):
+    with open(log, "a") as f:
+        f.write("%s %s %s\n" % (name, handler.path, handler.headers.get("Authorization") is not None))
+def deny(handler):
+    handler.send_response(401)
+    handler.send_header("WWW-Authenticate", 'Basic realm="x"')
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
+class B(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        note("B", self); deny(self)
+    def log_message(self, *a): pass
+b = http.server.ThreadingHTTPServer(("127.0.0.1", 0), B)
+class A(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        note("A", self)
+        if self.path.startswith("/cross/"):
+            location = "http://127.0.0.1:%d%s" % (b.server_address[1], self.path)
+        elif self.path.startswith("/same/"):
+            location = self.path.replace("/same/", "/moved/", 1)
+        else:
+            return deny(self)
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a): pass
+a = http.server.ThreadingHTTPServer(("127.0.0.1", 0), A)
+threading.Thread(target=b.serve_forever, daemon=True).start()
+print(a.server_address[1], flush=True)
+a.serve_forever()
+"#;
+
+    #[test]
+    fn git_redirects_are_followed_with_the_token_within_the_origin_and_refused_across() {
+        use std::io::BufRead as _;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("requests.log");
+        let mut child = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(REDIRECTING)
+            .arg(&log)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut port = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", port.trim());
+        let token = "hf_redirectsecret000000000000000";
+
+        let cross = crate::repo::remote::clone_from(
+            &format!("{base}/cross/datasets/a/b"),
+            &dir.path().join("cross"),
+            Some(token),
+        )
+        .err()
+        .expect("the clone fails");
+        let message = format!("{cross:#}");
+        let requests = std::fs::read_to_string(&log).unwrap_or_default();
+        std::fs::write(&log, "").unwrap();
+        let same = crate::repo::remote::clone_from(
+            &format!("{base}/same/datasets/a/b"),
+            &dir.path().join("same"),
+            Some(token),
+        )
+        .err()
+        .expect("the clone fails");
+        let same_requests = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = child.kill();
+        let _ = child.wait();
+
+        assert!(
+            message.contains("another host") && message.contains(&base),
+            "{message}"
+        );
+        assert!(!message.contains(token), "{message}");
+        assert!(
+            !requests.lines().any(|line| line.starts_with("B ")),
+            "the other origin was contacted: {requests}"
+        );
+        assert_eq!(
+            same_requests.lines().collect::<Vec<_>>(),
+            [
+                "A /same/datasets/a/b/info/refs?service=git-upload-pack True",
+                "A /moved/datasets/a/b/info/refs?service=git-upload-pack True",
+            ],
+            "{same:#}"
+        );
+        assert!(!dir.path().join("cross").exists() && !dir.path().join("same").exists());
+    }
+
     #[test]
     fn a_token_is_lent_only_to_its_origin_and_only_while_the_guard_lives() {
         {
