@@ -38,6 +38,27 @@ pub const USERPROFILE: &str = "USERPROFILE";
 /// Offline mode: `1`/`ON`/`YES`/`TRUE` (any case) forbids network access, as in huggingface_hub.
 pub const HF_HUB_OFFLINE: &str = "HF_HUB_OFFLINE";
 
+/// A PEM file of CA certificates added to the trusted roots (as OpenSSL and curl read it).
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+/// The same, as requests / huggingface_hub users set it; read when `SSL_CERT_FILE` is unset.
+pub const REQUESTS_CA_BUNDLE: &str = "REQUESTS_CA_BUNDLE";
+/// The same, as curl users set it; read last.
+pub const CURL_CA_BUNDLE: &str = "CURL_CA_BUNDLE";
+/// The CA bundle variables, in the order they are looked up.
+pub const CA_BUNDLE_VARS: [&str; 3] = [SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE];
+/// The proxy for `https` URLs (lower case read first, as curl does).
+pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+pub const HTTPS_PROXY_LOWER: &str = "https_proxy";
+/// The proxy for `http` URLs.
+pub const HTTP_PROXY: &str = "HTTP_PROXY";
+pub const HTTP_PROXY_LOWER: &str = "http_proxy";
+/// The proxy when the scheme's own variable is unset.
+pub const ALL_PROXY: &str = "ALL_PROXY";
+pub const ALL_PROXY_LOWER: &str = "all_proxy";
+/// Comma-separated hosts (`host`, `.domain`, `host:port`, `*`) reached without a proxy.
+pub const NO_PROXY: &str = "NO_PROXY";
+pub const NO_PROXY_LOWER: &str = "no_proxy";
+
 /// Commit author and committer, as git reads them (git's own names; `repo::signature`), else
 /// git config `user.name` / `user.email`, else `hf-relay <hf-relay@localhost>`.
 pub const GIT_AUTHOR_NAME: &str = "GIT_AUTHOR_NAME";

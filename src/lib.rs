@@ -21,6 +21,7 @@ pub mod hub;
 pub mod ids;
 pub mod inspect;
 pub mod interrupt;
+pub mod net;
 pub mod ops;
 pub mod output;
 pub mod repo;

@@ -90,6 +90,11 @@ pub enum HubError {
         request_id: Option<String>,
     },
 
+    /// Refused before or instead of an exchange, for good (`crate::net`): an untrusted
+    /// certificate, an unreadable CA bundle, an unusable proxy, a redirect to another host.
+    #[error("cannot use {url}: {message}")]
+    Refused { url: String, message: String },
+
     /// No HTTP answer: connection refused or reset, timeout, DNS, TLS, broken framing.
     #[error("network error on {method} {url} (check the connection and HF_ENDPOINT)")]
     Network {

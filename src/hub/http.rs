@@ -6,20 +6,18 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use ureq::http::{self, HeaderMap, HeaderValue, Response};
-use ureq::unversioned::resolver::DefaultResolver;
-use ureq::unversioned::transport::{Connector as _, DefaultConnector};
 use ureq::{Agent, Body, SendBody};
 
 use super::UploadReporter;
 use super::error::{HubError, error_chain};
-use super::watchdog::{InterruptWatcher, Watchdog};
+use super::watchdog::InterruptWatcher;
 use crate::auth::{Redactor, Token};
-use crate::interrupt;
+use crate::{interrupt, net};
 
 pub(crate) const LFS_JSON: &str = "application/vnd.git-lfs+json";
 pub(crate) const JSON: &str = "application/json";
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+const CONNECT_TIMEOUT: Duration = net::agent::CONNECT_TIMEOUT;
 /// The progress window: an attempt that moves less than 1 KiB
 /// ([`super::watchdog::MIN_PROGRESS`]) within it ends, be the server silent or dripping.
 pub(crate) const PROGRESS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -154,21 +152,13 @@ pub(crate) struct Http {
 
 impl Http {
     pub fn new(endpoint: &str, token: Option<Token>) -> Http {
-        let config = Agent::config_builder()
-            .http_status_as_error(false)
-            .user_agent(concat!("hf-relay/", env!("CARGO_PKG_VERSION")))
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .timeout_resolve(Some(CONNECT_TIMEOUT))
-            .timeout_per_read(Some(PROGRESS_TIMEOUT))
-            .timeout_per_write(Some(PROGRESS_TIMEOUT))
-            .timeout_global(Some(API_TIMEOUT))
-            .build();
+        // crate::net decides trust, proxies, redirects (none automatic) and the watchdog.
+        let agent = net::agent::build(net::agent::Timeouts {
+            connect: CONNECT_TIMEOUT,
+            progress: PROGRESS_TIMEOUT,
+            global: Some(API_TIMEOUT),
+        });
         let redactor = Redactor::new(token.as_ref());
-        let agent = Agent::with_parts(
-            config,
-            DefaultConnector::new().chain(Watchdog),
-            DefaultResolver::default(),
-        );
         Http {
             _watcher: InterruptWatcher::start(&agent),
             agent,
@@ -210,13 +200,67 @@ impl Http {
         origin(url).is_some() && origin(url) == origin(&self.endpoint)
     }
 
-    /// Sends once. 2xx comes back as the response; anything else as a [`HubError`].
+    /// Sends once (following redirects as [`net::redirect`] allows). 2xx comes back as the
+    /// response; anything else as a [`HubError`].
     pub fn send(
         &self,
         req: &Request<'_>,
-        body: Option<(&mut dyn Read, u64)>,
+        mut body: Option<(&mut dyn Read, u64)>,
     ) -> Result<Response<Body>, HubError> {
+        const MAX_REDIRECTS: u32 = 5;
+        let mut url = req.url.to_string();
+        let mut redirects = 0;
+        loop {
+            let had_body = body.is_some();
+            let (response, carried) = self.send_to(req, &url, body.take())?;
+            let status = response.status().as_u16();
+            if !matches!(status, 301 | 302 | 303 | 307 | 308) || had_body {
+                return if response.status().is_success() {
+                    Ok(response)
+                } else {
+                    Err(self.error_from(response, &url, carried))
+                };
+            }
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            redirects += 1;
+            match net::redirect(&url, &location, carried) {
+                net::Redirect::Follow { url: next, .. } if redirects <= MAX_REDIRECTS => {
+                    self.drain(response);
+                    url = next;
+                }
+                net::Redirect::CrossOrigin { from, to } => {
+                    return Err(HubError::Refused {
+                        url: self.shown(&url),
+                        message: format!(
+                            "{from} redirected to another host, {to}; hf-relay does not follow \
+                             it, so the token is never sent there"
+                        ),
+                    });
+                }
+                _ => return Err(self.error_from(response, &url, carried)),
+            }
+        }
+    }
+
+    /// One exchange with `url`; the answer whatever its status, and whether it carried a
+    /// credential (the token or an `Authorization` header of the request).
+    fn send_to(
+        &self,
+        req: &Request<'_>,
+        url: &str,
+        body: Option<(&mut dyn Read, u64)>,
+    ) -> Result<(Response<Body>, bool), HubError> {
         interrupt::check()?;
+        let req = &Request {
+            url,
+            headers: req.headers.clone(),
+            ..*req
+        };
         let mut builder = http::Request::builder()
             .method(req.method.as_str())
             .uri(req.url);
@@ -250,11 +294,7 @@ impl Http {
             }
             None => self.run(req, builder, SendBody::none())?,
         };
-        if response.status().is_success() {
-            Ok(response)
-        } else {
-            Err(self.error_from(response, req.url, sent_token))
-        }
+        Ok((response, sent_token || has_auth_header))
     }
 
     fn run(
@@ -268,12 +308,17 @@ impl Http {
             url: self.shown(req.url),
             source: ureq::Error::Http(err),
         })?;
+        let proxy = net::agent::prepare(req.url).map_err(|message| HubError::Refused {
+            url: self.shown(req.url),
+            message: self.redactor.redact(&message),
+        })?;
         let request = self
             .agent
             .configure_request(request)
             .timeout_global(Some(req.timeout))
             .timeout_per_read(Some(req.stall_timeout))
             .timeout_per_write(Some(req.stall_timeout))
+            .proxy(proxy)
             .build();
         self.agent
             .run(request)
@@ -306,6 +351,13 @@ impl Http {
     pub fn network(&self, method: Method, url: &str, source: ureq::Error) -> HubError {
         if interrupt::interrupted() {
             return HubError::Interrupted(interrupt::Interrupted);
+        }
+        let chain = error_chain(&source);
+        if net::tls::is_untrusted(&chain) {
+            return HubError::Refused {
+                url: self.shown(url),
+                message: self.redactor.redact(&net::agent::describe(url, &chain)),
+            };
         }
         HubError::Network {
             method: method.as_str(),

@@ -16,7 +16,7 @@ mod pool;
 mod progress;
 mod upload;
 mod validate_yaml;
-mod watchdog;
+pub(crate) mod watchdog;
 
 #[cfg(test)]
 mod tests;

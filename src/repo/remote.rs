@@ -230,6 +230,13 @@ fn stop_on_interrupt(callbacks: &mut RemoteCallbacks<'_>, with_sideband: bool) {
     }
 }
 
+/// git over HTTP(S) goes through `crate::net::git` (the transport is registered before the
+/// first remote operation); the token is lent to the remote's origin while the guard lives.
+fn lend_token(url: &str, token: Option<&Token>) -> crate::net::git::Authorized {
+    crate::net::git::register();
+    crate::net::git::authorize(url, token.map(Token::expose))
+}
+
 fn proxy_options() -> git2::ProxyOptions<'static> {
     let mut proxy = git2::ProxyOptions::new();
     proxy.auto();
@@ -277,6 +284,7 @@ pub fn fetch_ref(
     remote_ref: &str,
 ) -> anyhow::Result<Advertised> {
     let (mut remote, credentials) = origin(clone, token)?;
+    let _lent = lend_token(&clone.origin_url()?, token);
     let mut callbacks = credentials.callbacks();
     stop_on_interrupt(&mut callbacks, true);
     let mut options = FetchOptions::new();
@@ -354,6 +362,7 @@ pub fn push(
     force: bool,
 ) -> anyhow::Result<PushReport> {
     let (mut remote, credentials) = origin(clone, Some(token))?;
+    let _lent = lend_token(&clone.origin_url()?, Some(token));
     let statuses: RefCell<Vec<(String, Option<String>)>> = RefCell::new(Vec::new());
     let sideband: RefCell<Vec<u8>> = RefCell::new(Vec::new());
     let mut callbacks = credentials.callbacks();
@@ -419,6 +428,7 @@ pub fn push(
 /// default `initial`); the credentials callback still keeps the token on the remote's origin.
 pub fn ls_remote(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Vec<(String, Oid)>> {
     let (mut remote, credentials) = origin(clone, token)?;
+    let _lent = lend_token(&clone.origin_url()?, token);
     let mut callbacks = credentials.callbacks();
     stop_on_interrupt(&mut callbacks, true);
     let connection = remote
@@ -503,6 +513,7 @@ pub fn clone_revision(
 }
 
 fn clone_into(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<Clone> {
+    let _lent = lend_token(url, token);
     let credentials = Credentials::new(token, repo_label(url), url);
     let mut callbacks = credentials.callbacks();
     stop_on_interrupt(&mut callbacks, true);

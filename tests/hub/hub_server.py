@@ -497,6 +497,14 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
     # (~40 ms) on every request of a kept-alive connection after the first.
     disable_nagle_algorithm = True
     hub: Hub = None  # set in main()
+    scheme = "http"  # "https" with --tls-cert
+
+    def setup(self):
+        if hasattr(self.request, "do_handshake"):  # TLS: handshake here, in this thread
+            self.request.settimeout(30)
+            self.request.do_handshake()
+            self.request.settimeout(None)
+        super().setup()
 
     ROUTES = [
         ("GET", r"/api/whoami-v2", "api_whoami"),
@@ -693,7 +701,7 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
 
     def base_url(self):
         host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
-        return f"http://{host}"
+        return f"{self.scheme}://{host}"
 
     def abort_connection(self):
         """Reset the TCP connection without an answer (SO_LINGER 0 -> RST)."""
@@ -1418,6 +1426,8 @@ def main():
     ap.add_argument("--hook", action="store_true", help="run as a repo's pre-receive hook")
     ap.add_argument("--foreign", action="store_true",
                     help="run as another host that asks for Basic credentials and logs them")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
+    ap.add_argument("--tls-key", help="the PEM private key of --tls-cert")
     args = ap.parse_args()
     if args.hook:
         sys.exit(run_hook())
@@ -1439,8 +1449,19 @@ def main():
     Handler.hub = Hub(args.root)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
+    scheme = "http"
+    if args.tls_cert:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        # The handshake runs in the handler's thread, so a client that refuses the
+        # certificate (or stalls) does not block the others.
+        server.socket = context.wrap_socket(server.socket, server_side=True,
+                                            do_handshake_on_connect=False)
+        Handler.scheme = "https"
+        scheme = "https"
     host, port = server.server_address[:2]
-    print(f"READY http://{host}:{port}", flush=True)
+    print(f"READY {scheme}://{host}:{port}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ mod hardening;
 mod hostile_git;
 mod hostile_lfs;
 mod inputs;
+mod net;
 mod push;
 mod review;
 mod shards;

@@ -24,6 +24,11 @@ pub struct TestHub {
 
 impl TestHub {
     pub fn start() -> TestHub {
+        TestHub::start_with_args(&[])
+    }
+
+    /// Starts the server with extra arguments (e.g. `--tls-cert`, `--tls-key`).
+    pub fn start_with_args(args: &[&std::ffi::OsStr]) -> TestHub {
         let root = tempfile::Builder::new()
             .prefix("hf-relay-hub-")
             .tempdir()
@@ -33,7 +38,7 @@ impl TestHub {
             READ_TOKEN: {"user": "alice", "write": false, "orgs": []},
         });
         std::fs::write(root.path().join("tokens.json"), tokens.to_string()).unwrap();
-        let (child, url) = spawn_server(root.path(), &[]);
+        let (child, url) = spawn_server(root.path(), args);
         TestHub { child, url, root }
     }
 
@@ -92,7 +97,7 @@ impl TestHub {
 }
 
 /// Starts `hub_server.py --root ROOT ARGS…` and waits for its `READY URL` line.
-fn spawn_server(root: &Path, args: &[&str]) -> (Child, String) {
+fn spawn_server(root: &Path, args: &[&std::ffi::OsStr]) -> (Child, String) {
     let script = project_root().join("tests/hub/hub_server.py");
     let log = std::fs::File::create(root.join("server.err")).unwrap();
     let mut child = Command::new("python3")
@@ -144,7 +149,7 @@ impl ForeignServer {
             .prefix("hf-relay-foreign-")
             .tempdir()
             .unwrap();
-        let (child, url) = spawn_server(root.path(), &["--foreign"]);
+        let (child, url) = spawn_server(root.path(), &[std::ffi::OsStr::new("--foreign")]);
         ForeignServer { child, url, root }
     }
 

@@ -1,0 +1,616 @@
+//! git smart HTTP (protocol v0/v1, stateless RPC) over the same kind of ureq agent as REST
+//! and LFS: a libgit2 custom transport for `http://` and `https://` remotes, registered once
+//! ([`register`]), so libgit2 itself never opens a socket, resolves a proxy or verifies a
+//! certificate.
+//!
+//! The token: the factory is process-global, so an operation hands its token over with
+//! [`authorize`] for the remote's origin, on its own thread and for its duration (libgit2 runs
+//! the transport on the calling thread). A request gets `Authorization: Basic
+//! base64(hf_user:TOKEN)` only when its URL has exactly that origin (sent up front: no 401
+//! round trip); a redirect to another origin is refused before anything is sent there.
+
+use std::cell::RefCell;
+use std::io::{self, Read, Write};
+use std::sync::{Mutex, Once, OnceLock};
+use std::time::Duration;
+
+use base64::Engine as _;
+use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream, Transport};
+use git2::{ErrorClass, ErrorCode};
+use ureq::Agent;
+use ureq::http::{self, HeaderValue, Response};
+
+use super::agent::{self, CONNECT_TIMEOUT, Timeouts};
+use super::{Origin, Redirect};
+use crate::auth::{Redactor, Token};
+use crate::hub::watchdog::InterruptWatcher;
+use crate::interrupt;
+
+/// The Basic-auth user name sent with the token (hub-protocol §1.2).
+pub const USERNAME: &str = "hf_user";
+/// The progress window of git requests: longer than REST's, as receive-pack may think a while
+/// (index-pack, hooks) between the last byte of a pack and its answer.
+pub const PROGRESS_TIMEOUT: Duration = Duration::from_secs(30);
+/// Redirects followed per request, within the origin.
+const MAX_REDIRECTS: u32 = 5;
+/// Largest error body kept for a message.
+const ERROR_BODY_LIMIT: u64 = 16 * 1024;
+
+thread_local! {
+    static TOKENS: RefCell<Vec<(Origin, Token)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// While alive, git requests of this thread to `url`'s origin carry the token.
+#[must_use]
+pub struct Authorized {
+    origin: Option<Origin>,
+}
+
+/// Lends `token` to git requests to the origin of `url` (the remote), on this thread, until the
+/// guard is dropped. No token, or a URL without an http(s) origin, lends nothing.
+pub fn authorize(url: &str, token: Option<&str>) -> Authorized {
+    let origin = match (Origin::of(url), token.filter(|t| !t.is_empty())) {
+        (Some(origin), Some(token)) => {
+            TOKENS.with(|tokens| {
+                tokens
+                    .borrow_mut()
+                    .push((origin.clone(), Token::new(token)))
+            });
+            Some(origin)
+        }
+        _ => None,
+    };
+    Authorized { origin }
+}
+
+impl Drop for Authorized {
+    fn drop(&mut self) {
+        if let Some(origin) = &self.origin {
+            TOKENS.with(|tokens| {
+                let mut tokens = tokens.borrow_mut();
+                if let Some(i) = tokens.iter().rposition(|(o, _)| o == origin) {
+                    tokens.remove(i);
+                }
+            });
+        }
+    }
+}
+
+/// The token lent for exactly the origin of `url`.
+fn token_for(url: &str) -> Option<Token> {
+    let origin = Origin::of(url)?;
+    TOKENS.with(|tokens| {
+        tokens
+            .borrow()
+            .iter()
+            .rev()
+            .find(|(o, _)| *o == origin)
+            .map(|(_, token)| token.clone())
+    })
+}
+
+/// Registers the transport for `http` and `https` (once per process; before the first remote
+/// operation).
+pub fn register() {
+    static REGISTERED: Once = Once::new();
+    REGISTERED.call_once(|| {
+        for scheme in ["http", "https"] {
+            // SAFETY: called once, under `Once`, before any remote operation of this process
+            // (every one calls `register` first), so no transport lookup runs concurrently.
+            let registered = unsafe {
+                git2::transport::register(scheme, |remote| {
+                    Transport::smart(remote, true, Subtransport::default())
+                })
+            };
+            registered.expect("registering the git HTTP transport");
+        }
+    });
+}
+
+fn agent() -> &'static Agent {
+    static AGENT: OnceLock<(Agent, InterruptWatcher)> = OnceLock::new();
+    &AGENT
+        .get_or_init(|| {
+            let agent = agent::build(Timeouts {
+                connect: CONNECT_TIMEOUT,
+                progress: PROGRESS_TIMEOUT,
+                global: None,
+            });
+            let watcher = InterruptWatcher::start(&agent);
+            (agent, watcher)
+        })
+        .0
+}
+
+/// One connection of libgit2 to a remote; remembers where a redirect of `info/refs` moved the
+/// repository (within the origin), as git does for the requests that follow.
+#[derive(Default)]
+struct Subtransport {
+    base: Mutex<Option<String>>,
+}
+
+impl SmartSubtransport for Subtransport {
+    fn action(
+        &self,
+        url: &str,
+        action: Service,
+    ) -> Result<Box<dyn SmartSubtransportStream>, git2::Error> {
+        let base = self
+            .base
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| url.trim_end_matches('/').to_string());
+        let (service, ls) = match action {
+            Service::UploadPackLs => ("git-upload-pack", true),
+            Service::UploadPack => ("git-upload-pack", false),
+            Service::ReceivePackLs => ("git-receive-pack", true),
+            Service::ReceivePack => ("git-receive-pack", false),
+        };
+        if ls {
+            let suffix = format!("/info/refs?service={service}");
+            let url = format!("{base}{suffix}");
+            let (final_url, response) = execute(&Call {
+                url: &url,
+                post: false,
+                content_type: None,
+                accept: "*/*",
+                body: &[],
+            })
+            .map_err(Failure::into_git)?;
+            let expected = format!("application/x-{service}-advertisement");
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !content_type.starts_with(&expected) {
+                return Err(git2::Error::new(
+                    ErrorCode::GenericError,
+                    ErrorClass::Invalid,
+                    format!(
+                        "{} is not a git smart HTTP server (answered {} instead of {expected})",
+                        shown(&url),
+                        if content_type.is_empty() {
+                            "no content type"
+                        } else {
+                            content_type
+                        }
+                    ),
+                ));
+            }
+            if final_url != url
+                && let Some(moved) = final_url.strip_suffix(&suffix)
+            {
+                *self.base.lock().unwrap_or_else(|e| e.into_inner()) = Some(moved.to_string());
+            }
+            return Ok(Box::new(Stream {
+                pending: None,
+                reader: Some(reader_of(response, final_url)),
+            }));
+        }
+        Ok(Box::new(Stream {
+            pending: Some(Pending {
+                url: format!("{base}/{service}"),
+                service,
+                body: Vec::new(),
+            }),
+            reader: None,
+        }))
+    }
+
+    fn close(&self) -> Result<(), git2::Error> {
+        Ok(())
+    }
+}
+
+/// A POST waiting for its body (libgit2 writes it all, then reads the answer).
+struct Pending {
+    url: String,
+    service: &'static str,
+    body: Vec<u8>,
+}
+
+struct Stream {
+    pending: Option<Pending>,
+    reader: Option<Box<dyn Read + Send>>,
+}
+
+impl Write for Stream {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match &mut self.pending {
+            Some(pending) => {
+                pending.body.extend_from_slice(data);
+                Ok(data.len())
+            }
+            None => Err(io::Error::other("git request already sent")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.reader.is_none() {
+            let Some(pending) = self.pending.take() else {
+                return Ok(0);
+            };
+            let content_type = format!("application/x-{}-request", pending.service);
+            let accept = format!("application/x-{}-result", pending.service);
+            let (final_url, response) = execute(&Call {
+                url: &pending.url,
+                post: true,
+                content_type: Some(&content_type),
+                accept: &accept,
+                body: &pending.body,
+            })
+            .map_err(|failure| io::Error::other(failure.message))?;
+            self.reader = Some(reader_of(response, final_url));
+        }
+        self.reader.as_mut().expect("set above").read(buf)
+    }
+}
+
+/// The answer's body; a failure while reading it names the URL (and the untrusted certificate
+/// or the proxy, see [`agent::describe`]).
+fn reader_of(response: Response<ureq::Body>, url: String) -> Box<dyn Read + Send> {
+    Box::new(Described {
+        inner: response.into_body().into_reader(),
+        url,
+    })
+}
+
+struct Described<R> {
+    inner: R,
+    url: String,
+}
+
+impl<R: Read> Read for Described<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|err| {
+            if interrupt::interrupted() {
+                return io::Error::other(interrupt::Interrupted.to_string());
+            }
+            io::Error::other(redacted(&format!(
+                "reading the answer of {}: {}",
+                shown(&self.url),
+                agent::describe(&self.url, &err.to_string())
+            )))
+        })
+    }
+}
+
+struct Call<'a> {
+    url: &'a str,
+    post: bool,
+    content_type: Option<&'a str>,
+    accept: &'a str,
+    body: &'a [u8],
+}
+
+/// Why a git request failed: libgit2's code and class (so `repo::remote::explain` can tell a
+/// refused token from a network failure), and a redacted message.
+struct Failure {
+    code: ErrorCode,
+    class: ErrorClass,
+    message: String,
+}
+
+impl Failure {
+    fn new(code: ErrorCode, class: ErrorClass, message: String) -> Failure {
+        Failure {
+            code,
+            class,
+            message: redacted(&message),
+        }
+    }
+
+    fn into_git(self) -> git2::Error {
+        git2::Error::new(self.code, self.class, self.message)
+    }
+}
+
+/// Sends `call`, following redirects within the origin; returns the final URL and the 2xx
+/// answer.
+fn execute(call: &Call<'_>) -> Result<(String, Response<ureq::Body>), Failure> {
+    let agent = agent();
+    let mut url = call.url.to_string();
+    let mut redirects = 0;
+    loop {
+        interrupt::check().map_err(|err| {
+            Failure::new(ErrorCode::GenericError, ErrorClass::Net, err.to_string())
+        })?;
+        // A bad CA bundle or proxy, like an untrusted certificate below, is not retried:
+        // `ErrorClass::Invalid` is not a network class for `repo::remote::explain`.
+        let proxy = agent::prepare(&url).map_err(|message| {
+            Failure::new(ErrorCode::GenericError, ErrorClass::Invalid, message)
+        })?;
+        let mut builder = http::Request::builder()
+            .method(if call.post { "POST" } else { "GET" })
+            .uri(url.as_str())
+            .header(
+                "User-Agent",
+                concat!("git/2.0 (hf-relay/", env!("CARGO_PKG_VERSION"), ")"),
+            )
+            .header("Accept", call.accept);
+        if let Some(content_type) = call.content_type {
+            builder = builder.header("Content-Type", content_type);
+        }
+        let token = token_for(&url);
+        if let Some(token) = &token {
+            let credential = base64::engine::general_purpose::STANDARD
+                .encode(format!("{USERNAME}:{}", token.expose()));
+            let mut value =
+                HeaderValue::from_str(&format!("Basic {credential}")).map_err(|_| {
+                    Failure::new(
+                        ErrorCode::Auth,
+                        ErrorClass::Http,
+                        "the token contains characters not allowed in an HTTP header".to_string(),
+                    )
+                })?;
+            value.set_sensitive(true);
+            builder = builder.header("Authorization", value);
+        }
+        let request = builder.body(call.body).map_err(|err| {
+            Failure::new(
+                ErrorCode::GenericError,
+                ErrorClass::Invalid,
+                format!("invalid git request to {}: {err}", shown(&url)),
+            )
+        })?;
+        let request = agent::with_proxy(agent, request, proxy);
+        let response = agent.run(request).map_err(|err| {
+            if interrupt::interrupted() {
+                let message = interrupt::Interrupted.to_string();
+                return Failure::new(ErrorCode::GenericError, ErrorClass::Net, message);
+            }
+            let chain = crate::hub::error_chain(&err);
+            let class = match super::tls::is_untrusted(&chain) {
+                true => ErrorClass::Invalid,
+                false => ErrorClass::Net,
+            };
+            let message = format!(
+                "cannot reach {}: {}",
+                shown(&url),
+                agent::describe(&url, &chain)
+            );
+            Failure::new(ErrorCode::GenericError, class, message)
+        })?;
+        let status = response.status().as_u16();
+        match status {
+            200..=299 => return Ok((url, response)),
+            301 | 302 | 303 | 307 | 308 => {
+                let location = response
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                redirects += 1;
+                match super::redirect(&url, &location, token.is_some()) {
+                    Redirect::Follow { url: next, .. } if redirects <= MAX_REDIRECTS => {
+                        url = next;
+                    }
+                    Redirect::Follow { .. } => {
+                        return Err(Failure::new(
+                            ErrorCode::GenericError,
+                            ErrorClass::Invalid,
+                            format!(
+                                "{} redirected more than {MAX_REDIRECTS} times",
+                                shown(call.url)
+                            ),
+                        ));
+                    }
+                    Redirect::CrossOrigin { from, to } => {
+                        return Err(Failure::new(
+                            ErrorCode::GenericError,
+                            ErrorClass::Invalid,
+                            // libgit2's own wording for a refused redirect, which
+                            // `repo::remote` turns into `RemoteError::Redirected`.
+                            format!("cannot redirect from '{from}' to '{to}'"),
+                        ));
+                    }
+                    Redirect::Invalid => {
+                        return Err(Failure::new(
+                            ErrorCode::GenericError,
+                            ErrorClass::Invalid,
+                            format!(
+                                "{} answered HTTP {status} without a usable Location",
+                                shown(&url)
+                            ),
+                        ));
+                    }
+                }
+            }
+            401 => {
+                let message = if token.is_some() {
+                    format!(
+                        "unexpected http status code: 401 from {}: the token was refused",
+                        shown(&url)
+                    )
+                } else {
+                    format!(
+                        "unexpected http status code: 401 from {}: a token is needed",
+                        shown(&url)
+                    )
+                };
+                return Err(Failure::new(ErrorCode::Auth, ErrorClass::Http, message));
+            }
+            _ => {
+                let mut text = Vec::new();
+                let _ = response
+                    .into_body()
+                    .into_reader()
+                    .take(ERROR_BODY_LIMIT)
+                    .read_to_end(&mut text);
+                let text = String::from_utf8_lossy(&text);
+                let detail: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                let detail: String = detail.chars().take(300).collect();
+                return Err(Failure::new(
+                    ErrorCode::GenericError,
+                    ErrorClass::Http,
+                    format!(
+                        "unexpected http status code: {status} from {}{}",
+                        shown(&url),
+                        if detail.is_empty() || detail.starts_with('<') {
+                            String::new()
+                        } else {
+                            format!(": {detail}")
+                        }
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// A URL for messages: no query, no userinfo.
+fn shown(url: &str) -> String {
+    crate::auth::redact(url.split(['?', '#']).next().unwrap_or(url))
+}
+
+/// `text` without any token lent on this thread (raw, or in its Basic form).
+fn redacted(text: &str) -> String {
+    TOKENS.with(|tokens| {
+        let mut text = text.to_string();
+        for (_, token) in tokens.borrow().iter() {
+            let basic = base64::engine::general_purpose::STANDARD
+                .encode(format!("{USERNAME}:{}", token.expose()));
+            text = text.replace(&basic, "***");
+            text = Redactor::new(Some(token)).redact(&text);
+        }
+        crate::auth::redact(&text)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two servers on loopback: A answers every `/cross/…` with a redirect to B (another port,
+    /// so another origin), every `/same/…` with a redirect to `/moved/…` on itself, and
+    /// `/moved/…` with 401; B answers 401 asking for Basic credentials. Each request is logged
+    /// as `SERVER PATH AUTHORIZATION-PRESENT`.
+    const REDIRECTING: &str = r#"
+import http.server, sys, threading
+log = sys.argv[1]
+def note(name, handler):
+    with open(log, "a") as f:
+        f.write("%s %s %s\n" % (name, handler.path, handler.headers.get("Authorization") is not None))
+def deny(handler):
+    handler.send_response(401)
+    handler.send_header("WWW-Authenticate", 'Basic realm="x"')
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
+class B(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        note("B", self); deny(self)
+    def log_message(self, *a): pass
+b = http.server.ThreadingHTTPServer(("127.0.0.1", 0), B)
+class A(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        note("A", self)
+        if self.path.startswith("/cross/"):
+            location = "http://127.0.0.1:%d%s" % (b.server_address[1], self.path)
+        elif self.path.startswith("/same/"):
+            location = self.path.replace("/same/", "/moved/", 1)
+        else:
+            return deny(self)
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a): pass
+a = http.server.ThreadingHTTPServer(("127.0.0.1", 0), A)
+threading.Thread(target=b.serve_forever, daemon=True).start()
+print(a.server_address[1], flush=True)
+a.serve_forever()
+"#;
+
+    #[test]
+    fn git_redirects_are_followed_with_the_token_within_the_origin_and_refused_across() {
+        use std::io::BufRead as _;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("requests.log");
+        let mut child = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(REDIRECTING)
+            .arg(&log)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut port = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", port.trim());
+        let token = &crate::auth::Token::new("hf_redirectsecret000000000000000");
+
+        let cross = crate::repo::remote::clone_from(
+            &format!("{base}/cross/datasets/a/b"),
+            &dir.path().join("cross"),
+            Some(token),
+        )
+        .err()
+        .expect("the clone fails");
+        let message = format!("{cross:#}");
+        let requests = std::fs::read_to_string(&log).unwrap_or_default();
+        std::fs::write(&log, "").unwrap();
+        let same = crate::repo::remote::clone_from(
+            &format!("{base}/same/datasets/a/b"),
+            &dir.path().join("same"),
+            Some(token),
+        )
+        .err()
+        .expect("the clone fails");
+        let same_requests = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = child.kill();
+        let _ = child.wait();
+
+        assert!(
+            message.contains("another origin") && message.contains(&base),
+            "{message}"
+        );
+        assert!(!message.contains(token.expose()), "{message}");
+        assert!(
+            !requests.lines().any(|line| line.starts_with("B ")),
+            "the other origin was contacted: {requests}"
+        );
+        assert_eq!(
+            same_requests.lines().collect::<Vec<_>>(),
+            [
+                "A /same/datasets/a/b/info/refs?service=git-upload-pack True",
+                "A /moved/datasets/a/b/info/refs?service=git-upload-pack True",
+            ],
+            "{same:#}"
+        );
+        assert!(!dir.path().join("cross").exists() && !dir.path().join("same").exists());
+    }
+
+    #[test]
+    fn a_token_is_lent_only_to_its_origin_and_only_while_the_guard_lives() {
+        {
+            let _auth = authorize("http://127.0.0.1:8080/datasets/a/b", Some("hf_secret0000"));
+            assert!(token_for("http://127.0.0.1:8080/datasets/a/b/info/refs").is_some());
+            assert!(token_for("http://127.0.0.1:8081/datasets/a/b").is_none());
+            assert!(token_for("https://127.0.0.1:8080/datasets/a/b").is_none());
+            assert!(token_for("http://127.0.0.1:8080@evil/x").is_none());
+            // Another thread sees nothing.
+            std::thread::spawn(|| assert!(token_for("http://127.0.0.1:8080/x").is_none()))
+                .join()
+                .unwrap();
+            let basic = base64::engine::general_purpose::STANDARD.encode("hf_user:hf_secret0000");
+            let text = redacted(&format!("remote: Basic {basic} and hf_secret0000"));
+            assert!(
+                !text.contains(&basic) && !text.contains("secret0000"),
+                "{text}"
+            );
+        }
+        assert!(token_for("http://127.0.0.1:8080/datasets/a/b").is_none());
+        let _none = authorize("http://127.0.0.1:8080/x", Some(""));
+        assert!(token_for("http://127.0.0.1:8080/x").is_none());
+    }
+}
