@@ -9,10 +9,6 @@ use std::process::{Command, Output};
 use crate::support::*;
 use hf_relay_test_support::{READ_TOKEN, TestHub, WRITE_TOKEN};
 
-fn friction(n: usize) -> PathBuf {
-    repo_path(&format!("examples/friction/dialogues-0{n}.jsonl"))
-}
-
 fn run(command: &mut Command) -> Output {
     command.output().unwrap()
 }

@@ -16,10 +16,6 @@ const TIME_LIMIT: Duration = Duration::from_secs(120);
 /// build, far below what an unbounded alias expansion takes.
 const MEMORY_LIMIT: u64 = 4 << 30;
 
-fn friction(n: usize) -> PathBuf {
-    repo_path(&format!("examples/friction/dialogues-0{n}.jsonl"))
-}
-
 /// `command` (an `env.hf_relay()`) run under `prlimit --as`, killed after [`TIME_LIMIT`].
 fn run_bounded(command: Command) -> Output {
     let mut bounded = Command::new("prlimit");

@@ -2,34 +2,13 @@
 //! another origin, a server that echoes the credential back, a repository whose `data` is a
 //! symbolic link out of the clone. Driven through the binary as a user would.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use crate::support::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hf_relay_test_support::{ForeignServer, TestHub, WRITE_TOKEN};
-
-/// `hf-relay init alice/NAME --endpoint HUB` + a build of the friction example.
-fn prepared_clone(env: &TestEnv, hub: &TestHub, name: &str) -> PathBuf {
-    let output = env
-        .hf_relay()
-        .args(["init", &format!("alice/{name}"), "--endpoint", &hub.url])
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let clone = env.path().join(name);
-    let output = env
-        .hf_relay()
-        .arg("build")
-        .arg("--dir")
-        .arg(&clone)
-        .arg(repo_path("examples/friction/dialogues-01.jsonl"))
-        .output()
-        .unwrap();
-    assert_success(&output);
-    clone
-}
 
 fn push(env: &TestEnv, clone: &Path) -> Output {
     env.hf_relay()

@@ -2,37 +2,12 @@
 //! `clone` and `publish` (issue 12), against the project's test Hub with its hostile switches
 //! (`batch_pad`, `href`, `drip_batch`, `drip_storage`; see `tests/hub/hub_server.py`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::*;
 use hf_relay_test_support::{TestHub, WRITE_TOKEN};
-
-fn friction(n: usize) -> PathBuf {
-    repo_path(&format!("examples/friction/dialogues-0{n}.jsonl"))
-}
-
-/// `hf-relay init alice/NAME --endpoint HUB` + a build of the friction example.
-fn prepared_clone(env: &TestEnv, hub: &TestHub, name: &str) -> PathBuf {
-    let output = env
-        .hf_relay()
-        .args(["init", &format!("alice/{name}"), "--endpoint", &hub.url])
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let clone = env.path().join(name);
-    let output = env
-        .hf_relay()
-        .arg("build")
-        .arg("--dir")
-        .arg(&clone)
-        .arg(friction(1))
-        .output()
-        .unwrap();
-    assert_success(&output);
-    clone
-}
 
 fn push_command(env: &TestEnv, clone: &Path) -> Command {
     let mut command = env.hf_relay();

@@ -7,31 +7,6 @@ use std::process::{Command, Output};
 use crate::support::*;
 use hf_relay_test_support::{READ_TOKEN, TestHub, WRITE_TOKEN, WRONG_TOKEN};
 
-fn friction(n: usize) -> PathBuf {
-    repo_path(&format!("examples/friction/dialogues-0{n}.jsonl"))
-}
-
-/// `hf-relay init alice/NAME --endpoint HUB` + a build of the friction example.
-fn prepared_clone(env: &TestEnv, hub: &TestHub, name: &str) -> PathBuf {
-    let output = env
-        .hf_relay()
-        .args(["init", &format!("alice/{name}"), "--endpoint", &hub.url])
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let clone = env.path().join(name);
-    let output = env
-        .hf_relay()
-        .arg("build")
-        .arg("--dir")
-        .arg(&clone)
-        .arg(friction(1))
-        .output()
-        .unwrap();
-    assert_success(&output);
-    clone
-}
-
 fn push(env: &TestEnv, clone: &Path, token: Option<&str>, args: &[&str]) -> Output {
     let mut command = env.hf_relay();
     command.arg("push").arg("--dir").arg(clone).args(args);

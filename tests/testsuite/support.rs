@@ -322,3 +322,29 @@ pub fn transcript(env: &TestEnv, output: &Output) -> String {
     )
     .replace(&root, "[ROOT]")
 }
+
+/// One of the friction example's input files (`dialogues-0N.jsonl`).
+pub fn friction(n: usize) -> PathBuf {
+    repo_path(&format!("examples/friction/dialogues-0{n}.jsonl"))
+}
+
+/// `hf-relay init alice/NAME --endpoint HUB` + a build of the friction example.
+pub fn prepared_clone(env: &TestEnv, hub: &hf_relay_test_support::TestHub, name: &str) -> PathBuf {
+    let output = env
+        .hf_relay()
+        .args(["init", &format!("alice/{name}"), "--endpoint", &hub.url])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let clone = env.path().join(name);
+    let output = env
+        .hf_relay()
+        .arg("build")
+        .arg("--dir")
+        .arg(&clone)
+        .arg(friction(1))
+        .output()
+        .unwrap();
+    assert_success(&output);
+    clone
+}
