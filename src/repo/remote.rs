@@ -237,6 +237,19 @@ fn lend_token(url: &str, token: Option<&Token>) -> crate::net::git::Authorized {
     crate::net::git::authorize(url, token.map(Token::expose))
 }
 
+/// How fetch and clone download: `credentials`' callbacks, stopped by Ctrl-C, with the proxy
+/// and redirect rules.
+fn fetch_options<'c>(credentials: &'c Credentials<'_>) -> FetchOptions<'c> {
+    let mut callbacks = credentials.callbacks();
+    stop_on_interrupt(&mut callbacks, true);
+    let mut options = FetchOptions::new();
+    options
+        .remote_callbacks(callbacks)
+        .proxy_options(proxy_options())
+        .follow_redirects(redirect_policy());
+    options
+}
+
 fn proxy_options() -> git2::ProxyOptions<'static> {
     let mut proxy = git2::ProxyOptions::new();
     proxy.auto();
@@ -285,14 +298,8 @@ pub fn fetch_ref(
 ) -> anyhow::Result<Advertised> {
     let (mut remote, credentials) = origin(clone, token)?;
     let _lent = lend_token(&clone.origin_url()?, token);
-    let mut callbacks = credentials.callbacks();
-    stop_on_interrupt(&mut callbacks, true);
-    let mut options = FetchOptions::new();
-    options
-        .remote_callbacks(callbacks)
-        .proxy_options(proxy_options())
-        .follow_redirects(redirect_policy())
-        .download_tags(AutotagOption::None);
+    let mut options = fetch_options(&credentials);
+    options.download_tags(AutotagOption::None);
     let local_tags = tag_refs(&clone.repo)?;
     let mut refspecs: Vec<String> = FETCH_REFSPECS.iter().map(|s| s.to_string()).collect();
     if remote_ref != MAIN {
@@ -515,13 +522,7 @@ pub fn clone_revision(
 fn clone_into(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<Clone> {
     let _lent = lend_token(url, token);
     let credentials = Credentials::new(token, repo_label(url), url);
-    let mut callbacks = credentials.callbacks();
-    stop_on_interrupt(&mut callbacks, true);
-    let mut options = FetchOptions::new();
-    options
-        .remote_callbacks(callbacks)
-        .proxy_options(proxy_options())
-        .follow_redirects(redirect_policy());
+    let options = fetch_options(&credentials);
     let cloned = git2::build::RepoBuilder::new()
         .branch("main")
         .fetch_options(options)
