@@ -48,6 +48,8 @@ pub struct Options {
     pub codec: Codec,
     /// `--on-type-conflict string`: store conflicting values as JSON text.
     pub conflicts_as_json: bool,
+    /// Content-defined data pages, as `datasets` writes them (see [`shards::Chunked`]).
+    pub content_defined_pages: bool,
 }
 
 /// Where conversion reports progress (the CLI shows bars on a terminal).
@@ -311,12 +313,13 @@ fn converted(
 fn format_key(schema: &SchemaRef, features: &[(String, Feature)], options: &Options) -> String {
     use sha2::{Digest, Sha256};
     let text = format!(
-        "{}\n{:?}\n{}\n{:?}\n{}",
+        "{}\n{:?}\n{}\n{:?}\n{}\n{}",
         env!("CARGO_PKG_VERSION"),
         schema.fields(),
         huggingface_metadata(features),
         options.codec,
-        options.max_shard_bytes
+        options.max_shard_bytes,
+        options.content_defined_pages
     );
     shards::hex(&Sha256::digest(text.as_bytes()))
 }
@@ -364,7 +367,11 @@ fn write_splits(
     interrupted: &AtomicBool,
 ) -> Result<Pass, ConvertError> {
     let (schema, features) = arrow_schema(root);
-    let properties = shards::writer_properties(options.codec, &huggingface_metadata(&features));
+    let properties = shards::writer_properties(
+        options.codec,
+        &huggingface_metadata(&features),
+        options.content_defined_pages,
+    );
     let key = format_key(&schema, &features, options);
     let mut outputs: Vec<SplitOutput> = Vec::with_capacity(splits.len());
     let mut digests = Vec::new();

@@ -26,7 +26,7 @@ use parquet::arrow::arrow_writer::{
 };
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{CdcOptions, EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use sha2::{Digest, Sha256};
 
@@ -114,13 +114,42 @@ pub enum Codec {
     Zstd,
 }
 
+/// The content-defined chunking options `datasets` writes with (`config.DEFAULT_CDC_OPTIONS`):
+/// data pages end where the content says, so an edit changes the pages it falls in and Xet
+/// storage deduplicates the rest.
+pub const CDC_OPTIONS: CdcOptions = CdcOptions {
+    min_chunk_size: 256 * 1024,
+    max_chunk_size: 1024 * 1024,
+    norm_level: 0,
+};
+
+/// The key-value entry `datasets` records its chunking options in, with the same text
+/// (Python's `json.dumps` of the options).
+fn cdc_metadata() -> KeyValue {
+    KeyValue::new(
+        "content_defined_chunking".to_string(),
+        format!(
+            "{{\"min_chunk_size\": {}, \"max_chunk_size\": {}, \"norm_level\": {}}}",
+            CDC_OPTIONS.min_chunk_size, CDC_OPTIONS.max_chunk_size, CDC_OPTIONS.norm_level
+        ),
+    )
+}
+
 /// Writer settings shared by every shard: the `datasets` defaults (snappy, dictionary, page
-/// index) plus the `huggingface` key-value metadata that pyarrow writes.
-///
-/// Content-defined chunking, which `datasets` also enables, stays off: parquet-rs 60 writes an
-/// empty data page before a value larger than the CDC `max_chunk_size` (1 MiB), and pyarrow then
-/// reads that column with no rows (apache/arrow-rs#10929, found by our bad-input suite).
-pub fn writer_properties(codec: Codec, huggingface_metadata: &str) -> WriterProperties {
+/// index, content-defined chunking when `chunked`) plus the `huggingface` key-value metadata
+/// that pyarrow writes.
+pub fn writer_properties(
+    codec: Codec,
+    huggingface_metadata: &str,
+    chunked: bool,
+) -> WriterProperties {
+    let mut metadata = vec![KeyValue::new(
+        "huggingface".to_string(),
+        huggingface_metadata.to_string(),
+    )];
+    if chunked {
+        metadata.push(cdc_metadata());
+    }
     WriterProperties::builder()
         .set_compression(match codec {
             Codec::Snappy => Compression::SNAPPY,
@@ -128,10 +157,26 @@ pub fn writer_properties(codec: Codec, huggingface_metadata: &str) -> WriterProp
         })
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(None)
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            "huggingface".to_string(),
-            huggingface_metadata.to_string(),
-        )]))
+        .set_content_defined_chunking(chunked.then_some(CDC_OPTIONS))
+        .set_key_value_metadata(Some(metadata))
+        .build()
+}
+
+/// The same settings without content-defined chunking: for a shard the chunking writer got
+/// wrong (see [`Chunked`]).
+fn unchunked(properties: &WriterProperties) -> WriterProperties {
+    let metadata = properties.key_value_metadata().map(|entries| {
+        entries
+            .iter()
+            .filter(|entry| entry.key != "content_defined_chunking")
+            .cloned()
+            .collect()
+    });
+    properties
+        .clone()
+        .into_builder()
+        .set_content_defined_chunking(None)
+        .set_key_value_metadata(metadata)
         .build()
 }
 
@@ -266,6 +311,144 @@ impl Encoders {
     }
 }
 
+/// What the feeding thread tells the chunking encoder, in file order.
+enum ChunkedMessage {
+    Open(Box<ArrowWriter<Sink>>, PathBuf),
+    Rows(RecordBatch),
+    /// The rows so far make a row group.
+    RowGroup,
+    Close,
+}
+
+/// Encodes shards with content-defined chunking, on a thread of its own.
+///
+/// parquet-rs applies chunking inside `ArrowWriter` only, which encodes the columns one after
+/// the other (the column-parallel [`Encoders`] cannot chunk). Parsing still runs on every core
+/// while this thread encodes.
+///
+/// parquet-rs 60.1 sometimes writes an empty data page (apache/arrow-rs#10929): when the
+/// chunker puts a boundary before the first value a fresh column writer gets (the first
+/// write of a row group), it closes a page with no values, and pyarrow then reads that
+/// column chunk as empty. It happens by chance with values of any size, and always when the
+/// first value of a row group is 1 MiB or more. So every shard is checked when it closes: a
+/// page index with two pages starting on the same row is such a page, and that shard is
+/// written again without chunking (read back by parquet-rs, which reads it right), with the
+/// same row groups. The result depends on the rows only, never on timing.
+struct Chunked {
+    inbox: SyncSender<ChunkedMessage>,
+    /// Per closed shard: its SHA-256 and size, in order.
+    closed: Receiver<(String, u64)>,
+    thread: JoinHandle<parquet::errors::Result<()>>,
+}
+
+impl Chunked {
+    fn start(schema: SchemaRef, properties: &WriterProperties) -> Chunked {
+        let (inbox, messages) = sync_channel::<ChunkedMessage>(COLUMN_QUEUE);
+        let (closed_sender, closed) = std::sync::mpsc::channel();
+        let fallback = unchunked(properties);
+        let thread = std::thread::Builder::new()
+            .name("hf-relay-encoder".into())
+            .spawn(move || {
+                let mut open: Option<(Box<ArrowWriter<Sink>>, PathBuf)> = None;
+                for message in messages {
+                    match message {
+                        ChunkedMessage::Open(writer, path) => open = Some((writer, path)),
+                        ChunkedMessage::Rows(rows) => {
+                            open.as_mut().expect("a shard is open").0.write(&rows)?
+                        }
+                        ChunkedMessage::RowGroup => {
+                            open.as_mut().expect("a shard is open").0.flush()?
+                        }
+                        ChunkedMessage::Close => {
+                            let (mut writer, path) = open.take().expect("a shard is open");
+                            // `finish` writes the footer and flushes every buffer.
+                            let metadata = writer.finish()?;
+                            let sink = writer.inner();
+                            let written = (hex(&sink.hasher.clone().finalize()), sink.written);
+                            drop(writer);
+                            let closed = if has_empty_page(&metadata) {
+                                rewrite(&path, &metadata, schema.clone(), &fallback)?
+                            } else {
+                                written
+                            };
+                            let _ = closed_sender.send(closed);
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .expect("cannot start the encoder thread");
+        Chunked {
+            inbox,
+            closed,
+            thread,
+        }
+    }
+
+    fn send(&self, message: ChunkedMessage) -> Result<(), Stopped> {
+        self.inbox.send(message).map_err(|_| Stopped)
+    }
+
+    fn join(self) -> parquet::errors::Result<Vec<(String, u64)>> {
+        drop(self.inbox);
+        self.thread.join().expect("the encoder thread panicked")?;
+        Ok(self.closed.try_iter().collect())
+    }
+}
+
+/// Whether a column chunk of the file holds a data page without rows: two pages of its page
+/// index start on the same row.
+pub fn has_empty_page(metadata: &parquet::file::metadata::ParquetMetaData) -> bool {
+    (0..metadata.num_row_groups()).any(|row_group| {
+        let index = metadata.page_index_for_row_group(row_group);
+        let columns = metadata.row_group(row_group).num_columns();
+        (0..columns).any(|column| {
+            index.page_locations(column).is_some_and(|pages| {
+                pages
+                    .windows(2)
+                    .any(|pair| pair[1].first_row_index <= pair[0].first_row_index)
+            })
+        })
+    })
+}
+
+/// Writes the shard at `path` again with `properties`, row group by row group, reading it
+/// with parquet-rs. Returns the new file's SHA-256 and size.
+fn rewrite(
+    path: &Path,
+    metadata: &parquet::file::metadata::ParquetMetaData,
+    schema: SchemaRef,
+    properties: &WriterProperties,
+) -> parquet::errors::Result<(String, u64)> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let temporary = path.with_extension("parquet.rewrite");
+    let file = File::create(&temporary)?;
+    let sink = HashingWriter {
+        inner: BufWriter::with_capacity(1 << 20, file),
+        hasher: Sha256::new(),
+        written: 0,
+    };
+    let mut writer = ArrowWriter::try_new(sink, schema.clone(), Some(properties.clone()))?;
+    for row_group in 0..metadata.num_row_groups() {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(path)?)?
+            .with_row_groups(vec![row_group])
+            .build()?;
+        for rows in reader {
+            let rows = rows.map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
+            let rows = RecordBatch::try_new(schema.clone(), rows.columns().to_vec())
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
+            writer.write(&rows)?;
+        }
+        writer.flush()?;
+    }
+    writer.finish()?;
+    let sink = writer.inner();
+    let result = (hex(&sink.hasher.clone().finalize()), sink.written);
+    drop(writer);
+    std::fs::rename(&temporary, path)?;
+    Ok(result)
+}
+
 /// A send failed because a thread stopped on an error; that error is what `join` returns.
 #[derive(Debug)]
 struct Stopped;
@@ -288,6 +471,8 @@ pub struct ShardWriter {
     /// Creates the column writers of each row group (the same for every shard).
     factory: Option<ArrowRowGroupWriterFactory>,
     encoders: Option<Encoders>,
+    /// The encoder of content-defined chunking, when the properties ask for it.
+    chunked: Option<Chunked>,
     row_groups: usize,
     open: Option<OpenShard>,
     done: Vec<Shard>,
@@ -344,6 +529,7 @@ impl ShardWriter {
             boundaries: Boundaries::for_max(max_shard_bytes),
             factory: None,
             encoders: None,
+            chunked: None,
             row_groups: 0,
             open: None,
             done: Vec::new(),
@@ -376,8 +562,12 @@ impl ShardWriter {
             Ok(value) => Ok(value),
             Err(WriteError::Parquet(error)) => Err(error),
             Err(WriteError::Stopped(Stopped)) => {
-                let encoders = self.encoders.take().expect("encoders were running");
-                Err(encoders.join().err().unwrap_or_else(|| {
+                let error = match (self.encoders.take(), self.chunked.take()) {
+                    (Some(encoders), _) => encoders.join().err(),
+                    (None, Some(chunked)) => chunked.join().err(),
+                    (None, None) => None,
+                };
+                Err(error.unwrap_or_else(|| {
                     parquet::errors::ParquetError::General("an encoder thread stopped".into())
                 }))
             }
@@ -547,6 +737,11 @@ impl ShardWriter {
             .open
             .as_mut()
             .expect("rows were counted into an open shard");
+        if let Some(chunked) = &self.chunked {
+            open.row_group_open = true;
+            chunked.send(ChunkedMessage::Rows(batch.slice(start, end - start)))?;
+            return Ok(());
+        }
         let encoders = self
             .encoders
             .as_ref()
@@ -580,6 +775,12 @@ impl ShardWriter {
         let Some(open) = self.open.as_mut() else {
             return Ok(());
         };
+        if open.row_group_open
+            && let Some(chunked) = &self.chunked
+        {
+            chunked.send(ChunkedMessage::RowGroup)?;
+            open.row_group_open = false;
+        }
         if open.row_group_open {
             let encoders = self
                 .encoders
@@ -610,21 +811,29 @@ impl ShardWriter {
                 written: 0,
             };
             // `ArrowWriter` sets up the file as pyarrow would (the `ARROW:schema` key among
-            // them); the row groups are then written through its lower-level parts.
+            // them); without chunking, the row groups are then written through its
+            // lower-level parts.
             let writer =
                 ArrowWriter::try_new(sink, self.schema.clone(), Some(self.properties.clone()))?;
-            let (file_writer, factory) = writer.into_serialized_writer()?;
-            if self.encoders.is_none() {
-                let leaves = file_writer.schema_descr().num_columns();
-                self.encoders = Some(Encoders::start(leaves));
+            if self.properties.content_defined_chunking().is_some() {
+                let chunked = self
+                    .chunked
+                    .get_or_insert_with(|| Chunked::start(self.schema.clone(), &self.properties));
+                chunked.send(ChunkedMessage::Open(Box::new(writer), path.clone()))?;
+            } else {
+                let (file_writer, factory) = writer.into_serialized_writer()?;
+                if self.encoders.is_none() {
+                    let leaves = file_writer.schema_descr().num_columns();
+                    self.encoders = Some(Encoders::start(leaves));
+                }
+                self.factory.get_or_insert(factory);
+                self.encoders
+                    .as_ref()
+                    .expect("just started")
+                    .files
+                    .send(FileMessage::Open(Box::new(file_writer)))
+                    .map_err(|_| Stopped)?;
             }
-            self.factory.get_or_insert(factory);
-            self.encoders
-                .as_ref()
-                .expect("just started")
-                .files
-                .send(FileMessage::Open(Box::new(file_writer)))
-                .map_err(|_| Stopped)?;
             self.open = Some(OpenShard {
                 shard: Shard {
                     file_name,
@@ -649,14 +858,18 @@ impl ShardWriter {
     fn close_shard(&mut self) -> Result<(), WriteError> {
         self.finish_row_group()?;
         if let Some(mut open) = self.open.take() {
-            let encoders = self
-                .encoders
-                .as_ref()
-                .expect("encoders run with an open shard");
-            encoders
-                .files
-                .send(FileMessage::Close)
-                .map_err(|_| Stopped)?;
+            if let Some(chunked) = &self.chunked {
+                chunked.send(ChunkedMessage::Close)?;
+            } else {
+                let encoders = self
+                    .encoders
+                    .as_ref()
+                    .expect("encoders run with an open shard");
+                encoders
+                    .files
+                    .send(FileMessage::Close)
+                    .map_err(|_| Stopped)?;
+            }
             open.shard.rows_digest = hex(&open.digest.finalize());
             self.done.push(open.shard);
         }
@@ -667,10 +880,11 @@ impl ShardWriter {
     pub fn finish(mut self) -> parquet::errors::Result<Vec<Shard>> {
         let result = self.settle().and_then(|()| self.close_shard());
         self.surface(result)?;
-        let Some(encoders) = self.encoders.take() else {
-            return Ok(std::mem::take(&mut self.done));
+        let closed = match (self.encoders.take(), self.chunked.take()) {
+            (Some(encoders), _) => encoders.join()?,
+            (None, Some(chunked)) => chunked.join()?,
+            (None, None) => return Ok(std::mem::take(&mut self.done)),
         };
-        let closed = encoders.join()?;
         let encoded = self.done.iter_mut().filter(|shard| !shard.reused);
         let encoded: Vec<&mut Shard> = encoded.collect();
         assert_eq!(closed.len(), encoded.len(), "every shard was closed");
@@ -686,6 +900,9 @@ impl ShardWriter {
         if let Some(encoders) = self.encoders.take() {
             let _ = encoders.join();
         }
+        if let Some(chunked) = self.chunked.take() {
+            let _ = chunked.join();
+        }
         let open = self.open.take().map(|open| open.shard);
         for shard in self.done.iter().chain(open.as_ref()) {
             let _ = std::fs::remove_file(&shard.path);
@@ -697,6 +914,9 @@ impl Drop for ShardWriter {
     fn drop(&mut self) {
         if let Some(encoders) = self.encoders.take() {
             let _ = encoders.join();
+        }
+        if let Some(chunked) = self.chunked.take() {
+            let _ = chunked.join();
         }
     }
 }

@@ -283,3 +283,71 @@ fn unchanged_shards_are_reused_and_equal_a_fresh_build() {
     assert_eq!(oids(&shards(&env, &fresh)), oids(&after));
     check_with_python(&clone, &[("train", vec![input])]);
 }
+
+/// Content-defined data pages (issue 13, item 3): shards carry the chunking options
+/// `datasets` writes with, and values of any size read back exactly — parquet-rs 60.1 writes
+/// an empty data page where a chunk boundary falls before the first value of a row group
+/// (apache/arrow-rs#10929), which pyarrow reads as a column with no rows; such a shard is
+/// written again without chunking.
+#[test]
+fn values_over_a_mebibyte_read_back_exactly_with_content_defined_pages() {
+    let env = TestEnv::new();
+    let clone = env.init("ds");
+    let mut lines = rows(300, 3);
+    // Rows of 1.3 MB each start a shard of their own (more than --max-shard-size), so a fresh
+    // column writer's first value is over the chunker's 1 MiB maximum: the case that writes
+    // an empty page.
+    for (i, at) in [40usize, 41, 150, 299].into_iter().enumerate() {
+        let big: String = (0..1_300_000)
+            .map(|j| (b'a' + ((j * 7 + i) % 26) as u8) as char)
+            .collect();
+        lines.insert(
+            at,
+            format!(
+                r#"{{"id": {}, "seed": 0, "text": "{big}", "score": 0.5}}"#,
+                10_000 + i
+            ),
+        );
+    }
+    let input = write_input(&env, &lines);
+    build(&env, &clone, &input);
+    check_with_python(&clone, &[("train", vec![input.clone()])]);
+
+    // Every shard says how its pages were cut, as `datasets` does, unless it had to be
+    // written without chunking; and the ones with big first values are among the latter.
+    let script = r#"
+import glob, json, sys
+import pyarrow.parquet as pq
+out = []
+for path in sorted(glob.glob(sys.argv[1] + "/data/*.parquet")):
+    meta = pq.ParquetFile(path).metadata
+    kv = meta.metadata or {}
+    first = pq.read_table(path, columns=["id"]).column("id")[0].as_py()
+    out.append([first, kv.get(b"content_defined_chunking", b"").decode()])
+print(json.dumps(out))
+"#;
+    let output = python().args(["-c", script]).arg(&clone).output().unwrap();
+    assert_success(&output);
+    let pages: Vec<(u64, String)> = serde_json::from_str(&stdout(&output)).unwrap();
+    let datasets_options =
+        r#"{"min_chunk_size": 262144, "max_chunk_size": 1048576, "norm_level": 0}"#;
+    let chunked = pages
+        .iter()
+        .filter(|(_, kv)| kv == datasets_options)
+        .count();
+    assert!(
+        chunked >= pages.len() / 2,
+        "most shards have content-defined pages: {pages:?}"
+    );
+    for (first, kv) in &pages {
+        assert!(kv.is_empty() || kv == datasets_options, "{kv}");
+        if *first >= 10_000 {
+            assert!(kv.is_empty(), "shard starting with big row {first}: {kv}");
+        }
+    }
+
+    // The same input gives the same bytes.
+    let again = env.init("again");
+    build(&env, &again, &input);
+    assert_eq!(shards(&env, &clone), shards(&env, &again));
+}

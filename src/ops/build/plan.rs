@@ -110,6 +110,7 @@ impl BuildPlan {
             max_shard_bytes,
             codec: inputs.codec,
             conflicts_as_json: inputs.conflicts_as_json,
+            content_defined_pages: true,
         };
         let template = match &card.template {
             Some(path) => Some(read_template(path)?),
