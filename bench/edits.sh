@@ -8,7 +8,8 @@
 #   bench/edits.sh [ROWS] [SHARD_SIZE] [OLD_BIN]
 #     default: 185000 rows (≈ 1.0 GB), 100MB shards; OLD_BIN: an hf-relay built from 05d3a16
 #     (fixed-size cuts); without it only this build is measured. HF_RELAY_BIN: this tree's
-#     release binary, when already built; HF_RELAY_LABEL: its label in the table (cdc).
+#     release binary, when already built; HF_RELAY_LABEL: its label in the table (cdc);
+#     HF_RELAY_OLD_LABEL: OLD_BIN's label (fixed).
 #
 # Each edit starts from a copy of the same base clone (built once per binary), so the timings
 # are those of a rebuild after exactly one edit.
@@ -107,5 +108,5 @@ measure() {
 {
   printf 'layout\tedit\tshards\tshards_new\tupload_bytes\tall_shards_bytes(push_to_hub)\tbuild_s\n'
   measure "${HF_RELAY_LABEL:-cdc}" "$new_bin"
-  if [ -n "$old_bin" ]; then measure fixed "$old_bin"; fi
+  if [ -n "$old_bin" ]; then measure "${HF_RELAY_OLD_LABEL:-fixed}" "$old_bin"; fi
 } | tee "$here/results/edits-latest.tsv"

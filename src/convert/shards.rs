@@ -36,6 +36,8 @@ pub const ROW_GROUP_BYTES: u64 = 100_000_000;
 const ROW_GROUP_ROWS: usize = 1024 * 1024;
 /// Batches queued per column encoder: bounds how far the slowest column may lag behind.
 const COLUMN_QUEUE: usize = 2;
+/// Stack of the chunking encoder thread (address space; only what is used is allocated).
+const ENCODER_STACK: usize = 32 << 20;
 /// Row groups and shards queued for the assembler.
 const FILE_QUEUE: usize = 16;
 
@@ -150,7 +152,7 @@ pub fn writer_properties(
     if chunked {
         metadata.push(cdc_metadata());
     }
-    WriterProperties::builder()
+    let mut builder = WriterProperties::builder()
         .set_compression(match codec {
             Codec::Snappy => Compression::SNAPPY,
             Codec::Zstd => Compression::ZSTD(ZstdLevel::default()),
@@ -158,8 +160,16 @@ pub fn writer_properties(
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(None)
         .set_content_defined_chunking(chunked.then_some(CDC_OPTIONS))
-        .set_key_value_metadata(Some(metadata))
-        .build()
+        .set_key_value_metadata(Some(metadata));
+    if chunked {
+        // Pages end at chunk boundaries only (a chunk is at most 1 MiB of values). A page the
+        // size or row-count limit closes on a chunk's last value would be followed by an
+        // empty one (see [`Chunked`]).
+        builder = builder
+            .set_data_page_size_limit(usize::MAX)
+            .set_data_page_row_count_limit(usize::MAX);
+    }
+    builder.build()
 }
 
 /// The same settings without content-defined chunking: for a shard the chunking writer got
@@ -172,10 +182,13 @@ fn unchunked(properties: &WriterProperties) -> WriterProperties {
             .cloned()
             .collect()
     });
+    let defaults = WriterProperties::default();
     properties
         .clone()
         .into_builder()
         .set_content_defined_chunking(None)
+        .set_data_page_size_limit(defaults.data_page_size_limit())
+        .set_data_page_row_count_limit(defaults.data_page_row_count_limit())
         .set_key_value_metadata(metadata)
         .build()
 }
@@ -326,11 +339,14 @@ enum ChunkedMessage {
 /// the other (the column-parallel [`Encoders`] cannot chunk). Parsing still runs on every core
 /// while this thread encodes.
 ///
-/// parquet-rs 60.1 sometimes writes an empty data page (apache/arrow-rs#10929): when the
-/// chunker puts a boundary before the first value a fresh column writer gets (the first
-/// write of a row group), it closes a page with no values, and pyarrow then reads that
-/// column chunk as empty. It happens by chance with values of any size, and always when the
-/// first value of a row group is 1 MiB or more. So every shard is checked when it closes: a
+/// parquet-rs 60.1 sometimes writes an empty data page (apache/arrow-rs#10929): after each
+/// chunk but the last of a write it closes the page, even when there is nothing to close:
+/// when the page size or row-count limit closed it on the chunk's last value (hence both
+/// limits are lifted: pages end at chunk boundaries only), when a dictionary that outgrew its
+/// limit closed it there, or when the chunker puts a boundary before the first value of a
+/// write that follows such a close or opens a row group. pyarrow may then read that column
+/// chunk as empty. This happens by chance with values of any size (1 shard in 21 of the 1 GB
+/// benchmark), and always when the first value of a row group is 1 MiB or more. So every shard is checked when it closes: a
 /// page index with two pages starting on the same row is such a page, and that shard is
 /// written again without chunking (read back by parquet-rs, which reads it right), with the
 /// same row groups. The result depends on the rows only, never on timing.
@@ -348,6 +364,10 @@ impl Chunked {
         let fallback = unchunked(properties);
         let thread = std::thread::Builder::new()
             .name("hf-relay-encoder".into())
+            // `ArrowWriter` computes the leaves of nested columns recursively here, as the
+            // main thread (8 MiB) does for the column encoders: the deepest accepted nesting
+            // needs more than a spawned thread's default 2 MiB.
+            .stack_size(ENCODER_STACK)
             .spawn(move || {
                 let mut open: Option<(Box<ArrowWriter<Sink>>, PathBuf)> = None;
                 for message in messages {
@@ -403,10 +423,14 @@ pub fn has_empty_page(metadata: &parquet::file::metadata::ParquetMetaData) -> bo
         let index = metadata.page_index_for_row_group(row_group);
         let columns = metadata.row_group(row_group).num_columns();
         (0..columns).any(|column| {
+            let rows = metadata.row_group(row_group).num_rows();
             index.page_locations(column).is_some_and(|pages| {
                 pages
                     .windows(2)
                     .any(|pair| pair[1].first_row_index <= pair[0].first_row_index)
+                    || pages
+                        .last()
+                        .is_some_and(|last| last.first_row_index >= rows)
             })
         })
     })
