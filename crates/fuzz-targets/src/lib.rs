@@ -36,6 +36,7 @@ pub fn jsonl_to_arrow(data: &[u8]) {
             Codec::Snappy
         },
         conflicts_as_json: data.len() % 2 == 1,
+        rewrite: false,
     };
     let splits = [SplitInput {
         name: "train".to_string(),
