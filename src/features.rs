@@ -125,6 +125,25 @@ impl Feature {
         }
     }
 
+    /// The feature with `large_string`/`string_view` read as `string` and `large_binary` as
+    /// `binary`: `datasets` casts between them when it reads files with the card's features,
+    /// so Parquet files that differ only so are one dataset (see [`crate::convert::adopt`]).
+    pub fn ignoring_offset_width(&self) -> Feature {
+        match self {
+            Feature::Value("large_string" | "string_view") => Feature::Value("string"),
+            Feature::Value("large_binary") => Feature::Value("binary"),
+            Feature::Value(dtype) => Feature::Value(dtype),
+            Feature::List(item) => Feature::List(Box::new(item.ignoring_offset_width())),
+            Feature::LargeList(item) => Feature::LargeList(Box::new(item.ignoring_offset_width())),
+            Feature::Struct(fields) => Feature::Struct(
+                fields
+                    .iter()
+                    .map(|(name, f)| (name.clone(), f.ignoring_offset_width()))
+                    .collect(),
+            ),
+        }
+    }
+
     /// The JSON form of `datasets.Features.to_dict()` for this feature.
     pub fn to_json(&self) -> Value {
         match self {

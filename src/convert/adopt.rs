@@ -242,9 +242,9 @@ fn schema_difference(first: &Footer, other: &Footer) -> Option<String> {
             return Some(format!(
                 "column `{}` is {} in {} but {} in {}",
                 field.name(),
-                field.data_type(),
+                type_name(field.data_type()),
                 name(&first.path),
-                theirs.data_type(),
+                type_name(theirs.data_type()),
                 name(&other.path)
             ));
         }
@@ -257,6 +257,14 @@ fn schema_difference(first: &Footer, other: &Footer) -> Option<String> {
             name(&first.path)
         )
     })
+}
+
+/// A type as the card would show it (`list<int64>`), else as Arrow names it.
+fn type_name(data_type: &DataType) -> String {
+    match Feature::try_from_data_type(data_type) {
+        Ok(Feature::Struct(_)) | Err(_) => format!("{data_type}"),
+        Ok(feature) => feature.display_type(),
+    }
 }
 
 /// The features of the build: the first file's `huggingface` metadata when it describes its
