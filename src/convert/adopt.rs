@@ -6,8 +6,8 @@
 //! the input. Its rows, sizes and schema come from the footer alone, so memory stays flat
 //! whatever the size of the file. The rules:
 //!
-//! - the file's data is at most `--max-shard-size` uncompressed (the sum of its row groups'
-//!   `total_byte_size`, which is also what the card counts as its `num_bytes`);
+//! - the file's data is at most `--max-shard-size` uncompressed (the sum of its column
+//!   chunks' uncompressed sizes, which is also what the card counts as its `num_bytes`);
 //! - no row group holds more than [`shards::ROW_GROUP_BYTES`] uncompressed.
 //!
 //! A file that breaks a rule, or every file with `--rewrite`, is read back as Arrow batches and
@@ -150,7 +150,7 @@ struct Footer {
     /// The `huggingface` key-value metadata, when the file has one.
     huggingface: Option<String>,
     num_rows: u64,
-    /// The sum of the row groups' uncompressed sizes.
+    /// The sum of the column chunks' uncompressed sizes.
     uncompressed: u64,
     largest_row_group: u64,
     file_size: u64,
@@ -175,10 +175,15 @@ fn read_footer(path: &Path) -> Result<Footer, ConvertError> {
         .key_value_metadata()
         .and_then(|pairs| pairs.iter().find(|kv| kv.key == "huggingface"))
         .and_then(|kv| kv.value.clone());
-    let sizes = parquet
-        .row_groups()
-        .iter()
-        .map(|group| group.total_byte_size().max(0) as u64);
+    // The column chunks' sizes, which every writer fills in (a row group's `total_byte_size`
+    // is not always what its columns add up to).
+    let sizes = parquet.row_groups().iter().map(|group| {
+        group
+            .columns()
+            .iter()
+            .map(|column| column.uncompressed_size().max(0) as u64)
+            .sum::<u64>()
+    });
     Ok(Footer {
         path: path.to_path_buf(),
         schema: metadata.schema().clone(),
