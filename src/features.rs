@@ -255,3 +255,88 @@ pub fn intern_dtype(dtype: &str) -> &'static str {
     interned.push(leaked);
     leaked
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// The dtypes `datasets.Features.from_arrow_schema` (datasets 5.2) gives these Arrow types.
+    #[test]
+    fn arrow_types_map_to_the_dtypes_datasets_infers() {
+        let item = |t: DataType| Arc::new(Field::new("item", t, true));
+        let cases = [
+            (
+                DataType::UInt16,
+                json!({"dtype": "uint16", "_type": "Value"}),
+            ),
+            (
+                DataType::Float32,
+                json!({"dtype": "float32", "_type": "Value"}),
+            ),
+            (
+                DataType::Date32,
+                json!({"dtype": "date32", "_type": "Value"}),
+            ),
+            (
+                DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+                json!({"dtype": "timestamp[ns, tz=UTC]", "_type": "Value"}),
+            ),
+            (
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+                json!({"dtype": "timestamp[us]", "_type": "Value"}),
+            ),
+            (
+                DataType::Decimal128(10, 2),
+                json!({"dtype": "decimal128(10, 2)", "_type": "Value"}),
+            ),
+            (
+                DataType::FixedSizeBinary(4),
+                json!({"dtype": "fixed_size_binary[4]", "_type": "Value"}),
+            ),
+            (
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                json!({"dtype": "string", "_type": "Value"}),
+            ),
+            (
+                DataType::LargeList(item(DataType::Int64)),
+                json!({"feature": {"dtype": "int64", "_type": "Value"}, "_type": "LargeList"}),
+            ),
+        ];
+        for (data_type, expected) in cases {
+            let feature = Feature::try_from_data_type(&data_type).unwrap();
+            assert_eq!(feature.to_json(), expected, "{data_type}");
+            assert_eq!(Feature::from_json(&expected), Some(feature), "{data_type}");
+        }
+        let map = DataType::Map(
+            Arc::new(Field::new(
+                "entries",
+                DataType::Struct(Fields::from(vec![
+                    Field::new("key", DataType::Utf8, false),
+                    Field::new("value", DataType::Int64, true),
+                ])),
+                false,
+            )),
+            false,
+        );
+        assert!(Feature::try_from_data_type(&map).is_err());
+        assert!(
+            Feature::try_from_data_type(&DataType::List(item(DataType::Interval(
+                arrow_schema::IntervalUnit::MonthDayNano
+            ))))
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn huggingface_metadata_outside_the_model_is_not_taken() {
+        let label =
+            r#"{"info": {"features": {"label": {"names": ["a", "b"], "_type": "ClassLabel"}}}}"#;
+        assert_eq!(features_of_metadata(label), None);
+        let plain = r#"{"info": {"features": {"id": {"dtype": "int64", "_type": "Value"}}}}"#;
+        assert_eq!(
+            features_of_metadata(plain),
+            Some(vec![("id".to_string(), Feature::Value("int64"))])
+        );
+    }
+}

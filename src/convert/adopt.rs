@@ -642,3 +642,80 @@ fn rewrite_file(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_schema::Field;
+
+    fn footer(name: &str, fields: Vec<Field>) -> Footer {
+        Footer {
+            path: PathBuf::from(name),
+            schema: Arc::new(Schema::new(fields)),
+            huggingface: None,
+            num_rows: 10,
+            uncompressed: 1_000,
+            largest_row_group: 1_000,
+            file_size: 500,
+        }
+    }
+
+    #[test]
+    fn the_layout_rules_send_big_files_and_row_groups_to_the_writer() {
+        let options = Options {
+            max_shard_bytes: 500_000_000,
+            codec: shards::Codec::Snappy,
+            conflicts_as_json: false,
+            rewrite: false,
+        };
+        let mut file = footer("a.parquet", vec![Field::new("id", DataType::Int64, true)]);
+        assert_eq!(broken_rule(&file, &options), None);
+        file.uncompressed = 500_000_001;
+        let reason = broken_rule(&file, &options).unwrap();
+        assert!(reason.contains("--max-shard-size"), "{reason}");
+        file.uncompressed = 300_000_000;
+        file.largest_row_group = shards::ROW_GROUP_BYTES + 1;
+        let reason = broken_rule(&file, &options).unwrap();
+        assert!(reason.contains("row group"), "{reason}");
+    }
+
+    #[test]
+    fn schemas_are_compared_as_datasets_reads_them() {
+        let list = |name: &str, t: DataType, nullable| {
+            DataType::List(Arc::new(Field::new(name, t, nullable)))
+        };
+        let a = footer(
+            "a.parquet",
+            vec![
+                Field::new("id", DataType::Int64, false),
+                Field::new("text", DataType::Utf8, true),
+                Field::new("tags", list("element", DataType::Utf8, true), true),
+            ],
+        );
+        let b = footer(
+            "b.parquet",
+            vec![
+                Field::new("id", DataType::Int64, true),
+                Field::new(
+                    "text",
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::LargeUtf8)),
+                    true,
+                ),
+                Field::new("tags", list("item", DataType::Utf8View, false), false),
+            ],
+        );
+        assert_eq!(schema_difference(&a, &b), None);
+        let c = footer(
+            "c.parquet",
+            vec![
+                Field::new("id", DataType::Int64, true),
+                Field::new("text", DataType::Int64, true),
+            ],
+        );
+        let difference = schema_difference(&a, &c).unwrap();
+        assert_eq!(
+            difference,
+            "column `text` is string in a.parquet but int64 in c.parquet"
+        );
+    }
+}
