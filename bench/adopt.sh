@@ -43,9 +43,15 @@ timed() {
     /Maximum resident set size/ { rss = $2 }
     END { printf "%.2f %d\n", s, rss }' "$scratch/time"
 }
+# cp of the files, then sha256sum of them (coreutils: no SHA-NI), then `openssl dgst -sha256`
+# of them (SHA-NI, as hf-relay's sha2): prints "cp_s cp_kib sha256sum_s sha_kib openssl_s ssl_kib".
 run_cp() {
   rm -rf "$scratch/copy" && mkdir "$scratch/copy" && sync
-  timed sh -c "cp \"$folder\"/*.parquet \"$scratch/copy/\" && sha256sum \"$folder\"/*.parquet"
+  local c s o
+  c="$(timed sh -c "cp \"$folder\"/*.parquet \"$scratch/copy/\"")"
+  s="$(timed sh -c "sha256sum \"$folder\"/*.parquet")"
+  o="$(timed sh -c "openssl dgst -sha256 \"$folder\"/*.parquet")"
+  echo "$c $s $o"
   rm -rf "$scratch/copy" && sync
 }
 run_relay() {
@@ -65,21 +71,27 @@ out="$here/results/adopt-latest.txt"
 {
   echo "# bench/adopt.sh: $files files, $bytes bytes, $rounds rounds, $(nproc) cores"
   echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "round  cp+sha256sum_s  cp_peak_MiB  hf-relay_s  hf-relay_peak_MiB  ratio"
+  echo "# seconds (peak RSS MiB); ratio = hf-relay / peer, < 1: hf-relay is faster"
+  echo "round  cp  sha256sum  openssl  hf-relay  vs_cp+sha256sum  vs_cp+openssl  vs_cp"
 } | tee "$out"
 for round in $(seq 1 "$rounds"); do
   if [ $((round % 2)) -eq 1 ]; then
-    read -r cs cr <<<"$(run_cp)"
-    read -r hs hr <<<"$(run_relay)"
+    read -r c cr s sr o or <<<"$(run_cp)"
+    read -r h hr <<<"$(run_relay)"
   else
-    read -r hs hr <<<"$(run_relay)"
-    read -r cs cr <<<"$(run_cp)"
+    read -r h hr <<<"$(run_relay)"
+    read -r c cr s sr o or <<<"$(run_cp)"
   fi
-  awk -v r="$round" -v cs="$cs" -v cr="$cr" -v hs="$hs" -v hr="$hr" \
-    'BEGIN { printf "%5d  %14.2f  %11.1f  %10.2f  %17.1f  %5.2f\n", r, cs, cr / 1024, hs, hr / 1024, hs / cs }' |
-    tee -a "$out"
+  awk -v r="$round" -v c="$c" -v cr="$cr" -v s="$s" -v sr="$sr" -v o="$o" -v or="$or" \
+    -v h="$h" -v hr="$hr" 'BEGIN {
+      printf "%5d  %.2f (%.0f)  %.2f (%.0f)  %.2f (%.0f)  %.2f (%.0f)  %.2f  %.2f  %.2f\n",
+        r, c, cr / 1024, s, sr / 1024, o, or / 1024, h, hr / 1024, h / (c + s), h / (c + o), h / c
+    }' | tee -a "$out"
 done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
-awk '!/^#/ && NR > 1 && $1 ~ /^[0-9]+$/ { print $6 }' "$out" | sort -n |
-  awk '{ a[NR] = $1 } END { printf "# median ratio hf-relay / (cp + sha256sum): %.2f\n", a[int((NR + 1) / 2)] }' |
-  tee -a "$out"
+median() { sort -n | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }'; }
+rows="$(grep -v '^#' "$out" | awk '$1 ~ /^[0-9]+$/')"
+printf "# median ratio hf-relay / (cp + sha256sum): %s; / (cp + openssl sha256): %s; / cp: %s\n" \
+  "$(awk '{ print $(NF-2) }' <<<"$rows" | median)" \
+  "$(awk '{ print $(NF-1) }' <<<"$rows" | median)" \
+  "$(awk '{ print $NF }' <<<"$rows" | median)" | tee -a "$out"
