@@ -232,12 +232,13 @@ pub struct BuildArgs {
 /// Which JSONL files go where, and how they are converted.
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
-    /// JSONL files for split `train`, read in the order given; gzip, zstd, bzip2 and xz
-    /// files are decompressed (told by their contents), `-` reads standard input (once).
+    /// Inputs for split `train`, read in the order given: JSONL files (gzip, zstd, bzip2 and xz
+    /// files are decompressed, told by their contents), `-` for standard input (once), or
+    /// Parquet files and folders of them (a build reads one format).
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// A JSONL file for a named split (repeatable; several files of a split keep their order;
-    /// FILE may be compressed, or `-` for standard input).
+    /// An input for a named split (repeatable; several inputs of a split keep their order;
+    /// FILE may be compressed JSONL, `-` for standard input, a Parquet file or folder).
     #[arg(long = "split", value_name = "NAME=FILE")]
     pub splits: Vec<String>,
     /// Dataset config (subset) name; its files go under a folder of that name.
@@ -252,6 +253,10 @@ pub struct InputArgs {
     /// What to do with a value whose type conflicts with the column's type.
     #[arg(long, value_enum, default_value_t = OnTypeConflict::Error)]
     pub on_type_conflict: OnTypeConflict,
+    /// Write Parquet inputs again with hf-relay's shard writer (content-defined shards, the
+    /// --compression codec) instead of publishing the files as they are.
+    #[arg(long)]
+    pub rewrite: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -231,7 +231,7 @@ fn flatten(prefix: &str, features: &[(String, Feature)], rows: &mut Vec<(String,
         rows.push((path.clone(), feature.display_type()));
         let mut inner = feature;
         let mut inner_path = path;
-        while let Feature::List(item) = inner {
+        while let Feature::List(item) | Feature::LargeList(item) = inner {
             inner = item;
             inner_path.push_str("[]");
         }

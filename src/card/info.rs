@@ -1,8 +1,6 @@
 //! The machine-owned metadata: `dataset_info`, `configs` and `size_categories`, in the exact
 //! shape `datasets.push_to_hub` writes them, and the way back to `ConfigInfo`.
 
-use std::sync::Mutex;
-
 use anyhow::{Context, bail};
 use yaml_rust2::yaml::{Hash, Yaml};
 
@@ -90,7 +88,12 @@ fn feature_body(feature: &Feature) -> Hash {
         Feature::Struct(fields) => {
             body.insert(key("struct"), features_yaml(fields));
         }
-        Feature::List(item) => {
+        Feature::List(item) | Feature::LargeList(item) => {
+            let list_key = if matches!(feature, Feature::LargeList(_)) {
+                "large_list"
+            } else {
+                "list"
+            };
             let inner = feature_body(item);
             let simplified = if inner.len() == 1 {
                 get(&inner, "dtype")
@@ -99,7 +102,7 @@ fn feature_body(feature: &Feature) -> Hash {
             } else {
                 None
             };
-            body.insert(key("list"), simplified.unwrap_or(Yaml::Hash(inner)));
+            body.insert(key(list_key), simplified.unwrap_or(Yaml::Hash(inner)));
         }
     }
     body
@@ -144,52 +147,17 @@ fn parse_feature_body(map: &Hash, path: &str) -> anyhow::Result<Feature> {
                 Yaml::Hash(inner) => parse_feature_body(inner, path)?,
                 _ => bail!("`{path}` has an unsupported {list_key}"),
             };
-            return Ok(Feature::List(Box::new(item)));
+            return Ok(if list_key == "large_list" {
+                Feature::LargeList(Box::new(item))
+            } else {
+                Feature::List(Box::new(item))
+            });
         }
     }
     bail!("`{path}` has no dtype, struct or list")
 }
 
-/// `Feature::Value` wants a `&'static str`; dtypes outside the usual set are interned once.
-fn static_dtype(dtype: &str) -> &'static str {
-    const KNOWN: [&str; 22] = [
-        "string",
-        "large_string",
-        "int64",
-        "float64",
-        "bool",
-        "null",
-        "int8",
-        "int16",
-        "int32",
-        "uint8",
-        "uint16",
-        "uint32",
-        "uint64",
-        "float16",
-        "float32",
-        "binary",
-        "large_binary",
-        "date32",
-        "date64",
-        "image",
-        "audio",
-        "string_view",
-    ];
-    if let Some(known) = KNOWN.iter().find(|k| **k == dtype) {
-        return known;
-    }
-    static INTERNED: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
-    let mut interned = INTERNED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(found) = interned.iter().find(|k| **k == dtype) {
-        return found;
-    }
-    let leaked: &'static str = Box::leak(dtype.to_string().into_boxed_str());
-    interned.push(leaked);
-    leaked
-}
+use crate::features::intern_dtype as static_dtype;
 
 // ---------------------------------------------------------------------------------------------
 // dataset_info entries.

@@ -62,6 +62,7 @@ fn input_options(args: &InputArgs) -> InputOptions {
             Compression::Zstd => Codec::Zstd,
         },
         conflicts_as_json: args.on_type_conflict == OnTypeConflict::String,
+        rewrite: args.rewrite,
     }
 }
 

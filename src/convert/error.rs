@@ -103,6 +103,37 @@ pub enum ConvertError {
         path: String,
         max_levels: usize,
     },
+    #[error("{}: not a readable Parquet file: {message}", file.display())]
+    Parquet { file: PathBuf, message: String },
+    #[error(
+        "{} and {} have different schemas: {detail} (all files of a build share one schema; \
+         cast them to one first)",
+        first.display(),
+        second.display()
+    )]
+    SchemaMismatch {
+        first: PathBuf,
+        second: PathBuf,
+        detail: String,
+    },
+    #[error(
+        "{} is JSONL and {} is Parquet: a build reads one format (the splits of a config share \
+         one schema); convert one to the other first",
+        jsonl.display(),
+        parquet.display()
+    )]
+    MixedFormats { jsonl: PathBuf, parquet: PathBuf },
+    #[error(
+        "{}: column `{column}` has the Arrow type {data_type}, and `datasets` has no feature \
+         for {inner}; cast the column to a type it reads (e.g. a struct or a JSON string) first",
+        file.display()
+    )]
+    UnsupportedType {
+        file: PathBuf,
+        column: String,
+        data_type: String,
+        inner: String,
+    },
     #[error("interrupted")]
     Interrupted,
 }
@@ -120,12 +151,14 @@ impl ConvertError {
             | DuplicateKey { location, .. }
             | InputChanged { location, .. }
             | TooDeep { location, .. } => Some(&location.file),
-            Utf16 { file, .. } => Some(file),
+            Utf16 { file, .. } | Parquet { file, .. } | UnsupportedType { file, .. } => Some(file),
             Io { .. }
             | Archive { .. }
             | Write { .. }
             | NoRecords { .. }
             | NoColumns
+            | SchemaMismatch { .. }
+            | MixedFormats { .. }
             | Interrupted => None,
         }
     }

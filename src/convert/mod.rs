@@ -7,6 +7,7 @@
 //! order; the leaf columns are encoded on threads of their own (see [`shards`]). The output
 //! does not depend on the number of threads.
 
+pub mod adopt;
 pub mod decode;
 pub mod error;
 pub mod infer;
@@ -50,6 +51,9 @@ pub struct Options {
     pub conflicts_as_json: bool,
     /// Content-defined data pages, as `datasets` writes them (see [`shards::Chunked`]).
     pub content_defined_pages: bool,
+    /// `--rewrite`: Parquet inputs go through the shard writer even when they could be
+    /// published as they are (see [`adopt`]).
+    pub rewrite: bool,
 }
 
 /// Where conversion reports progress (the CLI shows bars on a terminal).
@@ -84,6 +88,8 @@ pub struct Converted {
     /// The schema, writer options and version the shards were written with: shards of a build
     /// with another key are never reused.
     pub format_key: String,
+    /// Parquet inputs written again by the shard writer instead of adopted, with why.
+    pub rewritten: Vec<(PathBuf, String)>,
 }
 
 /// Converts every split into shards under `out_dir`, with one schema inferred over all inputs.
@@ -122,6 +128,9 @@ pub fn convert_reusing(
     progress: &dyn Progress,
     interrupted: &AtomicBool,
 ) -> Result<Converted, ConvertError> {
+    if adopt::inputs_are_parquet(splits)? {
+        return adopt::convert(splits, out_dir, options, previous, progress, interrupted);
+    }
     let args: Vec<PathBuf> = splits
         .iter()
         .flat_map(|s| s.files.iter().cloned())
@@ -306,11 +315,16 @@ fn converted(
             .map(|file| file.name().to_path_buf())
             .zip(digests)
             .collect(),
+        rewritten: Vec::new(),
     }
 }
 
 /// What the bytes of a shard depend on besides its rows.
-fn format_key(schema: &SchemaRef, features: &[(String, Feature)], options: &Options) -> String {
+pub(crate) fn format_key(
+    schema: &SchemaRef,
+    features: &[(String, Feature)],
+    options: &Options,
+) -> String {
     use sha2::{Digest, Sha256};
     let text = format!(
         "{}\n{:?}\n{}\n{:?}\n{}\n{}",

@@ -414,7 +414,13 @@ fn schema_mismatch(
     card: &[(String, crate::features::Feature)],
     file: &[(String, crate::features::Feature)],
 ) -> Option<String> {
-    if card == file {
+    let loose = |features: &[(String, crate::features::Feature)]| -> Vec<_> {
+        features
+            .iter()
+            .map(|(name, f)| (name.clone(), f.ignoring_offset_width()))
+            .collect()
+    };
+    if loose(card) == loose(file) {
         return None;
     }
     let parts: Vec<String> = schema::changes(card, file)

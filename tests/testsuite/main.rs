@@ -5,6 +5,7 @@
 //! resulting repository together; interop with the real clients (git, git-lfs, datasets,
 //! pyarrow).
 
+mod adopt;
 mod branches;
 mod build;
 mod card_gates;

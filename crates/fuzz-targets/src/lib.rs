@@ -37,6 +37,7 @@ pub fn jsonl_to_arrow(data: &[u8]) {
         },
         conflicts_as_json: data.len() % 2 == 1,
         content_defined_pages: !data.len().is_multiple_of(7),
+        rewrite: false,
     };
     let splits = [SplitInput {
         name: "train".to_string(),

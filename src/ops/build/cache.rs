@@ -39,6 +39,8 @@ struct Key {
     max_shard_bytes: u64,
     zstd: bool,
     conflicts_as_json: bool,
+    #[serde(default)]
+    rewrite: bool,
 }
 
 impl Key {
@@ -59,6 +61,7 @@ impl Key {
             && self.max_shard_bytes == other.max_shard_bytes
             && self.zstd == other.zstd
             && self.conflicts_as_json == other.conflicts_as_json
+            && self.rewrite == other.rewrite
             && files(self) == files(other)
     }
 }
@@ -115,6 +118,7 @@ fn key(plan: &BuildPlan) -> anyhow::Result<Key> {
         max_shard_bytes: plan.options.max_shard_bytes,
         zstd: plan.options.codec == Codec::Zstd,
         conflicts_as_json: plan.options.conflicts_as_json,
+        rewrite: plan.options.rewrite,
     })
 }
 

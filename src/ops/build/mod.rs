@@ -100,6 +100,12 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     bar.finish();
     drop(bar);
     let converted = converted?;
+    for (file, reason) in &converted.rewritten {
+        reporter.status(&format!(
+            "Rewrote {} with hf-relay's shard writer: {reason}",
+            file.display()
+        ));
+    }
     for split in &converted.splits {
         reporter.status(&format!(
             "Converted {}: {} rows in {} shard{}",

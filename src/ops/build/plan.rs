@@ -23,6 +23,8 @@ pub struct InputOptions {
     pub codec: Codec,
     /// Store a column whose values conflict in type as JSON text instead of failing.
     pub conflicts_as_json: bool,
+    /// Rewrite Parquet inputs with hf-relay's shard writer instead of adopting them.
+    pub rewrite: bool,
 }
 
 /// The card flags of a build or preview.
@@ -75,18 +77,26 @@ impl BuildPlan {
                          it can be read once only"
                     );
                 }
+            }
+            // A folder stands for its Parquet files, in name order.
+            let files = if is_stdin(file) {
+                vec![file.to_path_buf()]
             } else {
                 let metadata = std::fs::metadata(file)
                     .with_context(|| format!("cannot read input {}", file.display()))?;
-                if !metadata.is_file() {
-                    bail!("input {} is not a file", file.display());
+                if metadata.is_dir() {
+                    crate::convert::adopt::folder_files(file).map_err(anyhow::Error::msg)?
+                } else if metadata.is_file() {
+                    vec![file.to_path_buf()]
+                } else {
+                    bail!("input {} is not a file or a folder", file.display());
                 }
-            }
+            };
             match splits.iter_mut().find(|s| s.name == name) {
-                Some(split) => split.files.push(file.to_path_buf()),
+                Some(split) => split.files.extend(files),
                 None => splits.push(SplitInput {
                     name: name.to_string(),
-                    files: vec![file.to_path_buf()],
+                    files,
                 }),
             }
             Ok(())
@@ -111,6 +121,7 @@ impl BuildPlan {
             codec: inputs.codec,
             conflicts_as_json: inputs.conflicts_as_json,
             content_defined_pages: true,
+            rewrite: inputs.rewrite,
         };
         let template = match &card.template {
             Some(path) => Some(read_template(path)?),
