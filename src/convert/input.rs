@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::error::{ConvertError, Location};
+use super::reuse::Checkpoint;
 use super::source::{Format, Opened, Source};
 
 /// Target size of one chunk. Small enough to stay clear of the costly ≥ 32 MB allocations on
@@ -27,6 +28,16 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// The chunk, its bytes moved out of `self` (left empty).
+    pub fn take(&mut self) -> Chunk {
+        Chunk {
+            file_index: self.file_index,
+            first_line: self.first_line,
+            bytes: std::mem::take(&mut self.bytes),
+            raw_bytes: self.raw_bytes,
+        }
+    }
+
     /// The chunk as text, validated as UTF-8 once for all its lines; the error names the line
     /// and column of the first invalid byte.
     pub fn text(&self, file: &Path) -> Result<&str, ConvertError> {
@@ -106,6 +117,10 @@ pub struct ChunkReader {
     /// SHA-256 of each input's raw bytes, for the commit's provenance trailers.
     digests: Vec<String>,
     hash: bool,
+    /// The previous build's SHA-256 checkpoints of each input (see [`super::reuse`]).
+    resume: Vec<Vec<Checkpoint>>,
+    /// This read's checkpoints of each input, for the next build.
+    checkpoints: Vec<Vec<Checkpoint>>,
 }
 
 impl ChunkReader {
@@ -120,6 +135,8 @@ impl ChunkReader {
             counted: 0,
             digests: Vec::with_capacity(files.len()),
             hash: true,
+            resume: Vec::new(),
+            checkpoints: Vec::with_capacity(files.len()),
             files,
         }
     }
@@ -157,8 +174,12 @@ impl ChunkReader {
                 return Ok(None);
             }
             if self.current.is_none() {
+                let resume = self
+                    .resume
+                    .get(self.file_index)
+                    .map_or(&[][..], Vec::as_slice);
                 let opened = self.files[self.file_index]
-                    .open(self.hash)
+                    .open_resuming(self.hash, resume)
                     .map_err(|e| self.io_error(e))?;
                 self.current = Some(opened);
                 self.at_file_start = true;
@@ -214,8 +235,9 @@ impl ChunkReader {
             }
             let bytes = if eof {
                 if self.hash {
-                    let digest = opened.digest().expect("hashing");
-                    self.digests.push(digest);
+                    let digest = opened.digest().map_err(|e| self.io_error(e))?;
+                    self.digests.push(digest.expect("hashing"));
+                    self.checkpoints.push(opened.checkpoints());
                 }
                 self.current = None;
                 buffer
@@ -269,9 +291,21 @@ impl ChunkReader {
         self
     }
 
+    /// Hashes each input with SHA-256 only from where it differs from the previous build's
+    /// checkpoints of it (one list per input, in order; see [`super::reuse`]).
+    pub fn resuming(mut self, checkpoints: Vec<Vec<Checkpoint>>) -> ChunkReader {
+        self.resume = checkpoints;
+        self
+    }
+
     /// The SHA-256 (lowercase hex) of every input; complete once the reader is exhausted.
     pub fn digests(self) -> Vec<String> {
         self.digests
+    }
+
+    /// [`ChunkReader::digests`], with the SHA-256 checkpoints of every input.
+    pub fn digests_and_checkpoints(self) -> (Vec<String>, Vec<Vec<Checkpoint>>) {
+        (self.digests, self.checkpoints)
     }
 }
 

@@ -101,8 +101,14 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     drop(bar);
     let converted = converted?;
     for split in &converted.splits {
+        let skipped = match split.skipped_shards {
+            0 => String::new(),
+            n => format!(
+                " (the first {n} unchanged, taken from the last build without decoding them)"
+            ),
+        };
         reporter.status(&format!(
-            "Converted {}: {} rows in {} shard{}",
+            "Converted {}: {} rows in {} shard{}{skipped}",
             split.name,
             thousands(split.num_examples),
             split.shards.len(),
