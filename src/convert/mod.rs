@@ -379,6 +379,12 @@ fn write_splits(
     let (schema, features) = arrow_schema(root);
     let properties = shards::writer_properties(options.codec, &huggingface_metadata(&features));
     let key = format_key(&schema, &features, options);
+    let names: Vec<&Path> = splits
+        .iter()
+        .flat_map(|split| split.files)
+        .map(Source::name)
+        .collect();
+    let resume = previous.checkpoints_for(&names);
     let mut outputs: Vec<SplitOutput> = Vec::with_capacity(splits.len());
     let mut digests = (Vec::new(), Vec::new());
     let mut chunks_before = 0;
@@ -418,7 +424,7 @@ fn write_splits(
             Reading {
                 skip: 0,
                 hash: true,
-                resume: &previous.inputs,
+                resume: &resume,
             },
             &pool,
             interrupted,

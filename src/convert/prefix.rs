@@ -163,3 +163,89 @@ impl<'a> Prefix<'a> {
         self.held.push(last);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use arrow_schema::{DataType, Field, Schema};
+
+    fn record(lines: &[u128], cut: Cut) -> ShardRecord {
+        ShardRecord {
+            file_name: "x.parquet".into(),
+            sha256: "00".into(),
+            file_size: 1,
+            num_rows: lines.len() as u64,
+            num_bytes: 10 * lines.len() as u64,
+            first_row: format!("{:032x}", lines[0]),
+            rows_digest: String::new(),
+            lines_digest: super::super::shards::lines_digest(lines.iter().copied()),
+            cut,
+        }
+    }
+
+    fn chunk(index: usize) -> HeldChunk {
+        HeldChunk {
+            index,
+            chunk: Chunk {
+                file_index: 0,
+                first_line: 1,
+                bytes: Vec::new(),
+                raw_bytes: 0,
+            },
+            skip: 0,
+        }
+    }
+
+    /// Walks `chunks` of line hashes against `records`: the shards taken, and where decoding
+    /// starts (chunk index and lines skipped in it), if the walk ended.
+    fn walk(records: &[(&[u128], Cut)], chunks: &[&[u128]]) -> (usize, Option<(usize, usize)>) {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("previous.parquet");
+        std::fs::write(&source, b"PAR1").unwrap();
+        let chain: Vec<(ShardRecord, PathBuf)> = records
+            .iter()
+            .map(|(lines, cut)| (record(lines, *cut), source.clone()))
+            .collect();
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, true)]));
+        let properties = super::super::shards::writer_properties(super::super::Codec::Snappy, "");
+        let mut writer = ShardWriter::new(dir.path(), "train", schema, properties, 1000);
+        let pool = BufferPool::default();
+        let mut prefix = Prefix::new(&chain);
+        for (index, hashes) in chunks.iter().enumerate() {
+            let ended = prefix
+                .feed(chunk(index), hashes, &mut writer, &pool)
+                .unwrap();
+            if let Some(held) = ended {
+                let first = held.first().map(|h| (h.index, h.skip));
+                return (prefix.shards, first);
+            }
+        }
+        (prefix.shards, None)
+    }
+
+    #[test]
+    fn shards_are_taken_while_their_lines_match_and_their_end_is_their_own() {
+        let content = Cut::Content;
+        // Both shards match; the third record ends with the input: decoding starts there.
+        let records: &[(&[u128], Cut)] =
+            &[(&[1, 2, 3], content), (&[4, 5], content), (&[6], Cut::End)];
+        assert_eq!(walk(records, &[&[1, 2], &[3, 4, 5, 6]]), (2, Some((1, 3))));
+        // A changed line in the second shard: decoding starts at its first line.
+        assert_eq!(walk(records, &[&[1, 2], &[3, 4, 9, 6]]), (1, Some((1, 1))));
+        // A shard spanning chunks that differs: from the chunk it starts in.
+        let records: &[(&[u128], Cut)] = &[(&[1], content), (&[2, 3, 4], content)];
+        assert_eq!(walk(records, &[&[1, 2], &[3, 7]]), (1, Some((0, 1))));
+        // A cut at the maximum counts only when the row after it is the same.
+        let records: &[(&[u128], Cut)] =
+            &[(&[1, 2], Cut::Max), (&[3, 4], content), (&[5], Cut::End)];
+        assert_eq!(walk(records, &[&[1, 2], &[3, 4, 5]]), (2, Some((1, 2))));
+        assert_eq!(walk(records, &[&[1, 2], &[8, 3, 4, 5]]), (0, Some((0, 0))));
+        // Records of older builds (no line digest) are never taken.
+        let mut old = record(&[1, 2], content);
+        old.lines_digest.clear();
+        let chain = [(old, PathBuf::new())];
+        assert!(!Prefix::new(&chain).walking());
+    }
+}

@@ -100,8 +100,8 @@ pub struct Previous {
     pub splits: HashMap<String, HashMap<u128, Vec<(ShardRecord, PathBuf)>>>,
     /// Per split: its shards in order, up to the first one whose bytes are gone.
     pub chains: HashMap<String, Vec<(ShardRecord, PathBuf)>>,
-    /// The SHA-256 checkpoints of the last build's inputs, by name.
-    pub inputs: HashMap<PathBuf, Vec<Checkpoint>>,
+    /// The SHA-256 checkpoints of the last build's inputs, in order.
+    pub inputs: Vec<InputRecord>,
 }
 
 impl Previous {
@@ -146,11 +146,7 @@ impl Previous {
             key: records.key,
             splits,
             chains,
-            inputs: records
-                .inputs
-                .into_iter()
-                .map(|input| (input.path, input.checkpoints))
-                .collect(),
+            inputs: records.inputs,
         }
     }
 
@@ -160,6 +156,23 @@ impl Previous {
             return HashMap::new();
         }
         self.splits.get(split).cloned().unwrap_or_default()
+    }
+
+    /// The checkpoints to resume each of `names` from (the inputs of this build, in order):
+    /// those of the previous input of that name, else of the one at the same place (a file
+    /// renamed as it grew). Only a guess: every block is checked before its state is used.
+    pub fn checkpoints_for(&self, names: &[&std::path::Path]) -> HashMap<PathBuf, Vec<Checkpoint>> {
+        let same_count = names.len() == self.inputs.len();
+        names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, name)| {
+                let by_name = self.inputs.iter().find(|input| input.path == *name);
+                let by_place = same_count.then(|| &self.inputs[i]);
+                let input = by_name.or(by_place)?;
+                Some((name.to_path_buf(), input.checkpoints.clone()))
+            })
+            .collect()
     }
 
     /// The shards of one split in order, when written in the format `key`.

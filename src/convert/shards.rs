@@ -542,9 +542,13 @@ impl ShardWriter {
     fn take_previous(&mut self, record: ShardRecord, source: &Path) -> parquet::errors::Result<()> {
         let file_name = format!("{}-{:05}.parquet", self.split, self.done.len());
         let path = self.dir.join(&file_name);
-        // A copy, not a hard link: the staged file must be a file of its own, as an encoded
-        // one is, for the commit to move it into the working tree.
-        std::fs::copy(source, &path)?;
+        // A hard link to the LFS object when the filesystem allows it (the LFS store links an
+        // encoded shard the same way), else a copy. When the working tree already holds that
+        // very file at the shard's path, `build` leaves it out of the commit (a rename onto
+        // the same file would be a no-op).
+        if std::fs::hard_link(source, &path).is_err() {
+            std::fs::copy(source, &path)?;
+        }
         self.done.push(Shard {
             file_name,
             path,
