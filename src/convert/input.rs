@@ -80,6 +80,20 @@ pub fn lines(text: &str, first_line: u64) -> impl Iterator<Item = (u64, &str)> {
     })
 }
 
+/// The bytes of the lines [`lines`] yields from the same bytes (without the UTF-8 check: for
+/// hashing lines that are only compared, see [`super::prefix`]).
+pub fn line_bytes(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let unterminated = (!bytes.is_empty() && !bytes.ends_with(b"\n")).then_some(bytes.len());
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(unterminated);
+    let mut start = 0;
+    ends.filter_map(move |end| {
+        let line = &bytes[start..end];
+        start = end + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        (!line.iter().all(|b| b.is_ascii_whitespace())).then_some(line)
+    })
+}
+
 /// Chunk buffers handed back once their chunk is consumed, so the reader fills memory that is
 /// already mapped instead of fresh pages (on these VMs first touches are costly).
 #[derive(Clone, Default)]
@@ -373,6 +387,9 @@ mod tests {
             let found: Vec<(u64, String)> =
                 lines(text, 7).map(|(n, l)| (n, l.to_string())).collect();
             assert_eq!(found, by_split(text), "{text:?}");
+            let bytes: Vec<&[u8]> = line_bytes(text.as_bytes()).collect();
+            let expected: Vec<&[u8]> = lines(text, 7).map(|(_, l)| l.as_bytes()).collect();
+            assert_eq!(bytes, expected, "{text:?}");
         }
     }
 

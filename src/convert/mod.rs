@@ -430,7 +430,7 @@ fn write_splits(
             interrupted,
             |chunk| {
                 if walking.load(Ordering::Acquire) {
-                    Ok(Decoded::Lines(line_hashes(chunk, files)))
+                    Ok(Decoded::Lines(line_hashes(chunk)))
                 } else {
                     decode(chunk, 0)
                 }
@@ -446,15 +446,9 @@ fn write_splits(
                             chunk: chunk.take(),
                             skip: 0,
                         };
-                        let ended = match hashes {
-                            Some(hashes) => prefix
-                                .feed(held, &hashes, &mut out.writer, &pool)
-                                .map_err(|e| out.write_error(e))?,
-                            None => {
-                                prefix.push(held);
-                                Some(prefix.stop())
-                            }
-                        };
+                        let ended = prefix
+                            .feed(held, &hashes, &mut out.writer, &pool)
+                            .map_err(|e| out.write_error(e))?;
                         let Some(held) = ended else {
                             return Ok(Flow::Continue);
                         };
@@ -578,14 +572,13 @@ impl SplitWrite<'_> {
     }
 }
 
-/// The XXH3-128 of each non-blank line of a chunk, as decoding hashes them; `None` when the
-/// chunk is not UTF-8 (decoding it reports where).
-fn line_hashes(chunk: &Chunk, files: &[Source]) -> Option<Vec<u128>> {
-    let text = chunk.text(files[chunk.file_index].name()).ok()?;
-    let hashes = input::lines(text, chunk.first_line)
-        .map(|(_, line)| twox_hash::XxHash3_128::oneshot(line.as_bytes()))
-        .collect();
-    Some(hashes)
+/// The XXH3-128 of each non-blank line of a chunk, as decoding hashes them. The text is not
+/// checked for UTF-8: a line equal to one of the last build's was valid then, and any other is
+/// decoded (and checked) before anything is written from it.
+fn line_hashes(chunk: &Chunk) -> Vec<u128> {
+    input::line_bytes(&chunk.bytes)
+        .map(twox_hash::XxHash3_128::oneshot)
+        .collect()
 }
 
 /// The size of the inputs as given (standard input counts 0: its size is not known ahead).
@@ -699,8 +692,8 @@ fn infer_chunk(
 enum Decoded {
     /// The rows, their size estimates and their line hashes.
     Batch(RecordBatch, Vec<u64>, Vec<u128>),
-    /// Only the line hashes (see [`prefix`]); `None` when the chunk is not text.
-    Lines(Option<Vec<u128>>),
+    /// Only the line hashes (see [`prefix`]).
+    Lines(Vec<u128>),
     /// A line does not fit the guessed schema.
     Misfit,
 }

@@ -133,15 +133,10 @@ impl<'a> Prefix<'a> {
         Ok(None)
     }
 
-    /// Ends the walk (the input ended, or a chunk cannot be compared): the chunks to decode.
+    /// Ends the walk (the input ended, or a line differs): the chunks to decode.
     pub fn stop(&mut self) -> Vec<HeldChunk> {
         self.walking = false;
         std::mem::take(&mut self.held)
-    }
-
-    /// Holds a chunk that ends the walk without being compared.
-    pub fn push(&mut self, held: HeldChunk) {
-        self.held.push(held);
     }
 
     fn take(&mut self, index: usize, writer: &mut ShardWriter) -> parquet::errors::Result<()> {

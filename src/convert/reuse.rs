@@ -69,7 +69,7 @@ pub struct ShardRecord {
 pub struct Checkpoint {
     /// Raw bytes hashed so far: a multiple of [`CHECKPOINT_BYTES`].
     pub offset: u64,
-    /// XXH3-128 of the block that ends here, lowercase hex.
+    /// XXH3-128 of the block that ends here (of the XXH3-128 of its 256 KiB pieces), hex.
     pub block: String,
     /// The serialized SHA-256 state after the block, lowercase hex.
     pub state: String,

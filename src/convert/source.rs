@@ -184,7 +184,7 @@ impl Source {
             },
             matching: again.is_some(),
             block_bytes,
-            block: twox_hash::XxHash3_128::new(),
+            block: BlockHash::new(block_bytes),
             block_start: 0,
             taken: Vec::new(),
             again,
@@ -279,7 +279,7 @@ struct Checkpointer {
     /// last checkpoint is known).
     matching: bool,
     block_bytes: u64,
-    block: twox_hash::XxHash3_128,
+    block: BlockHash,
     block_start: u64,
     taken: Vec<Checkpoint>,
     /// The input opened a second time, to hash again the bytes of a block that turns out to
@@ -335,8 +335,7 @@ impl TapState {
 impl Checkpointer {
     /// The block ending at `end` is complete.
     fn end_block(&mut self, hasher: &mut Sha256, end: u64) -> io::Result<()> {
-        let block = format!("{:032x}", self.block.finish_128());
-        self.block = twox_hash::XxHash3_128::new();
+        let block = format!("{:032x}", self.block.finish());
         let mut taken = None;
         if self.matching {
             taken = self
@@ -377,6 +376,66 @@ impl Checkpointer {
         hasher.update(&buffer);
         self.hashed += buffer.len() as u64;
         Ok(())
+    }
+}
+
+/// The XXH3-128 of a block: of the XXH3-128 of its 32 pieces (256 KiB, aligned on the block), so
+/// that most bytes are hashed in place by the one-shot function, whatever the read sizes.
+struct BlockHash {
+    piece_bytes: usize,
+    /// The start of a piece that did not arrive in one read.
+    partial: Vec<u8>,
+    pieces: Vec<u8>,
+}
+
+impl BlockHash {
+    fn new(block_bytes: u64) -> BlockHash {
+        // 256 KiB for the 8 MiB blocks.
+        let piece_bytes = (block_bytes as usize / 32).max(1);
+        debug_assert_eq!(block_bytes as usize % piece_bytes, 0);
+        BlockHash {
+            piece_bytes,
+            partial: Vec::new(),
+            pieces: Vec::new(),
+        }
+    }
+
+    fn piece(&mut self, bytes: &[u8]) {
+        let hash = twox_hash::XxHash3_128::oneshot(bytes);
+        self.pieces.extend_from_slice(&hash.to_le_bytes());
+    }
+
+    fn write(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if self.partial.is_empty() && bytes.len() >= self.piece_bytes {
+                let (piece, rest) = bytes.split_at(self.piece_bytes);
+                self.piece(piece);
+                bytes = rest;
+                continue;
+            }
+            let take = (self.piece_bytes - self.partial.len()).min(bytes.len());
+            self.partial.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.partial.len() == self.piece_bytes {
+                let partial = std::mem::take(&mut self.partial);
+                self.piece(&partial);
+                self.partial = partial;
+                self.partial.clear();
+            }
+        }
+    }
+
+    /// The hash of the block written since the last call.
+    fn finish(&mut self) -> u128 {
+        if !self.partial.is_empty() {
+            let partial = std::mem::take(&mut self.partial);
+            self.piece(&partial);
+            self.partial = partial;
+            self.partial.clear();
+        }
+        let hash = twox_hash::XxHash3_128::oneshot(&self.pieces);
+        self.pieces.clear();
+        hash
     }
 }
 
