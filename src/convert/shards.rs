@@ -542,11 +542,12 @@ impl ShardWriter {
     fn take_previous(&mut self, record: ShardRecord, source: &Path) -> parquet::errors::Result<()> {
         let file_name = format!("{}-{:05}.parquet", self.split, self.done.len());
         let path = self.dir.join(&file_name);
-        // A hard link to the LFS object when the filesystem allows it (the LFS store links an
-        // encoded shard the same way), else a copy. When the working tree already holds that
-        // very file at the shard's path, `build` leaves it out of the commit (a rename onto
-        // the same file would be a no-op).
-        if std::fs::hard_link(source, &path).is_err() {
+        // A symbolic link to the previous file, which the caller turns into a file of its own
+        // where the commit moves it in, and leaves out where the working tree already holds
+        // that very file (`ops::build`). Neither a copy nor a hard link here: copying the
+        // unchanged shards cost more than the rest of an append rebuild, and a hard link (or
+        // a rename onto the same file) touches the working tree file that git's index checks.
+        if std::os::unix::fs::symlink(source, &path).is_err() {
             std::fs::copy(source, &path)?;
         }
         self.done.push(Shard {

@@ -334,6 +334,7 @@ fn appending_skips_the_unchanged_shards_without_decoding_and_equals_a_fresh_buil
     let env = TestEnv::new();
     let (clone, mut lines) = base(&env);
     let before = shards(&env, &clone);
+    let first_stamps = stamps(&clone.join(&before[0].0));
     lines.extend(rows(300, 2));
     let input = write_input(&env, &lines);
     let output = env
@@ -346,6 +347,9 @@ fn appending_skips_the_unchanged_shards_without_decoding_and_equals_a_fresh_buil
     assert_success(&output);
     let said = format!("the first {} unchanged", before.len() - 1);
     assert!(stderr(&output).contains(&said), "{}", stderr(&output));
+    // The shards taken were not touched (git's index and the cache of verified LFS objects
+    // go by these stamps).
+    assert_eq!(stamps(&clone.join(&before[0].0)), first_stamps);
     assert_as_from_scratch(&env, &clone, &input, "fresh");
 
     // Once more, in JSON: the shards taken are exactly the leading ones whose bytes stay.

@@ -155,6 +155,12 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
         ..
     } = state;
     changes.retain(|change| !already_in_place(&clone.root, &head, change));
+    for change in &changes {
+        if let Change::LfsHashed { staged, .. } = change {
+            own_file(staged)
+                .with_context(|| format!("cannot stage a copy of {}", staged.display()))?;
+        }
+    }
     let outcome = clone
         .commit(changes, &message)
         .context("cannot commit the build")?;
@@ -186,8 +192,9 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     })
 }
 
-/// A reused shard, staged as a link to its LFS object, whose path in HEAD already has that
-/// pointer and in the working tree that very file: the commit has nothing to change there.
+/// A reused shard, staged as a symbolic link to its LFS object, whose path in HEAD already
+/// has that pointer and in the working tree that very file: the commit has nothing to change
+/// there (and the file, untouched, stays clean for git's index).
 fn already_in_place(root: &Path, head: &HeadState, change: &Change) -> bool {
     let Change::LfsHashed {
         path,
@@ -207,4 +214,16 @@ fn already_in_place(root: &Path, head: &HeadState, change: &Change) -> bool {
         return false;
     };
     current.is_file() && staged.dev() == current.dev() && staged.ino() == current.ino()
+}
+
+/// A reused shard staged as a symbolic link becomes a copy of its own, for the commit to move
+/// into the working tree.
+fn own_file(staged: &Path) -> std::io::Result<()> {
+    if !std::fs::symlink_metadata(staged)?.file_type().is_symlink() {
+        return Ok(());
+    }
+    let source = std::fs::read_link(staged)?;
+    std::fs::remove_file(staged)?;
+    std::fs::copy(source, staged)?;
+    Ok(())
 }
