@@ -67,6 +67,9 @@ def with_column(l):
     return l[:-1] + b', "bench_extra": 1}'
 write("add-column", [with_column(l) for l in lines])
 EOF
+# The edited inputs (7 GB) were just written: let their writeback finish before any timing
+# (it ran into the first rebuilds, up to +1 s each).
+sync
 
 # shards(CLONE): "oid size" per shard of HEAD.
 shards() {
@@ -92,6 +95,7 @@ measure() {
   for edit in append-1pct delete-10pct delete-50pct delete-90pct insert-1000-middle edit-one-field-middle add-column; do
     local clone="$work/clone-$label-$edit"
     cp -a "$base" "$clone"
+    sync # the copy's writeback is not the rebuild's
     t0=$(now)
     HOME="$work/home" "$bin" build --dir "$clone" --max-shard-size "$shard" "$work/$edit.jsonl" >/dev/null 2>&1
     t1=$(now)

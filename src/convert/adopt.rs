@@ -37,6 +37,7 @@ use parquet::arrow::arrow_reader::{
 };
 use sha2::{Digest, Sha256};
 
+use super::reuse::Cut;
 use super::shards::{self, Shard, ShardWriter, hex};
 use super::{ConvertError, Converted, Options, Progress, SplitInput, SplitOutput, reuse};
 use crate::features::{Feature, features_of_metadata, huggingface_metadata, schema_features};
@@ -382,6 +383,7 @@ pub fn convert(
                 shards: Vec::new(),
                 num_examples: 0,
                 num_bytes: 0,
+                skipped_shards: 0,
             };
             for (index, footer) in split_footers.iter().enumerate() {
                 let reason = match broken_rule(footer, options) {
@@ -435,6 +437,8 @@ pub fn convert(
                         // taken as it is anyway).
                         first_row: "adopted".to_string(),
                         rows_digest: sha256.clone(),
+                        lines_digest: "adopted".to_string(),
+                        cut: Cut::End,
                         reused: false,
                     });
                     inputs.push((footer.path.clone(), sha256));
@@ -462,6 +466,8 @@ pub fn convert(
         schema,
         features,
         splits: outputs,
+        // Parquet inputs are hashed whole: a changed file is a new object anyway.
+        checkpoints: vec![Vec::new(); inputs.len()],
         inputs,
         format_key: key,
         rewritten,
@@ -670,6 +676,7 @@ mod tests {
             max_shard_bytes: 500_000_000,
             codec: shards::Codec::Snappy,
             conflicts_as_json: false,
+            content_defined_pages: true,
             rewrite: false,
         };
         let mut file = footer("a.parquet", vec![Field::new("id", DataType::Int64, true)]);

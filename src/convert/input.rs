@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::error::{ConvertError, Location};
+use super::reuse::Checkpoint;
 use super::source::{Format, Opened, Source};
 
 /// Target size of one chunk. Small enough to stay clear of the costly ≥ 32 MB allocations on
@@ -27,6 +28,16 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// The chunk, its bytes moved out of `self` (left empty).
+    pub fn take(&mut self) -> Chunk {
+        Chunk {
+            file_index: self.file_index,
+            first_line: self.first_line,
+            bytes: std::mem::take(&mut self.bytes),
+            raw_bytes: self.raw_bytes,
+        }
+    }
+
     /// The chunk as text, validated as UTF-8 once for all its lines; the error names the line
     /// and column of the first invalid byte.
     pub fn text(&self, file: &Path) -> Result<&str, ConvertError> {
@@ -69,6 +80,20 @@ pub fn lines(text: &str, first_line: u64) -> impl Iterator<Item = (u64, &str)> {
     })
 }
 
+/// The bytes of the lines [`lines`] yields from the same bytes (without the UTF-8 check: for
+/// hashing lines that are only compared, see [`super::prefix`]).
+pub fn line_bytes(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let unterminated = (!bytes.is_empty() && !bytes.ends_with(b"\n")).then_some(bytes.len());
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(unterminated);
+    let mut start = 0;
+    ends.filter_map(move |end| {
+        let line = &bytes[start..end];
+        start = end + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        (!line.iter().all(|b| b.is_ascii_whitespace())).then_some(line)
+    })
+}
+
 /// Chunk buffers handed back once their chunk is consumed, so the reader fills memory that is
 /// already mapped instead of fresh pages (on these VMs first touches are costly).
 #[derive(Clone, Default)]
@@ -106,6 +131,10 @@ pub struct ChunkReader {
     /// SHA-256 of each input's raw bytes, for the commit's provenance trailers.
     digests: Vec<String>,
     hash: bool,
+    /// The previous build's SHA-256 checkpoints of each input (see [`super::reuse`]).
+    resume: Vec<Vec<Checkpoint>>,
+    /// This read's checkpoints of each input, for the next build.
+    checkpoints: Vec<Vec<Checkpoint>>,
 }
 
 impl ChunkReader {
@@ -120,6 +149,8 @@ impl ChunkReader {
             counted: 0,
             digests: Vec::with_capacity(files.len()),
             hash: true,
+            resume: Vec::new(),
+            checkpoints: Vec::with_capacity(files.len()),
             files,
         }
     }
@@ -157,8 +188,12 @@ impl ChunkReader {
                 return Ok(None);
             }
             if self.current.is_none() {
+                let resume = self
+                    .resume
+                    .get(self.file_index)
+                    .map_or(&[][..], Vec::as_slice);
                 let opened = self.files[self.file_index]
-                    .open(self.hash)
+                    .open_resuming(self.hash, resume)
                     .map_err(|e| self.io_error(e))?;
                 self.current = Some(opened);
                 self.at_file_start = true;
@@ -214,8 +249,9 @@ impl ChunkReader {
             }
             let bytes = if eof {
                 if self.hash {
-                    let digest = opened.digest().expect("hashing");
-                    self.digests.push(digest);
+                    let digest = opened.digest().map_err(|e| self.io_error(e))?;
+                    self.digests.push(digest.expect("hashing"));
+                    self.checkpoints.push(opened.checkpoints());
                 }
                 self.current = None;
                 buffer
@@ -269,9 +305,21 @@ impl ChunkReader {
         self
     }
 
+    /// Hashes each input with SHA-256 only from where it differs from the previous build's
+    /// checkpoints of it (one list per input, in order; see [`super::reuse`]).
+    pub fn resuming(mut self, checkpoints: Vec<Vec<Checkpoint>>) -> ChunkReader {
+        self.resume = checkpoints;
+        self
+    }
+
     /// The SHA-256 (lowercase hex) of every input; complete once the reader is exhausted.
     pub fn digests(self) -> Vec<String> {
         self.digests
+    }
+
+    /// [`ChunkReader::digests`], with the SHA-256 checkpoints of every input.
+    pub fn digests_and_checkpoints(self) -> (Vec<String>, Vec<Vec<Checkpoint>>) {
+        (self.digests, self.checkpoints)
     }
 }
 
@@ -339,6 +387,9 @@ mod tests {
             let found: Vec<(u64, String)> =
                 lines(text, 7).map(|(n, l)| (n, l.to_string())).collect();
             assert_eq!(found, by_split(text), "{text:?}");
+            let bytes: Vec<&[u8]> = line_bytes(text.as_bytes()).collect();
+            let expected: Vec<&[u8]> = lines(text, 7).map(|(_, l)| l.as_bytes()).collect();
+            assert_eq!(bytes, expected, "{text:?}");
         }
     }
 

@@ -13,12 +13,14 @@ pub mod error;
 pub mod infer;
 pub mod input;
 pub mod naming;
+pub mod prefix;
 pub mod reuse;
 pub mod shards;
 pub mod source;
 pub mod stream;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +32,9 @@ use arrow_schema::SchemaRef;
 use crate::features::{Feature, huggingface_metadata, schema_features};
 pub use error::{ConvertError, Location};
 use infer::{Ty, merge};
-use input::{Chunk, ChunkReader};
+use input::{BufferPool, Chunk, ChunkReader};
+use prefix::{HeldChunk, Prefix};
+use reuse::Checkpoint;
 pub use shards::{Codec, Shard};
 use source::{Format, Source};
 use stream::{LineError, Slot, TypeSeed, parse_line_with};
@@ -76,6 +80,9 @@ pub struct SplitOutput {
     pub shards: Vec<Shard>,
     pub num_examples: u64,
     pub num_bytes: u64,
+    /// The first shards, taken from the last build without decoding their rows (see
+    /// [`prefix`]).
+    pub skipped_shards: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +92,8 @@ pub struct Converted {
     pub splits: Vec<SplitOutput>,
     /// Every input file with its SHA-256, in the order read.
     pub inputs: Vec<(PathBuf, String)>,
+    /// The SHA-256 checkpoints of every input file, in the same order (see [`reuse`]).
+    pub checkpoints: Vec<Vec<Checkpoint>>,
     /// The schema, writer options and version the shards were written with: shards of a build
     /// with another key are never reused.
     pub format_key: String,
@@ -302,10 +311,11 @@ fn converted(
     options: &Options,
     splits: Vec<SplitOutput>,
     files: &[Source],
-    digests: Vec<String>,
+    (digests, checkpoints): Digests,
 ) -> Converted {
     let (schema, features) = arrow_schema(root);
     Converted {
+        checkpoints,
         format_key: format_key(&schema, &features, options),
         schema,
         features,
@@ -358,10 +368,13 @@ enum Mode {
     Inferred,
 }
 
+/// The SHA-256 of every input, with its checkpoints (see [`reuse`]).
+type Digests = (Vec<String>, Vec<Vec<Checkpoint>>);
+
 enum Pass {
     Complete {
         outputs: Vec<SplitOutput>,
-        digests: Vec<String>,
+        digests: Digests,
     },
     /// The index (over all input files, in order) of the first chunk with a line that does not
     /// fit the guessed schema. Everything written was removed.
@@ -387,17 +400,24 @@ fn write_splits(
         options.content_defined_pages,
     );
     let key = format_key(&schema, &features, options);
+    let names: Vec<&Path> = splits
+        .iter()
+        .flat_map(|split| split.files)
+        .map(Source::name)
+        .collect();
+    let resume = previous.checkpoints_for(&names);
     let mut outputs: Vec<SplitOutput> = Vec::with_capacity(splits.len());
-    let mut digests = Vec::new();
+    let mut digests = (Vec::new(), Vec::new());
     let mut chunks_before = 0;
     let discard = |outputs: &[SplitOutput]| {
         for shard in outputs.iter().flat_map(|split| &split.shards) {
             let _ = std::fs::remove_file(&shard.path);
         }
     };
+    let pool = BufferPool::default();
     for split in splits {
         let files = split.files;
-        let mut writer = shards::ShardWriter::new(
+        let writer = shards::ShardWriter::new(
             out_dir,
             split.name,
             schema.clone(),
@@ -405,38 +425,82 @@ fn write_splits(
             options.max_shard_bytes,
         )
         .reusing(previous.for_split(split.name, &key));
-        let mut num_examples = 0u64;
-        let mut num_bytes = 0u64;
-        let mut chunks = 0;
-        let mut misfit = None;
-        let write_error = |source| ConvertError::Write {
-            file: out_dir.to_path_buf(),
-            source,
+        let mut out = SplitWrite {
+            writer,
+            num_examples: 0,
+            num_bytes: 0,
+            misfit: None,
+            out_dir,
+            chunks_before,
         };
+        let mut prefix = Prefix::new(previous.chain(split.name, &key));
+        // While the start of the split is compared with the last build's shards, chunks are
+        // only hashed; once it differs, they are decoded (those hashed meanwhile, here).
+        let walking = AtomicBool::new(prefix.walking());
+        let decode =
+            |chunk: &Chunk, skip: usize| decode_chunk(chunk, files, root, &schema, mode, skip);
+        let mut chunks = 0;
         let read = for_each_chunk(
             files,
             Reading {
                 skip: 0,
                 hash: true,
+                resume: &resume,
             },
+            &pool,
             interrupted,
-            |chunk| decode_chunk(chunk, files, root, &schema, mode),
+            |chunk| {
+                if walking.load(Ordering::Acquire) {
+                    Ok(Decoded::Lines(line_hashes(chunk)))
+                } else {
+                    decode(chunk, 0)
+                }
+            },
             |chunk, decoded| {
                 progress.advance(chunk.raw_bytes);
                 let index = chunks;
                 chunks += 1;
-                let Decoded::Batch(batch, row_bytes, row_hashes) = decoded else {
-                    misfit = Some(chunks_before + index);
-                    return Ok(Flow::Stop);
+                let decoded = match decoded {
+                    Decoded::Lines(hashes) if prefix.walking() => {
+                        let held = HeldChunk {
+                            index,
+                            chunk: chunk.take(),
+                            skip: 0,
+                        };
+                        let ended = prefix
+                            .feed(held, &hashes, &mut out.writer, &pool)
+                            .map_err(|e| out.write_error(e))?;
+                        let Some(held) = ended else {
+                            return Ok(Flow::Continue);
+                        };
+                        walking.store(false, Ordering::Release);
+                        return out.put_held(held, &decode, &pool);
+                    }
+                    Decoded::Lines(_) => decode(chunk, 0)?,
+                    decoded => decoded,
                 };
-                num_examples += row_bytes.len() as u64;
-                num_bytes += row_bytes.iter().sum::<u64>();
-                writer
-                    .write(&batch, &row_bytes, &row_hashes)
-                    .map_err(write_error)?;
-                Ok(Flow::Continue)
+                out.put(index, decoded)
             },
         );
+        let read = read.and_then(|read| {
+            if prefix.walking() {
+                // The input ended while compared: what was held since the last shard taken.
+                let held = prefix.stop();
+                if let Flow::Stop = out.put_held(held, &decode, &pool)? {
+                    return Ok(None);
+                }
+            }
+            Ok(read)
+        });
+        let SplitWrite {
+            writer,
+            num_examples,
+            num_bytes,
+            misfit,
+            ..
+        } = out;
+        let num_examples = num_examples + prefix.rows_taken;
+        let num_bytes = num_bytes + prefix.bytes_taken;
         let read = match read {
             Ok(read) => read,
             Err(error) => {
@@ -451,7 +515,10 @@ fn write_splits(
             return Ok(Pass::Misfit { chunk });
         }
         chunks_before += chunks;
-        digests.extend(read.expect("a pass that did not stop read everything"));
+        let (split_digests, split_checkpoints) =
+            read.expect("a pass that did not stop read everything");
+        digests.0.extend(split_digests);
+        digests.1.extend(split_checkpoints);
         if num_examples == 0 {
             writer.discard();
             discard(&outputs);
@@ -459,15 +526,80 @@ fn write_splits(
                 split: split.name.to_string(),
             });
         }
+        let write_error = |source| ConvertError::Write {
+            file: out_dir.to_path_buf(),
+            source,
+        };
         let shards = writer.finish().map_err(write_error)?;
         outputs.push(SplitOutput {
             name: split.name.to_string(),
             shards,
             num_examples,
             num_bytes,
+            skipped_shards: prefix.shards,
         });
     }
     Ok(Pass::Complete { outputs, digests })
+}
+
+/// The writing of one split's decoded chunks.
+struct SplitWrite<'a> {
+    writer: shards::ShardWriter,
+    num_examples: u64,
+    num_bytes: u64,
+    /// The index (over all inputs) of the first chunk that did not fit the guessed schema.
+    misfit: Option<usize>,
+    out_dir: &'a Path,
+    /// Chunks of the splits before this one.
+    chunks_before: usize,
+}
+
+impl SplitWrite<'_> {
+    fn write_error(&self, source: parquet::errors::ParquetError) -> ConvertError {
+        ConvertError::Write {
+            file: self.out_dir.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Writes the rows of the split's chunk `index`.
+    fn put(&mut self, index: usize, decoded: Decoded) -> Result<Flow, ConvertError> {
+        let Decoded::Batch(batch, row_bytes, row_hashes) = decoded else {
+            self.misfit = Some(self.chunks_before + index);
+            return Ok(Flow::Stop);
+        };
+        self.num_examples += row_bytes.len() as u64;
+        self.num_bytes += row_bytes.iter().sum::<u64>();
+        let written = self.writer.write(&batch, &row_bytes, &row_hashes);
+        written.map_err(|e| self.write_error(e))?;
+        Ok(Flow::Continue)
+    }
+
+    /// Decodes and writes the chunks held by a walk that ended.
+    fn put_held(
+        &mut self,
+        held: Vec<HeldChunk>,
+        decode: &dyn Fn(&Chunk, usize) -> Result<Decoded, ConvertError>,
+        pool: &BufferPool,
+    ) -> Result<Flow, ConvertError> {
+        for held in held {
+            let decoded = decode(&held.chunk, held.skip)?;
+            pool.give(held.chunk.bytes);
+            if let Flow::Stop = self.put(held.index, decoded)? {
+                return Ok(Flow::Stop);
+            }
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+/// The XXH3-128 of each non-blank line of a chunk, as decoding hashes them. The text is not
+/// checked for UTF-8: a line equal to one of the last build's was valid then, and any other is
+/// decoded (and checked) before anything is written from it.
+fn line_hashes(chunk: &Chunk) -> Vec<u128> {
+    input::line_bytes(&chunk.bytes)
+        .map(twox_hash::XxHash3_128::oneshot)
+        .collect()
 }
 
 /// The size of the inputs as given (standard input counts 0: its size is not known ahead).
@@ -531,7 +663,12 @@ fn infer_schema_from(
     let mut acc = start;
     for_each_chunk(
         files,
-        Reading { skip, hash: false },
+        Reading {
+            skip,
+            hash: false,
+            resume: &HashMap::new(),
+        },
+        &BufferPool::default(),
         interrupted,
         |chunk| infer_chunk(chunk, files, Ty::Null, conflicts_as_json),
         |chunk, chunk_ty| {
@@ -576,6 +713,8 @@ fn infer_chunk(
 enum Decoded {
     /// The rows, their size estimates and their line hashes.
     Batch(RecordBatch, Vec<u64>, Vec<u128>),
+    /// Only the line hashes (see [`prefix`]).
+    Lines(Vec<u128>),
     /// A line does not fit the guessed schema.
     Misfit,
 }
@@ -586,6 +725,7 @@ fn decode_chunk(
     root: &Ty,
     schema: &SchemaRef,
     mode: Mode,
+    skip: usize,
 ) -> Result<Decoded, ConvertError> {
     thread_local! {
         /// The capacities of this thread's last batch, and the schema they are for.
@@ -602,7 +742,7 @@ fn decode_chunk(
         decode::BatchBuilder::with_capacities(root, schema.clone(), hints)
     });
     let text = chunk.text(file)?;
-    for (line_no, line) in input::lines(text, chunk.first_line) {
+    for (line_no, line) in input::lines(text, chunk.first_line).skip(skip) {
         match builder.append_line(line) {
             Ok(()) => {}
             Err(LineError::Conflict { .. } | LineError::UnknownKey { .. })
@@ -702,11 +842,13 @@ fn line_error(file: &Path, line: u64, error: LineError) -> ConvertError {
 
 /// Which chunks a pass works on.
 #[derive(Clone, Copy)]
-struct Reading {
+struct Reading<'a> {
     /// Chunks before this index are read but not handed to `work`.
     skip: usize,
     /// Whether the files' SHA-256 are wanted.
     hash: bool,
+    /// The last build's SHA-256 checkpoints of the inputs, by name (see [`reuse`]).
+    resume: &'a HashMap<PathBuf, Vec<Checkpoint>>,
 }
 
 /// Whether a pass goes on after a chunk.
@@ -718,25 +860,32 @@ enum Flow {
 /// Runs `work` on the chunks of `files` on all cores and hands the results to `consume` in
 /// input order. Reading and parsing run on a producer thread while `consume` runs here, with a
 /// bounded number of chunks in flight. Stops at the first error, in input order, or when
-/// `consume` says so. Returns the SHA-256 of each file, or `None` when stopped early.
+/// `consume` says so. Returns the SHA-256 of each file with its checkpoints, or `None` when
+/// stopped early. Chunk buffers go back to `pool` (unless `consume` took them).
 fn for_each_chunk<T: Send>(
     files: &[Source],
     reading: Reading,
+    pool: &BufferPool,
     interrupted: &AtomicBool,
     work: impl Fn(&Chunk) -> Result<T, ConvertError> + Sync,
-    mut consume: impl FnMut(&Chunk, T) -> Result<Flow, ConvertError>,
-) -> Result<Option<Vec<String>>, ConvertError> {
+    mut consume: impl FnMut(&mut Chunk, T) -> Result<Flow, ConvertError>,
+) -> Result<Option<Digests>, ConvertError> {
     // The reader thread spawns one task per chunk on the rayon pool and queues, in input
     // order, the receiver of each task's result; at most `in_flight` chunks are alive at once.
     let in_flight = rayon::current_num_threads() + 2;
     type Pending<T> = Receiver<Result<(Chunk, T), ConvertError>>;
     std::thread::scope(|scope| {
         let (queue, pending) = sync_channel::<Pending<T>>(in_flight);
-        let pool = input::BufferPool::default();
         let work = &work;
         let reader_pool = pool.clone();
+        let resume: Vec<Vec<Checkpoint>> = files
+            .iter()
+            .map(|file| reading.resume.get(file.name()).cloned().unwrap_or_default())
+            .collect();
         let producer = scope.spawn(move || {
-            let mut reader = ChunkReader::new(files.to_vec()).with_pool(reader_pool);
+            let mut reader = ChunkReader::new(files.to_vec())
+                .with_pool(reader_pool)
+                .resuming(resume);
             if !reading.hash {
                 reader = reader.without_digests();
             }
@@ -771,18 +920,20 @@ fn for_each_chunk<T: Send>(
                 }
             });
             if complete {
-                reader.digests()
+                reader.digests_and_checkpoints()
             } else {
-                Vec::new()
+                (Vec::new(), Vec::new())
             }
         });
         for receiver in pending {
             if interrupted.load(Ordering::Relaxed) {
                 return Err(ConvertError::Interrupted);
             }
-            let (chunk, value) = receiver.recv().expect("every task sends its result")?;
-            let flow = consume(&chunk, value)?;
-            pool.give(chunk.bytes);
+            let (mut chunk, value) = receiver.recv().expect("every task sends its result")?;
+            let flow = consume(&mut chunk, value)?;
+            if chunk.bytes.capacity() > 0 {
+                pool.give(chunk.bytes);
+            }
             if let Flow::Stop = flow {
                 return Ok(None);
             }

@@ -30,6 +30,8 @@ use parquet::file::properties::{CdcOptions, EnabledStatistics, WriterProperties}
 use parquet::file::writer::SerializedFileWriter;
 use sha2::{Digest, Sha256};
 
+use super::reuse::{Cut, ShardRecord};
+
 /// `datasets`' target for uncompressed data per row group (`config.MAX_ROW_GROUP_SIZE`).
 pub const ROW_GROUP_BYTES: u64 = 100_000_000;
 /// pyarrow's cap on rows per row group.
@@ -86,6 +88,9 @@ pub struct Shard {
     /// XXH3-128 of the first line and the digest of all rows (see [`super::reuse`]), hex.
     pub first_row: String,
     pub rows_digest: String,
+    /// The digest of the line hashes alone, and how the shard ended (see [`super::reuse`]).
+    pub lines_digest: String,
+    pub cut: Cut,
     /// The file is a previous build's shard, taken without encoding.
     pub reused: bool,
 }
@@ -480,6 +485,7 @@ struct Stopped;
 struct OpenShard {
     shard: Shard,
     digest: Sha256,
+    lines: Sha256,
     row_group_open: bool,
     row_group_bytes: u64,
     row_group_rows: usize,
@@ -508,7 +514,7 @@ pub struct ShardWriter {
     replaying: bool,
 }
 
-type Candidates = std::collections::HashMap<u128, Vec<(super::reuse::ShardRecord, PathBuf)>>;
+type Candidates = std::collections::HashMap<u128, Vec<(ShardRecord, PathBuf)>>;
 
 /// The rows of a shard that may turn out to be a previous one (see [`super::reuse`]).
 struct Held {
@@ -516,14 +522,15 @@ struct Held {
     rows: u64,
     bytes: u64,
     digest: Sha256,
+    lines: Sha256,
     first_row: u128,
-    candidates: Vec<(super::reuse::ShardRecord, PathBuf)>,
+    candidates: Vec<(ShardRecord, PathBuf)>,
     max_rows: u64,
 }
 
 impl Held {
     /// The candidate these rows are, were the shard to end here.
-    fn matching(&self) -> Option<(super::reuse::ShardRecord, PathBuf)> {
+    fn matching(&self) -> Option<(ShardRecord, PathBuf)> {
         let digest = hex(&self.digest.clone().finalize());
         self.candidates
             .iter()
@@ -532,9 +539,19 @@ impl Held {
     }
 }
 
-fn add_row(digest: &mut Sha256, size: u64, hash: u128) {
+fn add_row(digest: &mut Sha256, lines: &mut Sha256, size: u64, hash: u128) {
     digest.update(hash.to_le_bytes());
     digest.update(size.to_le_bytes());
+    lines.update(hash.to_le_bytes());
+}
+
+/// The digest of a shard's line hashes alone (what [`Shard::lines_digest`] holds).
+pub fn lines_digest(hashes: impl IntoIterator<Item = u128>) -> String {
+    let mut lines = Sha256::new();
+    for hash in hashes {
+        lines.update(hash.to_le_bytes());
+    }
+    hex(&lines.finalize())
 }
 
 impl ShardWriter {
@@ -614,19 +631,19 @@ impl ShardWriter {
                     held.batches
                         .push(slice(batch, row_bytes, row_hashes, start, i));
                     start = i;
-                    self.settle()?;
+                    self.settle(Cut::Max)?;
                     continue;
                 }
                 held.rows += 1;
                 held.bytes += size;
-                add_row(&mut held.digest, size, hash);
+                add_row(&mut held.digest, &mut held.lines, size, hash);
                 let ends = self.boundaries.ends_after(held.bytes, size, hash);
                 if ends || held.rows > held.max_rows {
                     held.batches
                         .push(slice(batch, row_bytes, row_hashes, start, i + 1));
                     start = i + 1;
                     if ends {
-                        self.settle()?;
+                        self.settle(Cut::Content)?;
                     } else {
                         self.replay()?;
                     }
@@ -645,6 +662,7 @@ impl ShardWriter {
                     rows: 0,
                     bytes: 0,
                     digest: Sha256::new(),
+                    lines: Sha256::new(),
                     first_row: hash,
                     max_rows: candidates
                         .iter()
@@ -661,7 +679,7 @@ impl ShardWriter {
             if shard_full {
                 self.write_slice(batch, start, i)?;
                 start = i;
-                self.close_shard()?;
+                self.close_shard(Cut::Max)?;
                 continue;
             }
             let row_group_full = self.open.as_ref().is_some_and(|open| {
@@ -682,12 +700,12 @@ impl ShardWriter {
             open.shard.num_bytes += size;
             open.row_group_bytes += size;
             open.row_group_rows += 1;
-            add_row(&mut open.digest, size, hash);
+            add_row(&mut open.digest, &mut open.lines, size, hash);
             let shard_bytes = open.shard.num_bytes;
             if self.boundaries.ends_after(shard_bytes, size, hash) {
                 self.write_slice(batch, start, i + 1)?;
                 start = i + 1;
-                self.close_shard()?;
+                self.close_shard(Cut::Content)?;
             }
             i += 1;
         }
@@ -703,29 +721,60 @@ impl ShardWriter {
         }
     }
 
-    /// The held shard ends here: take the previous shard it equals, else encode its rows.
-    fn settle(&mut self) -> Result<(), WriteError> {
+    /// The held shard ends here (by `cut`): take the previous shard it equals, else encode its
+    /// rows.
+    fn settle(&mut self, cut: Cut) -> Result<(), WriteError> {
         let Some(held) = self.held.as_ref() else {
             return Ok(());
         };
         let Some((record, source)) = held.matching() else {
             return self.replay();
         };
+        let held = self.held.take().expect("checked above");
+        let record = ShardRecord {
+            first_row: format!("{:032x}", held.first_row),
+            num_rows: held.rows,
+            num_bytes: held.bytes,
+            lines_digest: hex(&held.lines.finalize()),
+            cut,
+            ..record
+        };
+        self.take_previous(record, &source)?;
+        Ok(())
+    }
+
+    /// Takes a previous build's shard as the next one, as it is (its rows are known to be
+    /// unchanged, and to end where it ended, by `cut`). Nothing may be open or held.
+    pub fn reuse(&mut self, record: &ShardRecord, source: &Path) -> parquet::errors::Result<()> {
+        assert!(
+            self.open.is_none() && self.held.is_none(),
+            "a shard is reused between shards"
+        );
+        self.take_previous(record.clone(), source)
+    }
+
+    fn take_previous(&mut self, record: ShardRecord, source: &Path) -> parquet::errors::Result<()> {
         let file_name = format!("{}-{:05}.parquet", self.split, self.done.len());
         let path = self.dir.join(&file_name);
-        // A copy, not a hard link: the staged file must be a file of its own, as an encoded
-        // one is, for the commit to move it into the working tree.
-        std::fs::copy(&source, &path).map_err(parquet::errors::ParquetError::from)?;
-        let held = self.held.take().expect("checked above");
+        // A symbolic link to the previous file, which the caller turns into a file of its own
+        // where the commit moves it in, and leaves out where the working tree already holds
+        // that very file (`ops::build`). Neither a copy nor a hard link here: copying the
+        // unchanged shards cost more than the rest of an append rebuild, and a hard link (or
+        // a rename onto the same file) touches the working tree file that git's index checks.
+        if std::os::unix::fs::symlink(source, &path).is_err() {
+            std::fs::copy(source, &path)?;
+        }
         self.done.push(Shard {
             file_name,
             path,
-            num_rows: held.rows,
-            num_bytes: held.bytes,
+            num_rows: record.num_rows,
+            num_bytes: record.num_bytes,
             sha256: record.sha256,
             file_size: record.file_size,
-            first_row: format!("{:032x}", held.first_row),
+            first_row: record.first_row,
             rows_digest: record.rows_digest,
+            lines_digest: record.lines_digest,
+            cut: record.cut,
             reused: true,
         });
         Ok(())
@@ -868,9 +917,12 @@ impl ShardWriter {
                     file_size: 0,
                     first_row: String::new(),
                     rows_digest: String::new(),
+                    lines_digest: String::new(),
+                    cut: Cut::End,
                     reused: false,
                 },
                 digest: Sha256::new(),
+                lines: Sha256::new(),
                 row_group_open: false,
                 row_group_bytes: 0,
                 row_group_rows: 0,
@@ -879,7 +931,7 @@ impl ShardWriter {
         Ok(self.open.as_mut().expect("just opened"))
     }
 
-    fn close_shard(&mut self) -> Result<(), WriteError> {
+    fn close_shard(&mut self, cut: Cut) -> Result<(), WriteError> {
         self.finish_row_group()?;
         if let Some(mut open) = self.open.take() {
             if let Some(chunked) = &self.chunked {
@@ -895,6 +947,8 @@ impl ShardWriter {
                     .map_err(|_| Stopped)?;
             }
             open.shard.rows_digest = hex(&open.digest.finalize());
+            open.shard.lines_digest = hex(&open.lines.finalize());
+            open.shard.cut = cut;
             self.done.push(open.shard);
         }
         Ok(())
@@ -902,7 +956,9 @@ impl ShardWriter {
 
     /// Closes the last shard and returns all shards in order.
     pub fn finish(mut self) -> parquet::errors::Result<Vec<Shard>> {
-        let result = self.settle().and_then(|()| self.close_shard());
+        let result = self
+            .settle(Cut::End)
+            .and_then(|()| self.close_shard(Cut::End));
         self.surface(result)?;
         let closed = match (self.encoders.take(), self.chunked.take()) {
             (Some(encoders), _) => encoders.join()?,

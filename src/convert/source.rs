@@ -12,7 +12,10 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use sha2::digest::common::hazmat::SerializableState;
 use sha2::{Digest, Sha256};
+
+use super::reuse::{CHECKPOINT_BYTES, Checkpoint};
 
 /// The argument that stands for standard input.
 pub const STDIN_ARG: &str = "-";
@@ -154,10 +157,44 @@ impl Source {
     /// The decoded bytes, from the start. The raw bytes are counted (and hashed when `hash`)
     /// as they are read.
     pub fn open(&self, hash: bool) -> io::Result<Opened> {
+        self.open_resuming(hash, &[])
+    }
+
+    /// [`Source::open`], hashing with SHA-256 only from the first block of raw bytes that
+    /// differs from the previous build's `checkpoints` (see [`super::reuse`]).
+    pub fn open_resuming(&self, hash: bool, checkpoints: &[Checkpoint]) -> io::Result<Opened> {
+        self.open_with(hash, checkpoints, CHECKPOINT_BYTES)
+    }
+
+    fn open_with(
+        &self,
+        hash: bool,
+        checkpoints: &[Checkpoint],
+        block_bytes: u64,
+    ) -> io::Result<Opened> {
+        let again = match &self.origin {
+            Origin::File(path) if hash && !checkpoints.is_empty() => Some(File::open(path)?),
+            _ => None,
+        };
+        let checkpointer = hash.then(|| Checkpointer {
+            previous: if again.is_some() {
+                checkpoints.to_vec()
+            } else {
+                Vec::new()
+            },
+            matching: again.is_some(),
+            block_bytes,
+            block: BlockHash::new(block_bytes),
+            block_start: 0,
+            taken: Vec::new(),
+            again,
+            hashed: 0,
+        });
         let tap = Arc::new(Mutex::new(TapState {
             hasher: hash.then(Sha256::new),
             consumed: 0,
             raw_failed: false,
+            checkpointer,
         }));
         let mut raw = Tap {
             inner: self.open_raw()?,
@@ -201,9 +238,22 @@ impl Opened {
     }
 
     /// The SHA-256 of the raw bytes read (all of them once the reader is exhausted).
-    pub fn digest(&self) -> Option<String> {
-        let hasher = lock(&self.tap).hasher.clone()?;
-        Some(super::shards::hex(&hasher.finalize()))
+    pub fn digest(&self) -> io::Result<Option<String>> {
+        let mut state = lock(&self.tap);
+        state.catch_up()?;
+        let Some(hasher) = state.hasher.clone() else {
+            return Ok(None);
+        };
+        Ok(Some(super::shards::hex(&hasher.finalize())))
+    }
+
+    /// The SHA-256 checkpoints of the raw bytes read, for the next build.
+    pub fn checkpoints(&self) -> Vec<Checkpoint> {
+        lock(&self.tap)
+            .checkpointer
+            .as_ref()
+            .map(|c| c.taken.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -214,9 +264,189 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 struct TapState {
+    /// While [`Checkpointer::matching`], the state at the last checkpoint taken.
     hasher: Option<Sha256>,
     consumed: u64,
     raw_failed: bool,
+    checkpointer: Option<Checkpointer>,
+}
+
+/// Takes a [`Checkpoint`] every [`CHECKPOINT_BYTES`], and skips the SHA-256 of the blocks that
+/// equal the previous build's.
+struct Checkpointer {
+    previous: Vec<Checkpoint>,
+    /// Every block so far equals the previous build's: the SHA-256 waits (the state at the
+    /// last checkpoint is known).
+    matching: bool,
+    block_bytes: u64,
+    block: BlockHash,
+    block_start: u64,
+    taken: Vec<Checkpoint>,
+    /// The input opened a second time, to hash again the bytes of a block that turns out to
+    /// differ.
+    again: Option<File>,
+    /// Bytes hashed with SHA-256.
+    hashed: u64,
+}
+
+impl TapState {
+    /// Raw bytes `bytes` at offset `self.consumed` went through.
+    fn hash(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        let Some(hasher) = self.hasher.as_mut() else {
+            return Ok(());
+        };
+        let Some(checkpointer) = self.checkpointer.as_mut() else {
+            hasher.update(bytes);
+            return Ok(());
+        };
+        let mut at = self.consumed;
+        while !bytes.is_empty() {
+            let block_end = checkpointer.block_start + checkpointer.block_bytes;
+            let (piece, rest) = bytes.split_at(((block_end - at) as usize).min(bytes.len()));
+            checkpointer.block.write(piece);
+            if !checkpointer.matching {
+                hasher.update(piece);
+                checkpointer.hashed += piece.len() as u64;
+            }
+            at += piece.len() as u64;
+            bytes = rest;
+            if at == block_end {
+                checkpointer.end_block(hasher, at)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// At the end of the input: the SHA-256 of the bytes since the last checkpoint, when it
+    /// waited.
+    fn catch_up(&mut self) -> io::Result<()> {
+        let (Some(hasher), Some(checkpointer)) = (self.hasher.as_mut(), &mut self.checkpointer)
+        else {
+            return Ok(());
+        };
+        if checkpointer.matching {
+            checkpointer.hash_again(hasher, self.consumed)?;
+            checkpointer.matching = false;
+        }
+        Ok(())
+    }
+}
+
+impl Checkpointer {
+    /// The block ending at `end` is complete.
+    fn end_block(&mut self, hasher: &mut Sha256, end: u64) -> io::Result<()> {
+        let block = format!("{:032x}", self.block.finish());
+        let mut taken = None;
+        if self.matching {
+            taken = self
+                .previous
+                .get(self.taken.len())
+                .filter(|p| p.offset == end && p.block == block)
+                .and_then(|p| Some((p.clone(), restore(&p.state)?)));
+            match &taken {
+                Some((_, state)) => *hasher = state.clone(),
+                None => {
+                    self.hash_again(hasher, end)?;
+                    self.matching = false;
+                }
+            }
+        }
+        let checkpoint = match taken {
+            Some((checkpoint, _)) => checkpoint,
+            None => Checkpoint {
+                offset: end,
+                block,
+                state: super::shards::hex(&hasher.serialize()),
+            },
+        };
+        self.taken.push(checkpoint);
+        self.block_start = end;
+        if self.taken.len() >= self.previous.len() && self.matching {
+            // Nothing further to compare with: hash as the bytes come.
+            self.matching = false;
+        }
+        Ok(())
+    }
+
+    /// Hashes the raw bytes from the last checkpoint to `end` again, from the input.
+    fn hash_again(&mut self, hasher: &mut Sha256, end: u64) -> io::Result<()> {
+        let file = self.again.as_ref().expect("a second handle while matching");
+        let mut buffer = vec![0; (end - self.block_start) as usize];
+        file.read_exact_at(&mut buffer, self.block_start)?;
+        hasher.update(&buffer);
+        self.hashed += buffer.len() as u64;
+        Ok(())
+    }
+}
+
+/// The XXH3-128 of a block: of the XXH3-128 of its 32 pieces (256 KiB, aligned on the block), so
+/// that most bytes are hashed in place by the one-shot function, whatever the read sizes.
+struct BlockHash {
+    piece_bytes: usize,
+    /// The start of a piece that did not arrive in one read.
+    partial: Vec<u8>,
+    pieces: Vec<u8>,
+}
+
+impl BlockHash {
+    fn new(block_bytes: u64) -> BlockHash {
+        // 256 KiB for the 8 MiB blocks.
+        let piece_bytes = (block_bytes as usize / 32).max(1);
+        debug_assert_eq!(block_bytes as usize % piece_bytes, 0);
+        BlockHash {
+            piece_bytes,
+            partial: Vec::new(),
+            pieces: Vec::new(),
+        }
+    }
+
+    fn piece(&mut self, bytes: &[u8]) {
+        let hash = twox_hash::XxHash3_128::oneshot(bytes);
+        self.pieces.extend_from_slice(&hash.to_le_bytes());
+    }
+
+    fn write(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if self.partial.is_empty() && bytes.len() >= self.piece_bytes {
+                let (piece, rest) = bytes.split_at(self.piece_bytes);
+                self.piece(piece);
+                bytes = rest;
+                continue;
+            }
+            let take = (self.piece_bytes - self.partial.len()).min(bytes.len());
+            self.partial.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.partial.len() == self.piece_bytes {
+                let partial = std::mem::take(&mut self.partial);
+                self.piece(&partial);
+                self.partial = partial;
+                self.partial.clear();
+            }
+        }
+    }
+
+    /// The hash of the block written since the last call.
+    fn finish(&mut self) -> u128 {
+        if !self.partial.is_empty() {
+            let partial = std::mem::take(&mut self.partial);
+            self.piece(&partial);
+            self.partial = partial;
+            self.partial.clear();
+        }
+        let hash = twox_hash::XxHash3_128::oneshot(&self.pieces);
+        self.pieces.clear();
+        hash
+    }
+}
+
+/// The SHA-256 state a checkpoint holds (`None` when it is not one).
+fn restore(state: &str) -> Option<Sha256> {
+    let bytes = (0..state.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(state.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    let serialized = bytes.as_slice().try_into().ok()?;
+    Sha256::deserialize(serialized).ok()
 }
 
 /// Counts and hashes the raw bytes on their way into the decoder.
@@ -231,10 +461,11 @@ impl Read for Tap {
         let mut state = lock(&self.state);
         match &result {
             Ok(n) => {
-                state.consumed += *n as u64;
-                if let Some(hasher) = &mut state.hasher {
-                    hasher.update(&buf[..*n]);
+                if let Err(error) = state.hash(&buf[..*n]) {
+                    state.raw_failed = true;
+                    return Err(error);
                 }
+                state.consumed += *n as u64;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => state.raw_failed = true,
@@ -348,6 +579,65 @@ mod tests {
         super::super::shards::hex(&Sha256::digest(bytes))
     }
 
+    /// Reads `path` whole, resuming from `checkpoints` with 64-byte blocks: the SHA-256, the
+    /// new checkpoints, and how many bytes went through SHA-256.
+    fn read_resuming(path: &Path, checkpoints: &[Checkpoint]) -> (String, Vec<Checkpoint>, u64) {
+        let mut opened = Source::file(path).open_with(true, checkpoints, 64).unwrap();
+        let mut sink = Vec::new();
+        // Odd read sizes, so that reads straddle the blocks.
+        let mut buffer = [0; 37];
+        loop {
+            let n = opened.reader.read(&mut buffer).unwrap();
+            if n == 0 {
+                break;
+            }
+            sink.extend_from_slice(&buffer[..n]);
+        }
+        let digest = opened.digest().unwrap().unwrap();
+        let hashed = lock(&opened.tap).checkpointer.as_ref().unwrap().hashed;
+        (digest, opened.checkpoints(), hashed)
+    }
+
+    #[test]
+    fn resumed_sha256_equals_a_full_one_and_hashes_only_from_the_first_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let base: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let path = dir.path().join("input");
+        std::fs::write(&path, &base).unwrap();
+        let (digest, checkpoints, hashed) = read_resuming(&path, &[]);
+        assert_eq!(digest, sha256(&base));
+        assert_eq!(hashed, base.len() as u64);
+        assert_eq!(checkpoints.len(), base.len() / 64);
+
+        let mut appended = base.clone();
+        appended.extend_from_slice(b"some more bytes at the end");
+        let mut edited = base.clone();
+        edited[700] ^= 1;
+        let mut at_start = base.clone();
+        at_start[0] ^= 1;
+        // (input, bytes that must go through SHA-256 at most)
+        let cases: [(&[u8], u64); 5] = [
+            (&base, 1000 - 960),
+            (&appended, 1026 - 960),
+            (&edited, 1000 - 640),
+            (&at_start, 1000),
+            (&base[..500], 500 - 448),
+        ];
+        for (input, at_most) in cases {
+            std::fs::write(&path, input).unwrap();
+            let (digest, resumed, hashed) = read_resuming(&path, &checkpoints);
+            assert_eq!(digest, sha256(input), "{} bytes", input.len());
+            assert!(hashed <= at_most, "{hashed} > {at_most} bytes hashed");
+            // The checkpoints recorded are those of a read from scratch.
+            assert_eq!(resumed, read_resuming(&path, &[]).1);
+        }
+        // A damaged checkpoint only costs the hashing.
+        let mut damaged = checkpoints.clone();
+        damaged[3].state = "zz".into();
+        std::fs::write(&path, &base).unwrap();
+        assert_eq!(read_resuming(&path, &damaged).0, sha256(&base));
+    }
+
     #[test]
     fn every_format_decodes_by_magic_and_hashes_the_bytes_as_given() {
         let dir = tempfile::tempdir().unwrap();
@@ -363,7 +653,11 @@ mod tests {
             opened.reader.read_to_end(&mut decoded).unwrap();
             assert_eq!(decoded, data, "{format:?}");
             assert_eq!(opened.consumed(), raw.len() as u64, "{format:?}");
-            assert_eq!(opened.digest().unwrap(), sha256(&raw), "{format:?}");
+            assert_eq!(
+                opened.digest().unwrap().unwrap(),
+                sha256(&raw),
+                "{format:?}"
+            );
         }
     }
 
@@ -430,7 +724,7 @@ mod tests {
             let mut decoded = Vec::new();
             opened.reader.read_to_end(&mut decoded).unwrap();
             assert_eq!(decoded, b"{\"k\":\"v\"}\n".repeat(5000));
-            assert_eq!(opened.digest().unwrap(), sha256(&data));
+            assert_eq!(opened.digest().unwrap().unwrap(), sha256(&data));
         }
         let spooled: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(spooled.len(), 1);

@@ -351,3 +351,145 @@ print(json.dumps(out))
     build(&env, &again, &input);
     assert_eq!(shards(&env, &clone), shards(&env, &again));
 }
+
+/// The `Input:` trailers of HEAD's commit message (the inputs' SHA-256).
+fn trailers(env: &TestEnv, clone: &Path) -> Vec<String> {
+    env.git_out(clone, &["log", "-1", "--format=%B"])
+        .lines()
+        .filter(|l| l.starts_with("Input: "))
+        .map(String::from)
+        .collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The clone holds exactly the shards and the trailers of a build from scratch of `input`,
+/// and its trailer names the input's real SHA-256.
+fn assert_as_from_scratch(env: &TestEnv, clone: &Path, input: &Path, fresh_name: &str) {
+    let fresh = env.init(fresh_name);
+    build(env, &fresh, input);
+    let oids = |shards: Vec<(String, String)>| -> Vec<String> {
+        shards.into_iter().map(|(_, oid)| oid).collect()
+    };
+    assert_eq!(oids(shards(env, clone)), oids(shards(env, &fresh)));
+    let trailers = trailers(env, clone);
+    assert_eq!(trailers, self::trailers(env, &fresh));
+    let digest = sha256_hex(&std::fs::read(input).unwrap());
+    assert!(
+        trailers
+            .iter()
+            .any(|t| t.ends_with(&format!("sha256:{digest}"))),
+        "{trailers:?} lacks {digest}"
+    );
+}
+
+/// The number of leading shards `build --json` says were taken without decoding their rows.
+fn skipped(result: &Value) -> usize {
+    result["splits"][0]["skipped_shards"].as_u64().unwrap() as usize
+}
+
+/// After rows are appended, the unchanged start of the input is not even decoded: every shard
+/// but the last is taken as it was (`skipped_shards` in `build --json`, and said on stderr),
+/// and the result is byte for byte a build from scratch, trailer included.
+#[test]
+fn appending_skips_the_unchanged_shards_without_decoding_and_equals_a_fresh_build() {
+    let env = TestEnv::new();
+    let (clone, mut lines) = base(&env);
+    let before = shards(&env, &clone);
+    let first_stamps = stamps(&clone.join(&before[0].0));
+    lines.extend(rows(300, 2));
+    let input = write_input(&env, &lines);
+    let output = env
+        .hf_relay()
+        .args(["build", "--max-shard-size", MAX_SHARD, "--dir"])
+        .arg(&clone)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let said = format!("the first {} unchanged", before.len() - 1);
+    assert!(stderr(&output).contains(&said), "{}", stderr(&output));
+    // The shards taken were not touched (git's index and the cache of verified LFS objects
+    // go by these stamps).
+    assert_eq!(stamps(&clone.join(&before[0].0)), first_stamps);
+    assert_as_from_scratch(&env, &clone, &input, "fresh");
+
+    // Once more, in JSON: the shards taken are exactly the leading ones whose bytes stay.
+    lines.extend(rows(40, 3));
+    let input = write_input(&env, &lines);
+    let before = shards(&env, &clone);
+    let result = build(&env, &clone, &input);
+    let after = shards(&env, &clone);
+    let skipped = skipped(&result);
+    assert_eq!(skipped, before.len() - 1);
+    assert_eq!(&after[..skipped], &before[..skipped]);
+    let summaries = result["splits"][0]["shards"].as_array().unwrap();
+    assert!(summaries[..skipped].iter().all(|s| s["reused"] == true));
+    assert_as_from_scratch(&env, &clone, &input, "fresh2");
+    check_with_python(&clone, &[("train", vec![input])]);
+}
+
+/// A change inside the start of the input is found although the lines before it are only
+/// hashed: one byte changed in a row (same size), and a line added at the very start.
+#[test]
+fn edits_in_the_unchanged_start_are_found_and_rebuilt() {
+    let env = TestEnv::new();
+    let (clone, lines) = base(&env);
+    let before = shards(&env, &clone);
+
+    let mut edited = lines.clone();
+    let at = lines.len() / 3;
+    edited[at] = edited[at].replacen("shard", "shard".to_uppercase().as_str(), 1);
+    assert_ne!(edited[at], lines[at]);
+    assert_eq!(edited[at].len(), lines[at].len());
+    let input = write_input(&env, &edited);
+    let result = build(&env, &clone, &input);
+    let after = shards(&env, &clone);
+    let changed = new_objects(&before, &after);
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    let position = after.iter().position(|(path, _)| *path == changed[0]);
+    let position = position.unwrap();
+    assert_eq!(
+        skipped(&result),
+        position,
+        "the shards before the edit are skipped"
+    );
+    assert_as_from_scratch(&env, &clone, &input, "fresh-edit");
+
+    let mut first = vec![rows(1, 9).remove(0)];
+    first.extend(edited);
+    let input = write_input(&env, &first);
+    let result = build(&env, &clone, &input);
+    assert_eq!(skipped(&result), 0);
+    assert_as_from_scratch(&env, &clone, &input, "fresh-first");
+}
+
+/// A compressed input is compared after decoding (its compressed bytes change at the end when
+/// rows are appended), and its trailer is the SHA-256 of the compressed file.
+#[test]
+fn an_appended_compressed_input_skips_its_unchanged_shards_too() {
+    use std::io::Write;
+    let env = TestEnv::new();
+    let gzip = |lines: &[String]| {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder
+            .write_all((lines.join("\n") + "\n").as_bytes())
+            .unwrap();
+        env.write("input.jsonl.gz", encoder.finish().unwrap())
+    };
+    let clone = env.init("ds");
+    let mut lines = rows(1500, 1);
+    let result = build(&env, &clone, &gzip(&lines));
+    let count = result["splits"][0]["shards"].as_array().unwrap().len();
+    lines.extend(rows(300, 2));
+    let input = gzip(&lines);
+    let result = build(&env, &clone, &input);
+    assert_eq!(skipped(&result), count - 1);
+    assert_as_from_scratch(&env, &clone, &input, "fresh");
+}

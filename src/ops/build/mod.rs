@@ -14,7 +14,8 @@ mod next_state;
 mod plan;
 mod records;
 
-use std::path::PathBuf;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -26,7 +27,7 @@ pub use self::plan::{
 use super::Reporter;
 use crate::convert::{self, ConvertError};
 use crate::ids::short_id;
-use crate::repo::CommitOutcome;
+use crate::repo::{Change, CommitOutcome};
 use crate::repo_id::from_dataset_url;
 use crate::units::{plural, thousands};
 
@@ -107,8 +108,14 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
         ));
     }
     for split in &converted.splits {
+        let skipped = match split.skipped_shards {
+            0 => String::new(),
+            n => format!(
+                " (the first {n} unchanged, taken from the last build without decoding them)"
+            ),
+        };
         reporter.status(&format!(
-            "Converted {}: {} rows in {} shard{}",
+            "Converted {}: {} rows in {} shard{}{skipped}",
             split.name,
             thousands(split.num_examples),
             split.shards.len(),
@@ -148,11 +155,18 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     let card_changed = head.committed_readme.as_deref() != Some(state.readme.as_bytes());
     let shard_records = records::of_build(&converted, &state);
     let next_state::NextState {
-        changes,
+        mut changes,
         splits,
         schema_changes,
         ..
     } = state;
+    changes.retain(|change| !already_in_place(&clone.root, &head, change));
+    for change in &changes {
+        if let Change::LfsHashed { staged, .. } = change {
+            own_file(staged)
+                .with_context(|| format!("cannot stage a copy of {}", staged.display()))?;
+        }
+    }
     let outcome = clone
         .commit(changes, &message)
         .context("cannot commit the build")?;
@@ -182,4 +196,40 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
         splits,
         schema_changes,
     })
+}
+
+/// A reused shard, staged as a symbolic link to its LFS object, whose path in HEAD already
+/// has that pointer and in the working tree that very file: the commit has nothing to change
+/// there (and the file, untouched, stays clean for git's index).
+fn already_in_place(root: &Path, head: &HeadState, change: &Change) -> bool {
+    let Change::LfsHashed {
+        path,
+        staged,
+        pointer,
+    } = change
+    else {
+        return false;
+    };
+    if head.pointer(path) != Some(pointer) {
+        return false;
+    }
+    let (Ok(staged), Ok(current)) = (
+        std::fs::metadata(staged),
+        std::fs::symlink_metadata(root.join(path)),
+    ) else {
+        return false;
+    };
+    current.is_file() && staged.dev() == current.dev() && staged.ino() == current.ino()
+}
+
+/// A reused shard staged as a symbolic link becomes a copy of its own, for the commit to move
+/// into the working tree.
+fn own_file(staged: &Path) -> std::io::Result<()> {
+    if !std::fs::symlink_metadata(staged)?.file_type().is_symlink() {
+        return Ok(());
+    }
+    let source = std::fs::read_link(staged)?;
+    std::fs::remove_file(staged)?;
+    std::fs::copy(source, staged)?;
+    Ok(())
 }

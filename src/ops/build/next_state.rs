@@ -42,6 +42,9 @@ pub struct SplitSummary {
     pub num_bytes: u64,
     pub shards: Vec<ShardSummary>,
     pub removed_shards: Vec<String>,
+    /// The first shards, taken from the previous build without even decoding their rows (the
+    /// start of the input is unchanged).
+    pub skipped_shards: usize,
 }
 
 /// The next state of the clone.
@@ -120,6 +123,7 @@ pub fn next_state(
             num_bytes: split.num_bytes,
             shards,
             removed_shards: removed,
+            skipped_shards: split.skipped_shards,
         });
         split_infos.push(SplitInfo {
             name: split.name.clone(),

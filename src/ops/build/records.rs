@@ -1,7 +1,8 @@
 //! The row digests of the last build's shards (`.git/hf-relay/shards.json`), so the next build
-//! can take a shard whose rows are unchanged instead of encoding it again (see
-//! [`crate::convert::reuse`]). Only a cache: a missing or stale file costs the encoding, and an
-//! entry counts only while HEAD holds that shard and the LFS store its bytes.
+//! can take a shard whose rows are unchanged instead of encoding it again, and the SHA-256
+//! checkpoints of its inputs, so it hashes only what changed (see [`crate::convert::reuse`]).
+//! Only a cache: a missing or stale file costs the encoding and the hashing, and a shard entry
+//! counts only while HEAD holds that shard and the LFS store its bytes.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,7 @@ use super::head::HeadState;
 use super::next_state::NextState;
 use super::plan::BuildPlan;
 use crate::convert::Converted;
-use crate::convert::reuse::{Previous, Records, ShardRecord};
+use crate::convert::reuse::{InputRecord, Previous, Records, ShardRecord};
 use crate::repo::Clone;
 use crate::repo::lfs;
 
@@ -58,14 +59,26 @@ pub fn of_build(converted: &Converted, state: &NextState) -> Records {
                     num_bytes: shard.num_bytes,
                     first_row: shard.first_row.clone(),
                     rows_digest: shard.rows_digest.clone(),
+                    lines_digest: shard.lines_digest.clone(),
+                    cut: shard.cut,
                 })
                 .collect();
             (split.name.clone(), shards)
         })
         .collect();
+    let inputs = converted
+        .inputs
+        .iter()
+        .zip(&converted.checkpoints)
+        .map(|((path, _), checkpoints)| InputRecord {
+            path: path.clone(),
+            checkpoints: checkpoints.clone(),
+        })
+        .collect();
     Records {
         key: converted.format_key.clone(),
         splits,
+        inputs,
     }
 }
 
