@@ -4,8 +4,9 @@
 //! schema is guessed from the first chunk, every chunk is decoded with the guess, and only a
 //! line that does not fit it sends the conversion through whole-input inference and a second
 //! decode (see [`convert`]). Line-aligned chunks are parsed on all cores and consumed in input
-//! order; the leaf columns are encoded on threads of their own (see [`shards`]). The output
-//! does not depend on the number of threads.
+//! order; shards are encoded on a thread of their own, with content-defined data pages (or,
+//! without them, each leaf column on a thread of its own; see [`shards`]). The output does not
+//! depend on the number of threads.
 
 pub mod adopt;
 pub mod decode;
@@ -53,7 +54,7 @@ pub struct Options {
     pub codec: Codec,
     /// `--on-type-conflict string`: store conflicting values as JSON text.
     pub conflicts_as_json: bool,
-    /// Content-defined data pages, as `datasets` writes them (see [`shards::Chunked`]).
+    /// Content-defined data pages, as `datasets` writes them (see [`shards`]).
     pub content_defined_pages: bool,
     /// `--rewrite`: Parquet inputs go through the shard writer even when they could be
     /// published as they are (see [`adopt`]).

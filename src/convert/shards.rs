@@ -9,6 +9,12 @@
 //! ones. A row group is closed at ~100 MB (both measured by the rows' uncompressed size
 //! estimate, as `datasets` measures them). The files are written under temporary names;
 //! [`super::naming`] gives them their names in the dataset.
+//!
+//! Data pages are content-defined too, as `datasets` writes them (`Chunked`: parquet-rs
+//! `ArrowWriter` with CDC, one thread); with [`Options::content_defined_pages`] off, each leaf
+//! column is encoded on a thread of its own (`Encoders`).
+//!
+//! [`Options::content_defined_pages`]: super::Options::content_defined_pages
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
