@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need, then runs every test.
 #   - git-lfs (apt-get) for `git lfs fsck`/`ls-files`/`pull` in interop tests;
-#   - a Python venv (.venv-test) with pinned datasets, pyarrow, huggingface_hub, PyYAML;
+#   - a Python venv (.venv-test) with pinned datasets, pyarrow, huggingface_hub, PyYAML, trustme, duckdb, polars;
 #   - then `cargo test` (unit + integration tests driving the built binary) and the test Hub's
 #     own smoke test.
 # Tests never skip because a tool is missing: this script installs it, or fails.
