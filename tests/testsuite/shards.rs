@@ -493,3 +493,86 @@ fn an_appended_compressed_input_skips_its_unchanged_shards_too() {
     assert_eq!(skipped(&result), count - 1);
     assert_as_from_scratch(&env, &clone, &input, "fresh");
 }
+
+/// What `push` sends after an edit, read from the test Hub: only the shards with new bytes
+/// travel (issue 13: "push uploads at most 2 shards' worth of LFS bytes").
+#[test]
+fn push_after_an_edit_uploads_only_the_shards_with_new_bytes() {
+    use hf_relay_test_support::{TestHub, WRITE_TOKEN};
+    let env = TestEnv::new();
+    let hub = TestHub::start();
+    let output = env
+        .hf_relay()
+        .args(["init", "alice/edits", "--endpoint", &hub.url])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let clone = env.path().join("edits");
+    let mut lines = rows(1500, 1);
+    let result = build(&env, &clone, &write_input(&env, &lines));
+    let count = result["splits"][0]["shards"].as_array().unwrap().len();
+    assert!(count >= 10, "only {count} shards");
+    let push = || {
+        let output = env
+            .hf_relay()
+            .args(["push", "--dir"])
+            .arg(&clone)
+            .env("HF_TOKEN", WRITE_TOKEN)
+            .output()
+            .unwrap();
+        assert_success(&output);
+    };
+    push();
+    let log = || std::fs::read_to_string(hub.root.path().join("requests.log")).unwrap();
+    let stored = || -> std::collections::BTreeMap<String, u64> {
+        std::fs::read_dir(hub.lfs_dir("alice", "edits"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let name = e.file_name().to_string_lossy().into_owned();
+                (name, e.metadata().unwrap().len())
+            })
+            .collect()
+    };
+    let before = stored();
+    assert_eq!(before.len(), count, "the first push uploads every shard");
+    let log_before = log().len();
+
+    lines.remove(lines.len() / 2);
+    let input = write_input(&env, &lines);
+    build(&env, &clone, &input);
+    push();
+
+    let after = stored();
+    let uploads: Vec<String> = log()[log_before..]
+        .lines()
+        .filter(|l| l.contains(" PUT /lfs-storage/"))
+        .map(String::from)
+        .collect();
+    let new: Vec<(&String, &u64)> = after
+        .iter()
+        .filter(|(oid, _)| !before.contains_key(*oid))
+        .collect();
+    assert!(
+        !new.is_empty() && new.len() <= 2,
+        "new objects on the Hub: {new:?}"
+    );
+    assert_eq!(uploads.len(), new.len(), "uploads: {uploads:?}");
+    let uploaded: u64 = new.iter().map(|(_, size)| **size).sum();
+    let mut sizes: Vec<u64> = after.values().copied().collect();
+    sizes.sort_unstable();
+    let two_largest: u64 = sizes.iter().rev().take(2).sum();
+    assert!(uploaded <= two_largest, "{uploaded} bytes uploaded");
+
+    // The Hub's copy reads back as the edited input.
+    let hub_clone = env.path().join("from-hub");
+    let output = env
+        .hf_relay()
+        .args(["clone", "alice/edits", "--endpoint", &hub.url])
+        .arg(&hub_clone)
+        .env("HF_TOKEN", WRITE_TOKEN)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    check_with_python(&hub_clone, &[("train", vec![input])]);
+}
