@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::cell::Cell;
+use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use parquet::arrow::ArrowWriter;
@@ -44,8 +46,13 @@ pub const ROW_GROUP_BYTES: u64 = 100_000_000;
 const ROW_GROUP_ROWS: usize = 1024 * 1024;
 /// Batches queued per column encoder: bounds how far the slowest column may lag behind.
 const COLUMN_QUEUE: usize = 2;
-/// Stack of the chunking encoder thread (address space; only what is used is allocated).
+/// Stack of a chunking encoder thread (address space; only what is used is allocated).
 const ENCODER_STACK: usize = 32 << 20;
+/// Shards encoded at once with content-defined chunking (at most one per core).
+const MAX_CHUNKED_ENCODERS: usize = 4;
+/// Rows queued for the chunking encoders, in bytes of Arrow memory: what lets the encoder of
+/// one shard go on while the next shard is filled.
+const CHUNKED_QUEUE_BYTES: usize = 96 << 20;
 /// Row groups and shards queued for the assembler.
 const FILE_QUEUE: usize = 16;
 
@@ -335,20 +342,25 @@ impl Encoders {
     }
 }
 
-/// What the feeding thread tells the chunking encoder, in file order.
+/// What the feeding thread tells the chunking encoder of a shard, in file order.
 enum ChunkedMessage {
-    Open(Box<ArrowWriter<Sink>>, PathBuf),
-    Rows(RecordBatch),
+    /// A new shard, the `index`-th this writer opens.
+    Open(Box<ArrowWriter<Sink>>, PathBuf, usize),
+    /// Rows of the open shard, with the bytes they hold of the queue's budget.
+    Rows(RecordBatch, usize),
     /// The rows so far make a row group.
     RowGroup,
     Close,
 }
 
-/// Encodes shards with content-defined chunking, on a thread of its own.
+/// Encodes shards with content-defined chunking, several shards at once.
 ///
-/// parquet-rs applies chunking inside `ArrowWriter` only, which encodes the columns one after
-/// the other (the column-parallel [`Encoders`] cannot chunk). Parsing still runs on every core
-/// while this thread encodes.
+/// parquet-rs applies chunking inside `ArrowWriter` only, which encodes a file's columns one
+/// after the other (the column-parallel [`Encoders`] cannot chunk). So shards are encoded in
+/// parallel instead: shard `i` goes to encoder `i % n`, and while the feeding thread fills the
+/// next shard, the encoder of the last one works through the rows queued for it. The rows
+/// queued for all encoders hold at most [`CHUNKED_QUEUE_BYTES`]. Each shard is one writer's
+/// work from start to end, so the bytes do not depend on timing or on the number of encoders.
 ///
 /// parquet-rs 60.1 sometimes writes an empty data page (apache/arrow-rs#10929): after each
 /// chunk but the last of a write it closes the page, even when there is nothing to close:
@@ -357,74 +369,198 @@ enum ChunkedMessage {
 /// limit closed it there, or when the chunker puts a boundary before the first value of a
 /// write that follows such a close or opens a row group. pyarrow may then read that column
 /// chunk as empty. This happens by chance with values of any size (1 shard in 21 of the 1 GB
-/// benchmark), and always when the first value of a row group is 1 MiB or more. So every shard is checked when it closes: a
-/// page index with two pages starting on the same row is such a page, and that shard is
-/// written again without chunking (read back by parquet-rs, which reads it right), with the
-/// same row groups. The result depends on the rows only, never on timing.
+/// benchmark), and always when the first value of a row group is 1 MiB or more. So every
+/// shard is checked when it closes: a page index with two pages starting on the same row is
+/// such a page, and that shard is written again without chunking (read back by parquet-rs,
+/// which reads it right), with the same row groups. The result depends on the rows only.
 struct Chunked {
-    inbox: SyncSender<ChunkedMessage>,
-    /// Per closed shard: its SHA-256 and size, in order.
-    closed: Receiver<(String, u64)>,
-    thread: JoinHandle<parquet::errors::Result<()>>,
+    encoders: Vec<(
+        Sender<ChunkedMessage>,
+        JoinHandle<parquet::errors::Result<()>>,
+    )>,
+    /// Per closed shard: its index, SHA-256 and size.
+    closed: Receiver<(usize, String, u64)>,
+    budget: Arc<Budget>,
+    /// The encoder of the open shard, and the shards opened so far.
+    current: Cell<usize>,
+    opened: Cell<usize>,
+}
+
+/// Bytes of rows queued for the chunking encoders: taken by the feeding thread, given back
+/// by an encoder once written.
+struct Budget {
+    free: Mutex<(usize, bool)>,
+    changed: Condvar,
+}
+
+impl Budget {
+    /// Waits until `bytes` are free (all of it, for rows larger than the whole budget);
+    /// `Stopped` once an encoder has failed.
+    fn take(&self, bytes: usize) -> Result<usize, Stopped> {
+        let bytes = bytes.min(CHUNKED_QUEUE_BYTES);
+        let mut free = self.free.lock().expect("budget lock");
+        while free.0 < bytes && !free.1 {
+            free = self.changed.wait(free).expect("budget lock");
+        }
+        if free.1 {
+            return Err(Stopped);
+        }
+        free.0 -= bytes;
+        Ok(bytes)
+    }
+
+    fn give(&self, bytes: usize) {
+        self.free.lock().expect("budget lock").0 += bytes;
+        self.changed.notify_all();
+    }
+
+    /// An encoder failed, or the writer is discarded: every encoder stops at its next message.
+    fn fail(&self) {
+        self.free.lock().expect("budget lock").1 = true;
+        self.changed.notify_all();
+    }
+
+    fn failed(&self) -> bool {
+        self.free.lock().expect("budget lock").1
+    }
 }
 
 impl Chunked {
     fn start(schema: SchemaRef, properties: &WriterProperties) -> Chunked {
-        let (inbox, messages) = sync_channel::<ChunkedMessage>(COLUMN_QUEUE);
         let (closed_sender, closed) = std::sync::mpsc::channel();
+        let budget = Arc::new(Budget {
+            free: Mutex::new((CHUNKED_QUEUE_BYTES, false)),
+            changed: Condvar::new(),
+        });
         let fallback = unchunked(properties);
-        let thread = std::thread::Builder::new()
-            .name("hf-relay-encoder".into())
-            // `ArrowWriter` computes the leaves of nested columns recursively here, as the
-            // main thread (8 MiB) does for the column encoders: the deepest accepted nesting
-            // needs more than a spawned thread's default 2 MiB.
-            .stack_size(ENCODER_STACK)
-            .spawn(move || {
-                let mut open: Option<(Box<ArrowWriter<Sink>>, PathBuf)> = None;
-                for message in messages {
-                    match message {
-                        ChunkedMessage::Open(writer, path) => open = Some((writer, path)),
-                        ChunkedMessage::Rows(rows) => {
-                            open.as_mut().expect("a shard is open").0.write(&rows)?
+        let count = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, MAX_CHUNKED_ENCODERS);
+        let encoders = (0..count)
+            .map(|number| {
+                let (inbox, messages) = std::sync::mpsc::channel::<ChunkedMessage>();
+                let (schema, fallback) = (schema.clone(), fallback.clone());
+                let (closed_sender, budget) = (closed_sender.clone(), budget.clone());
+                let thread = std::thread::Builder::new()
+                    .name(format!("hf-relay-encoder-{number}"))
+                    // `ArrowWriter` computes the leaves of nested columns recursively here, as
+                    // the main thread (8 MiB) does for the column encoders: the deepest
+                    // accepted nesting needs more than a spawned thread's default 2 MiB.
+                    .stack_size(ENCODER_STACK)
+                    .spawn(move || {
+                        let result =
+                            encode_shards(messages, &schema, &fallback, &closed_sender, &budget);
+                        if result.is_err() {
+                            budget.fail();
                         }
-                        ChunkedMessage::RowGroup => {
-                            open.as_mut().expect("a shard is open").0.flush()?
-                        }
-                        ChunkedMessage::Close => {
-                            let (mut writer, path) = open.take().expect("a shard is open");
-                            // `finish` writes the footer and flushes every buffer.
-                            let metadata = writer.finish()?;
-                            let sink = writer.inner();
-                            let written = (hex(&sink.hasher.clone().finalize()), sink.written);
-                            drop(writer);
-                            let closed = if has_empty_page(&metadata) {
-                                rewrite(&path, &metadata, schema.clone(), &fallback)?
-                            } else {
-                                written
-                            };
-                            let _ = closed_sender.send(closed);
-                        }
-                    }
-                }
-                Ok(())
+                        result
+                    })
+                    .expect("cannot start an encoder thread");
+                (inbox, thread)
             })
-            .expect("cannot start the encoder thread");
+            .collect();
         Chunked {
-            inbox,
+            encoders,
             closed,
-            thread,
+            budget,
+            current: Cell::new(0),
+            opened: Cell::new(0),
         }
     }
 
     fn send(&self, message: ChunkedMessage) -> Result<(), Stopped> {
-        self.inbox.send(message).map_err(|_| Stopped)
+        let message = match message {
+            ChunkedMessage::Open(writer, path, _) => {
+                let index = self.opened.get();
+                self.opened.set(index + 1);
+                self.current.set(index % self.encoders.len());
+                ChunkedMessage::Open(writer, path, index)
+            }
+            ChunkedMessage::Rows(rows, _) => {
+                let bytes = self.budget.take(rows.get_array_memory_size())?;
+                ChunkedMessage::Rows(rows, bytes)
+            }
+            other => other,
+        };
+        self.encoders[self.current.get()]
+            .0
+            .send(message)
+            .map_err(|_| Stopped)
     }
 
-    fn join(self) -> parquet::errors::Result<Vec<(String, u64)>> {
-        drop(self.inbox);
-        self.thread.join().expect("the encoder thread panicked")?;
-        Ok(self.closed.try_iter().collect())
+    /// Stops the encoders at their next message (the shards are discarded) and waits for them.
+    fn abandon(self) {
+        self.budget.fail();
+        let _ = self.join();
     }
+
+    /// Waits for every encoder; the SHA-256 and size of each shard, in order.
+    fn join(self) -> parquet::errors::Result<Vec<(String, u64)>> {
+        let mut first_error = None;
+        let threads: Vec<_> = self
+            .encoders
+            .into_iter()
+            .map(|(inbox, thread)| {
+                drop(inbox);
+                thread
+            })
+            .collect();
+        for thread in threads {
+            if let Err(error) = thread.join().expect("an encoder thread panicked") {
+                first_error.get_or_insert(error);
+            }
+        }
+        if let Some(error) = first_error {
+            return Err(error);
+        }
+        let mut closed: Vec<(usize, String, u64)> = self.closed.try_iter().collect();
+        closed.sort_unstable_by_key(|(index, ..)| *index);
+        Ok(closed
+            .into_iter()
+            .map(|(_, digest, size)| (digest, size))
+            .collect())
+    }
+}
+
+/// One chunking encoder: writes the shards it is sent, one after the other.
+fn encode_shards(
+    messages: Receiver<ChunkedMessage>,
+    schema: &SchemaRef,
+    fallback: &WriterProperties,
+    closed: &Sender<(usize, String, u64)>,
+    budget: &Budget,
+) -> parquet::errors::Result<()> {
+    let mut open: Option<(Box<ArrowWriter<Sink>>, PathBuf, usize)> = None;
+    for message in messages {
+        if budget.failed() {
+            return Ok(()); // the writer is discarded, or another encoder reports an error
+        }
+        match message {
+            ChunkedMessage::Open(writer, path, index) => open = Some((writer, path, index)),
+            ChunkedMessage::Rows(rows, bytes) => {
+                let result = open.as_mut().expect("a shard is open").0.write(&rows);
+                drop(rows);
+                budget.give(bytes);
+                result?;
+            }
+            ChunkedMessage::RowGroup => open.as_mut().expect("a shard is open").0.flush()?,
+            ChunkedMessage::Close => {
+                let (mut writer, path, index) = open.take().expect("a shard is open");
+                // `finish` writes the footer and flushes every buffer.
+                let metadata = writer.finish()?;
+                let sink = writer.inner();
+                let written = (hex(&sink.hasher.clone().finalize()), sink.written);
+                drop(writer);
+                let (digest, size) = if has_empty_page(&metadata) {
+                    rewrite(&path, &metadata, schema.clone(), fallback)?
+                } else {
+                    written
+                };
+                let _ = closed.send((index, digest, size));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether a column chunk of the file holds a data page without rows: two pages of its page
@@ -818,7 +954,7 @@ impl ShardWriter {
             .expect("rows were counted into an open shard");
         if let Some(chunked) = &self.chunked {
             open.row_group_open = true;
-            chunked.send(ChunkedMessage::Rows(batch.slice(start, end - start)))?;
+            chunked.send(ChunkedMessage::Rows(batch.slice(start, end - start), 0))?;
             return Ok(());
         }
         let encoders = self
@@ -898,7 +1034,7 @@ impl ShardWriter {
                 let chunked = self
                     .chunked
                     .get_or_insert_with(|| Chunked::start(self.schema.clone(), &self.properties));
-                chunked.send(ChunkedMessage::Open(Box::new(writer), path.clone()))?;
+                chunked.send(ChunkedMessage::Open(Box::new(writer), path.clone(), 0))?;
             } else {
                 let (file_writer, factory) = writer.into_serialized_writer()?;
                 if self.encoders.is_none() {
@@ -987,7 +1123,7 @@ impl ShardWriter {
             let _ = encoders.join();
         }
         if let Some(chunked) = self.chunked.take() {
-            let _ = chunked.join();
+            chunked.abandon();
         }
         let open = self.open.take().map(|open| open.shard);
         for shard in self.done.iter().chain(open.as_ref()) {
@@ -1002,7 +1138,7 @@ impl Drop for ShardWriter {
             let _ = encoders.join();
         }
         if let Some(chunked) = self.chunked.take() {
-            let _ = chunked.join();
+            chunked.abandon();
         }
     }
 }
