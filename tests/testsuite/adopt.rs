@@ -4,20 +4,8 @@
 //! the shard writer; mixed schemas and formats are refused with the files named.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use crate::support::*;
-use sha2::{Digest, Sha256};
-
-fn build(env: &TestEnv, clone: &Path, args: &[&str]) -> Output {
-    env.hf_relay()
-        .arg("build")
-        .arg("--dir")
-        .arg(clone)
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 /// Runs a Python script (the test venv: duckdb, polars, pyarrow) in the test's folder.
 fn run_python(env: &TestEnv, script: &str) {
@@ -28,14 +16,6 @@ fn run_python(env: &TestEnv, script: &str) {
         .output()
         .unwrap();
     assert_success(&output);
-}
-
-fn sha256_of(path: &Path) -> String {
-    let bytes = std::fs::read(path).unwrap();
-    Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The LFS pointers committed under `data/`, in name order: (path, oid, size).
@@ -64,30 +44,7 @@ fn committed_pointers(env: &TestEnv, clone: &Path) -> Vec<(String, String, u64)>
 /// `tests/python/check_parquet_clone.py`: `datasets.load_dataset(clone)` returns exactly the
 /// rows pyarrow reads from the inputs, and the card agrees.
 fn check_parquet_clone(clone: &Path, splits: &[(&str, Vec<PathBuf>)]) {
-    let mut command = python();
-    command
-        .arg(repo_path("tests/python/check_parquet_clone.py"))
-        .arg(clone);
-    for (split, files) in splits {
-        let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        command.arg(format!("{split}={}", files.join(",")));
-    }
-    let hf_home = clone.parent().unwrap().join("home/.cache/huggingface");
-    let output = command
-        .env("HF_DATASETS_OFFLINE", "1")
-        .env("HF_HUB_OFFLINE", "1")
-        .env("HF_HOME", hf_home)
-        .output()
-        .unwrap();
-    assert_success(&output);
-}
-
-fn trailers(env: &TestEnv, clone: &Path) -> Vec<String> {
-    env.git_out(clone, &["log", "-1", "--format=%B"])
-        .lines()
-        .filter(|line| line.starts_with("Input: "))
-        .map(str::to_string)
-        .collect()
+    check_with_script("tests/python/check_parquet_clone.py", clone, splits);
 }
 
 /// Asserts the build adopted `sources` in order: one shard each, whose LFS oid and size are
@@ -99,7 +56,7 @@ fn assert_adopted(env: &TestEnv, clone: &Path, sources: &[PathBuf]) {
     let trailers = trailers(env, clone);
     assert_eq!(trailers.len(), sources.len(), "{trailers:?}");
     for ((source, (path, oid, size)), trailer) in sources.iter().zip(&pointers).zip(&trailers) {
-        let digest = sha256_of(source);
+        let digest = sha256_hex(&std::fs::read(source).unwrap());
         assert_eq!(oid, &digest, "{path} is not {}", source.display());
         assert_eq!(*size, std::fs::metadata(source).unwrap().len());
         assert_eq!(
@@ -153,7 +110,7 @@ pq.write_table(pa.table({
     for name in ["duckdb", "polars", "pyarrow"] {
         let clone = env.init(name);
         let source = env.path().join(format!("{name}.parquet"));
-        let output = build(&env, &clone, &[source.to_str().unwrap()]);
+        let output = run_build(&env, &clone, &[source.to_str().unwrap()]);
         assert_success(&output);
         assert!(
             !stderr(&output).contains("Rewrote"),
@@ -198,7 +155,7 @@ fn a_spark_style_folder_is_its_part_files_in_name_order() {
         })
         .collect();
     let clone = env.init("spark");
-    let output = build(&env, &clone, &[folder.to_str().unwrap()]);
+    let output = run_build(&env, &clone, &[folder.to_str().unwrap()]);
     assert_success(&output);
     assert_adopted(&env, &clone, &parts);
     check_parquet_clone(&clone, &[("train", parts.clone())]);
@@ -206,7 +163,7 @@ fn a_spark_style_folder_is_its_part_files_in_name_order() {
     // A folder is also a named split, beside a file of its own.
     let test = env.path().join("test.parquet");
     std::fs::copy(&parts[0], &test).unwrap();
-    let output = build(
+    let output = run_build(
         &env,
         &clone,
         &[
@@ -220,7 +177,7 @@ fn a_spark_style_folder_is_its_part_files_in_name_order() {
 
     // The same folder again: nothing to convert or commit.
     let head = env.git_out(&clone, &["rev-parse", "HEAD"]);
-    let again = build(
+    let again = run_build(
         &env,
         &clone,
         &[
@@ -246,7 +203,7 @@ fn rewrite_decodes_every_codec_and_is_deterministic() {
     let mut trees = Vec::new();
     for name in ["rewrite-a", "rewrite-b"] {
         let clone = env.init(name);
-        let output = build(
+        let output = run_build(
             &env,
             &clone,
             &[
@@ -264,14 +221,20 @@ fn rewrite_decodes_every_codec_and_is_deterministic() {
             stderr(&output)
         );
         // The shards are hf-relay's, not the sources.
-        let sources: Vec<String> = parts.iter().map(|p| sha256_of(p)).collect();
+        let sources: Vec<String> = parts
+            .iter()
+            .map(|p| sha256_hex(&std::fs::read(p).unwrap()))
+            .collect();
         for (path, oid, _) in committed_pointers(&env, &clone) {
             assert!(!sources.contains(&oid), "{path} is a source file");
         }
         // The trailer still names each input with its own digest.
         let trailers = trailers(&env, &clone);
         for (part, trailer) in parts.iter().zip(&trailers) {
-            assert!(trailer.ends_with(&sha256_of(part)), "{trailer}");
+            assert!(
+                trailer.ends_with(&sha256_hex(&std::fs::read(part).unwrap())),
+                "{trailer}"
+            );
         }
         check_parquet_clone(&clone, &[("train", parts.clone())]);
         let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
@@ -314,7 +277,7 @@ pq.write_table(pa.table({"id": range(n, n + 10), "text": [f"small {i}" for i in 
     let big = env.path().join("big.parquet");
     let small = env.path().join("small.parquet");
     let clone = env.init("oversized");
-    let output = build(
+    let output = run_build(
         &env,
         &clone,
         &[
@@ -333,7 +296,7 @@ pq.write_table(pa.table({"id": range(n, n + 10), "text": [f"small {i}" for i in 
     assert!(pointers.len() > 3, "{pointers:?}");
     // The small file is adopted as it is, after the big one's shards.
     let last = pointers.last().unwrap();
-    assert_eq!(last.1, sha256_of(&small));
+    assert_eq!(last.1, sha256_hex(&std::fs::read(&small).unwrap()));
     for (path, _, _) in &pointers[..pointers.len() - 1] {
         let size = std::fs::metadata(clone.join(path)).unwrap().len();
         assert!(size < 500_000, "{path}: {size} bytes");
@@ -361,7 +324,7 @@ open("stray/notes.txt", "w").write("hello")
     );
     let clone = env.init("refusals");
     let a = env.path().join("a.parquet");
-    assert_success(&build(&env, &clone, &[a.to_str().unwrap()]));
+    assert_success(&run_build(&env, &clone, &[a.to_str().unwrap()]));
     let jsonl = env.write("rows.jsonl", "{\"id\": 5, \"text\": \"c\"}\n");
 
     let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
@@ -413,7 +376,7 @@ open("stray/notes.txt", "w").write("hello")
     for (args, expected) in cases {
         let before = env.snapshot(&clone);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = build(&env, &clone, &args);
+        let output = run_build(&env, &clone, &args);
         assert_eq!(
             output.status.code(),
             Some(1),
@@ -451,13 +414,13 @@ pq.write_table(pa.table({"id": pa.array([1, 2], pa.int32()), "label": ["x", "y"]
     ];
     let clone = env.init("writers");
     let args: Vec<&str> = sources.iter().map(|p| p.to_str().unwrap()).collect();
-    assert_success(&build(&env, &clone, &args));
+    assert_success(&run_build(&env, &clone, &args));
     assert_adopted(&env, &clone, &sources);
     check_parquet_clone(&clone, &[("train", sources)]);
 
     let hf = env.path().join("hf.parquet");
     let clone = env.init("hf-metadata");
-    assert_success(&build(&env, &clone, &[hf.to_str().unwrap()]));
+    assert_success(&run_build(&env, &clone, &[hf.to_str().unwrap()]));
     let card = std::fs::read_to_string(clone.join("README.md")).unwrap();
     assert!(card.contains("- name: id\n    dtype: int64"), "{card}");
     assert_adopted(&env, &clone, std::slice::from_ref(&hf));

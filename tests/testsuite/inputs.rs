@@ -7,17 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
 use crate::support::*;
-use sha2::{Digest, Sha256};
-
-fn build(env: &TestEnv, clone: &Path, args: &[&str]) -> Output {
-    env.hf_relay()
-        .arg("build")
-        .arg("--dir")
-        .arg(clone)
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 /// `build` with `input` written to its standard input.
 fn build_from_stdin(env: &TestEnv, clone: &Path, args: &[&str], input: Vec<u8>) -> Output {
@@ -96,13 +85,6 @@ open(dst, "wb").write(out)
     std::fs::read(packed).unwrap()
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Every shard committed in HEAD: its path, its LFS pointer, and the file's bytes.
 fn shards(env: &TestEnv, clone: &Path) -> Vec<(String, String, Vec<u8>)> {
     env.git_out(clone, &["ls-tree", "-r", "--name-only", "HEAD", "data"])
@@ -116,14 +98,6 @@ fn shards(env: &TestEnv, clone: &Path) -> Vec<(String, String, Vec<u8>)> {
                 std::fs::read(clone.join(path)).unwrap(),
             )
         })
-        .collect()
-}
-
-fn trailers(env: &TestEnv, clone: &Path) -> Vec<String> {
-    env.git_out(clone, &["log", "-1", "--format=%B"])
-        .lines()
-        .filter(|l| l.starts_with("Input: "))
-        .map(String::from)
         .collect()
 }
 
@@ -152,7 +126,7 @@ fn compressed_inputs_give_the_shards_of_the_plain_build_whatever_their_name() {
     let data = jsonl_with_late_key();
     let plain = env.write("rows.jsonl", &data);
     let reference = env.init("plain");
-    assert_success(&build(&env, &reference, &[plain.to_str().unwrap()]));
+    assert_success(&run_build(&env, &reference, &[plain.to_str().unwrap()]));
     let expected = shards(&env, &reference);
     assert!(!expected.is_empty());
     let readme = std::fs::read_to_string(reference.join("README.md")).unwrap();
@@ -168,7 +142,7 @@ fn compressed_inputs_give_the_shards_of_the_plain_build_whatever_their_name() {
         let packed = compress(&env, format, &data);
         let input = env.write(name, &packed);
         let clone = env.init(&format!("from-{}", name.replace('.', "-")));
-        let output = build(&env, &clone, &[input.to_str().unwrap()]);
+        let output = run_build(&env, &clone, &[input.to_str().unwrap()]);
         assert_success(&output);
         assert!(
             shards(&env, &clone) == expected,
@@ -176,7 +150,7 @@ fn compressed_inputs_give_the_shards_of_the_plain_build_whatever_their_name() {
         );
         assert_eq!(
             trailers(&env, &clone),
-            vec![format!("Input: {name} sha256:{}", sha256(&packed))],
+            vec![format!("Input: {name} sha256:{}", sha256_hex(&packed))],
             "{name}: the trailer names the file (outside the clone: by its name alone), with the \
              SHA-256 of its bytes as given"
         );
@@ -192,7 +166,7 @@ fn standard_input_gives_the_shards_of_the_plain_build_and_leaves_no_spool() {
     let test = env.write("test.jsonl", test_rows);
     let reference = env.init("plain");
     let split_test = format!("test={}", test.display());
-    assert_success(&build(
+    assert_success(&run_build(
         &env,
         &reference,
         &[plain.to_str().unwrap(), "--split", &split_test],
@@ -209,8 +183,8 @@ fn standard_input_gives_the_shards_of_the_plain_build_and_leaves_no_spool() {
         assert_eq!(
             trailers(&env, &clone),
             vec![
-                format!("Input: stdin sha256:{}", sha256(&bytes)),
-                format!("Input: test.jsonl sha256:{}", sha256(test_rows)),
+                format!("Input: stdin sha256:{}", sha256_hex(&bytes)),
+                format!("Input: test.jsonl sha256:{}", sha256_hex(test_rows)),
             ]
         );
         assert_eq!(leftovers(&clone), Vec::<PathBuf>::new());
@@ -232,7 +206,7 @@ fn standard_input_gives_the_shards_of_the_plain_build_and_leaves_no_spool() {
     );
     assert_eq!(
         trailers(&env, &clone)[1],
-        format!("Input: stdin sha256:{}", sha256(test_rows))
+        format!("Input: stdin sha256:{}", sha256_hex(test_rows))
     );
     assert_eq!(leftovers(&clone), Vec::<PathBuf>::new());
 
@@ -271,7 +245,7 @@ fn truncated_and_corrupt_archives_are_refused_by_name_and_leave_the_clone_unchan
     let data = jsonl_with_late_key();
     let clone = env.init("broken-archives");
     let good = env.write("good.jsonl", b"{\"id\": 1, \"text\": \"x\"}\n");
-    assert_success(&build(&env, &clone, &[good.to_str().unwrap()]));
+    assert_success(&run_build(&env, &clone, &[good.to_str().unwrap()]));
     let before = env.snapshot(&clone);
     for (format, extension) in [
         ("gzip", "gz"),
@@ -291,7 +265,7 @@ fn truncated_and_corrupt_archives_are_refused_by_name_and_leave_the_clone_unchan
         }
         let corrupt = env.write(&format!("corrupt.jsonl.{extension}"), &flipped);
         for (file, what) in [(&truncated, "truncated"), (&corrupt, "corrupt")] {
-            let output = build(&env, &clone, &[file.to_str().unwrap()]);
+            let output = run_build(&env, &clone, &[file.to_str().unwrap()]);
             assert_failure(
                 &output,
                 &format!("{}: the {format} archive is {what}", file.display()),
@@ -323,7 +297,7 @@ fn errors_in_compressed_or_piped_input_name_the_line_and_column_of_the_text() {
     let before = env.snapshot(&clone);
     for format in ["gzip", "xz"] {
         let input = env.write("bad.jsonl.z", compress(&env, format, &data));
-        let output = build(&env, &clone, &[input.to_str().unwrap()]);
+        let output = run_build(&env, &clone, &[input.to_str().unwrap()]);
         assert_failure(
             &output,
             &format!("{}:{bad_line}:23: invalid JSON", input.display()),

@@ -352,23 +352,6 @@ print(json.dumps(out))
     assert_eq!(shards(&env, &clone), shards(&env, &again));
 }
 
-/// The `Input:` trailers of HEAD's commit message (the inputs' SHA-256).
-fn trailers(env: &TestEnv, clone: &Path) -> Vec<String> {
-    env.git_out(clone, &["log", "-1", "--format=%B"])
-        .lines()
-        .filter(|l| l.starts_with("Input: "))
-        .map(String::from)
-        .collect()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The clone holds exactly the shards and the trailers of a build from scratch of `input`,
 /// and its trailer names the input's real SHA-256.
 fn assert_as_from_scratch(env: &TestEnv, clone: &Path, input: &Path, fresh_name: &str) {

@@ -212,10 +212,14 @@ pub fn repo_path(relative: &str) -> PathBuf {
 
 /// Runs `tests/python/check_clone.py` on a clone (datasets/pyarrow/PyYAML/huggingface_hub).
 pub fn check_with_python(clone: &Path, splits: &[(&str, Vec<PathBuf>)]) -> String {
+    check_with_script("tests/python/check_clone.py", clone, splits)
+}
+
+/// Runs a checker of `tests/python/` on a clone with `SPLIT=FILE,...` arguments, offline, with
+/// the `datasets` cache of the clone's test environment; its output.
+pub fn check_with_script(script: &str, clone: &Path, splits: &[(&str, Vec<PathBuf>)]) -> String {
     let mut command = python();
-    command
-        .arg(repo_path("tests/python/check_clone.py"))
-        .arg(clone);
+    command.arg(repo_path(script)).arg(clone);
     for (split, files) in splits {
         let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
         command.arg(format!("{split}={}", files.join(",")));
@@ -228,6 +232,35 @@ pub fn check_with_python(clone: &Path, splits: &[(&str, Vec<PathBuf>)]) -> Strin
     let output = command.output().unwrap();
     assert_success(&output);
     stdout(&output)
+}
+
+/// `hf-relay build --dir CLONE ARGS...`, as it ended.
+pub fn run_build(env: &TestEnv, clone: &Path, args: &[&str]) -> Output {
+    env.hf_relay()
+        .arg("build")
+        .arg("--dir")
+        .arg(clone)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The `Input:` trailers of HEAD's commit message (the inputs' SHA-256).
+pub fn trailers(env: &TestEnv, clone: &Path) -> Vec<String> {
+    env.git_out(clone, &["log", "-1", "--format=%B"])
+        .lines()
+        .filter(|l| l.starts_with("Input: "))
+        .map(String::from)
+        .collect()
+}
+
+/// SHA-256 of `bytes`, lowercase hex (an LFS object id).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// What `.git/hf-relay/verified-lfs.json` and `stat` say of a file: size, mtime (ns), ctime
