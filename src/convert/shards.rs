@@ -10,9 +10,10 @@
 //! estimate, as `datasets` measures them). The files are written under temporary names;
 //! [`super::naming`] gives them their names in the dataset.
 //!
-//! Data pages are content-defined too, as `datasets` writes them (`Chunked`: parquet-rs
-//! `ArrowWriter` with CDC, one thread); with [`Options::content_defined_pages`] off, each leaf
-//! column is encoded on a thread of its own (`Encoders`).
+//! Data pages are content-defined too, as `datasets` writes them (`Chunked`: a parquet-rs
+//! `ArrowWriter` with CDC per shard, several shards at once); with
+//! [`Options::content_defined_pages`] off, each leaf column is encoded on a thread of its own
+//! (`Encoders`).
 //!
 //! [`Options::content_defined_pages`]: super::Options::content_defined_pages
 
@@ -468,20 +469,22 @@ impl Chunked {
         }
     }
 
+    /// Starts a shard, on the next encoder in turn.
+    fn open(&self, writer: ArrowWriter<Sink>, path: PathBuf) -> Result<(), Stopped> {
+        let index = self.opened.get();
+        self.opened.set(index + 1);
+        self.current.set(index % self.encoders.len());
+        self.send(ChunkedMessage::Open(Box::new(writer), path, index))
+    }
+
+    /// Queues rows of the open shard, once the queue has room for them.
+    fn rows(&self, rows: RecordBatch) -> Result<(), Stopped> {
+        let bytes = self.budget.take(rows.get_array_memory_size())?;
+        self.send(ChunkedMessage::Rows(rows, bytes))
+    }
+
+    /// Sends `message` to the encoder of the open shard.
     fn send(&self, message: ChunkedMessage) -> Result<(), Stopped> {
-        let message = match message {
-            ChunkedMessage::Open(writer, path, _) => {
-                let index = self.opened.get();
-                self.opened.set(index + 1);
-                self.current.set(index % self.encoders.len());
-                ChunkedMessage::Open(writer, path, index)
-            }
-            ChunkedMessage::Rows(rows, _) => {
-                let bytes = self.budget.take(rows.get_array_memory_size())?;
-                ChunkedMessage::Rows(rows, bytes)
-            }
-            other => other,
-        };
         self.encoders[self.current.get()]
             .0
             .send(message)
@@ -565,7 +568,7 @@ fn encode_shards(
 
 /// Whether a column chunk of the file holds a data page without rows: two pages of its page
 /// index start on the same row.
-pub fn has_empty_page(metadata: &parquet::file::metadata::ParquetMetaData) -> bool {
+fn has_empty_page(metadata: &parquet::file::metadata::ParquetMetaData) -> bool {
     (0..metadata.num_row_groups()).any(|row_group| {
         let index = metadata.page_index_for_row_group(row_group);
         let columns = metadata.row_group(row_group).num_columns();
@@ -954,7 +957,7 @@ impl ShardWriter {
             .expect("rows were counted into an open shard");
         if let Some(chunked) = &self.chunked {
             open.row_group_open = true;
-            chunked.send(ChunkedMessage::Rows(batch.slice(start, end - start), 0))?;
+            chunked.rows(batch.slice(start, end - start))?;
             return Ok(());
         }
         let encoders = self
@@ -1034,7 +1037,7 @@ impl ShardWriter {
                 let chunked = self
                     .chunked
                     .get_or_insert_with(|| Chunked::start(self.schema.clone(), &self.properties));
-                chunked.send(ChunkedMessage::Open(Box::new(writer), path.clone(), 0))?;
+                chunked.open(writer, path.clone())?;
             } else {
                 let (file_writer, factory) = writer.into_serialized_writer()?;
                 if self.encoders.is_none() {
