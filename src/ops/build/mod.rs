@@ -124,6 +124,10 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     }
 
     let state = next_state(&head, &repo_id, &plan, &converted)?;
+    // `verify` and `push` would refuse the commit, and `datasets` could not read the config.
+    if let Some(misfit) = &state.misfit {
+        return Err(misfit.error().into());
+    }
     // A value the Hub would refuse that is already in the card (a hand edit): `push` refuses it.
     for problem in crate::card::validate::validate_readme(&state.readme)? {
         reporter.warning(&format!(

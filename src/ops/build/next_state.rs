@@ -53,6 +53,25 @@ pub struct NextState {
     pub changes: Vec<Change>,
     pub splits: Vec<SplitSummary>,
     pub schema_changes: Vec<String>,
+    /// The config's splits this build leaves as they are, whose columns (the card's) the
+    /// rebuilt splits no longer have.
+    pub misfit: Option<Misfit>,
+}
+
+/// Rebuilt splits whose columns differ from those of the config's untouched splits: `datasets`
+/// reads all the splits of a config with one feature set, and `verify` (so `push`) compares
+/// every shard with the card's features.
+#[derive(Debug, Clone)]
+pub struct Misfit {
+    pub config_name: String,
+    /// The splits this build leaves as they are.
+    pub kept: Vec<String>,
+    /// The splits this build rebuilds.
+    pub rebuilt: Vec<String>,
+    pub old_columns: Vec<String>,
+    pub new_columns: Vec<String>,
+    /// The differences in words; empty when only the order of the columns differs.
+    pub changes: Vec<String>,
 }
 
 pub fn next_state(
@@ -133,6 +152,7 @@ pub fn next_state(
     }
 
     // Splits of this config that this build does not rebuild stay as they are.
+    let mut kept_names = Vec::new();
     if let Some(old) = old_config {
         for kept in old
             .splits
@@ -144,6 +164,7 @@ pub fn next_state(
                     download_size += pointer.size;
                 }
             }
+            kept_names.push(kept.name.clone());
             split_infos.push(kept.clone());
         }
     }
@@ -176,12 +197,85 @@ pub fn next_state(
         Some(old) => schema_changes(&old.features, &converted.features),
         None => Vec::new(),
     };
+    let misfit = match old_config {
+        Some(old)
+            if !kept_names.is_empty() && !same_columns(&old.features, &converted.features) =>
+        {
+            let names = |features: &[(String, Feature)]| -> Vec<String> {
+                features.iter().map(|(name, _)| name.clone()).collect()
+            };
+            Some(Misfit {
+                config_name: plan.config_name.clone(),
+                kept: kept_names,
+                rebuilt: converted.splits.iter().map(|s| s.name.clone()).collect(),
+                old_columns: names(&old.features),
+                new_columns: names(&converted.features),
+                changes: schema_changes.clone(),
+            })
+        }
+        _ => None,
+    };
     Ok(NextState {
         readme,
         changes,
         splits: summaries,
         schema_changes,
+        misfit,
     })
+}
+
+/// Equal features as `verify` compares them: names, order and types, whatever the offset width
+/// of strings and lists.
+fn same_columns(old: &[(String, Feature)], new: &[(String, Feature)]) -> bool {
+    old.len() == new.len()
+        && old.iter().zip(new).all(|((a, fa), (b, fb))| {
+            a == b && fa.ignoring_offset_width() == fb.ignoring_offset_width()
+        })
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(names: &[String]) -> String {
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+impl Misfit {
+    /// The refusal of a build that would leave the config's splits with different columns.
+    pub fn error(&self) -> crate::error::UserError {
+        let kept = and_list(&self.kept);
+        let (split_word, keep) = if self.kept.len() == 1 {
+            ("split", "keeps")
+        } else {
+            ("splits", "keep")
+        };
+        let how = if self.changes.is_empty() {
+            "the columns in another order".to_string()
+        } else {
+            self.changes.join("; ")
+        };
+        let rebuild: Vec<String> = self
+            .kept
+            .iter()
+            .map(|name| format!("--split {name}=FILE"))
+            .collect();
+        crate::error::UserError::new(format!(
+            "{split_word} {kept} of config {} would no longer fit: this build gives {} the \
+             columns {} ({how}), while {kept} {keep} the columns {}; the splits of a config \
+             share one set of columns; nothing was written",
+            self.config_name,
+            and_list(&self.rebuilt),
+            self.new_columns.join(", "),
+            self.old_columns.join(", "),
+        ))
+        .hint(format!(
+            "rebuild {kept} in the same build ({}) with the new columns",
+            rebuild.join(" ")
+        ))
+        .hint("or put the new data in another config (--config NAME), beside this one")
+    }
 }
 
 /// The names of a split's new shards against HEAD's (see [`crate::convert::naming`]).
