@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::Reporter;
-use super::build::{BuildOptions, CardOptions, InputOptions};
+use super::build::{BuildOptions, BuildPlan, CardOptions, InputOptions};
 use super::clone::CloneOptions;
 use super::push::{PushOptions, PushResult};
 use crate::error::UserError;
 use crate::hub::HubClient;
-use crate::repo_id::{RepoId, dataset_url};
+use crate::repo_id::{RepoId, dataset_url, from_dataset_url};
 
 /// What `publish` is asked to do.
 #[derive(Debug, Clone)]
@@ -35,9 +35,14 @@ impl PublishOptions {
 }
 
 pub fn publish(options: &PublishOptions, reporter: &dyn Reporter) -> anyhow::Result<PushResult> {
+    // Every flag and input is checked before anything is written: a refusal leaves no folder
+    // and no clone behind (the build checks them again, against the clone).
+    BuildPlan::resolve(&options.inputs, &options.card)?;
     let dir = options.dir();
     let repo_id = &options.repo_id;
-    if !dir.join(".git").exists() {
+    if dir.join(".git").exists() {
+        check_origin(&dir, options, reporter)?;
+    } else {
         if crate::auth::offline() {
             return Err(
                 UserError::new("HF_HUB_OFFLINE is set: publish needs the network")
@@ -102,6 +107,38 @@ pub fn publish(options: &PublishOptions, reporter: &dyn Reporter) -> anyhow::Res
         ));
     }
     Ok(result)
+}
+
+/// An existing clone is the repo of `--repo-id`, or `publish` stops before it builds or sends
+/// anything: its push would go to the clone's `origin`, whatever `--repo-id` says. The ids are
+/// compared as written: a refusal over case costs a retry, a wrong guess a publish elsewhere.
+fn check_origin(
+    dir: &std::path::Path,
+    options: &PublishOptions,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<()> {
+    let clone = super::open_clone(dir, reporter)?;
+    let origin = from_dataset_url(&clone.origin_url()?)
+        .with_context(|| format!("cannot tell which repo the clone {} is", dir.display()))?;
+    let wanted = &options.repo_id;
+    if origin == *wanted {
+        return Ok(());
+    }
+    let dir = dir.display();
+    Err(UserError::new(format!(
+        "--repo-id {wanted} disagrees with the clone {dir}, whose origin is {origin}; \
+         nothing was built or sent"
+    ))
+    .hint(format!(
+        "to publish {wanted}, give another folder: --dir NEW (publish clones or creates \
+         {wanted} there)"
+    ))
+    .hint(format!(
+        "to re-point this clone at {wanted}: git -C {dir} remote set-url origin {}",
+        dataset_url(&options.endpoint, wanted)
+    ))
+    .hint(format!("to update {origin}: --repo-id {origin}"))
+    .into())
 }
 
 /// The card `publish` would write, without writing anything: against the local clone when

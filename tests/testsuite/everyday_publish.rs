@@ -3,6 +3,7 @@
 //! (no folder, no clone), and never commits a state `verify` or `push` would refuse.
 
 use std::path::Path;
+use std::process::Output;
 
 use crate::support::*;
 use hf_relay_test_support::{TestHub, WRITE_TOKEN};
@@ -185,4 +186,116 @@ fn verify_and_push_still_refuse_splits_whose_columns_differ_from_the_card() {
         .unwrap();
     assert_failure(&output, "refusing to publish an inconsistent repository");
     assert!(stderr(&output).contains("data/test-00000.parquet: schema differs"));
+}
+
+/// `hf-relay publish --repo-id ID --endpoint HUB ARGS...` with a write token.
+fn publish(env: &TestEnv, hub: &TestHub, repo_id: &str, args: &[&str]) -> Output {
+    env.hf_relay()
+        .args(["publish", "--repo-id", repo_id, "--endpoint", &hub.url])
+        .args(args)
+        .env("HF_TOKEN", WRITE_TOKEN)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn publish_refuses_a_repo_id_that_is_not_the_clones_origin() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "friction-disagreement-v2");
+    let before = env.snapshot(&clone);
+    let f2 = friction(2).display().to_string();
+
+    // The default folder ./NAME holds alice's clone; bob's id is another repo.
+    let output = publish(&env, &hub, "bob/friction-disagreement-v2", &[&f2]);
+    assert_failure(
+        &output,
+        "--repo-id bob/friction-disagreement-v2 disagrees with the clone friction-disagreement-v2, \
+         whose origin is alice/friction-disagreement-v2",
+    );
+    let err = stderr(&output);
+    assert!(
+        err.contains("--dir") && err.contains("remote set-url origin"),
+        "{err}"
+    );
+    assert!(!err.contains("Converted"), "it built: {err}");
+    assert!(!err.contains("Published"), "it pushed: {err}");
+    assert_eq!(stdout(&output), "");
+
+    // Another name, the clone given with --dir.
+    let output = publish(
+        &env,
+        &hub,
+        "bob/other-name",
+        &["--dir", "friction-disagreement-v2", &f2],
+    );
+    assert_failure(
+        &output,
+        "--repo-id bob/other-name disagrees with the clone friction-disagreement-v2, whose origin \
+         is alice/friction-disagreement-v2",
+    );
+    assert!(!stderr(&output).contains("Published"));
+
+    assert!(env.snapshot(&clone) == before, "the clone changed");
+    for (owner, name) in [
+        ("alice", "friction-disagreement-v2"),
+        ("bob", "friction-disagreement-v2"),
+        ("bob", "other-name"),
+    ] {
+        assert!(
+            !hub.bare_repo(owner, name).exists(),
+            "{owner}/{name} exists on the Hub"
+        );
+    }
+
+    // The clone's own id publishes.
+    let output = publish(&env, &hub, "alice/friction-disagreement-v2", &[&f2]);
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("Published alice/friction-disagreement-v2"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn publish_refuses_bad_flags_and_inputs_before_it_creates_the_folder() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let f1 = friction(1).display().to_string();
+    let missing = env.path().join("missing.jsonl").display().to_string();
+    let no_template = env.path().join("no-template.md").display().to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--license", "apach-2.0", &f1], "apach-2.0"),
+        (&[], "no input"),
+        (&[&missing], "cannot read input"),
+        (&[&f1, "--split", "bad-name=x.jsonl"], "invalid split name"),
+        (
+            &[&f1, "--card-template", &no_template],
+            "cannot read card template",
+        ),
+        (
+            &[&f1, "--pretty-name", "Chat\u{1}logs"],
+            "invalid --pretty-name",
+        ),
+    ];
+    for (args, message) in cases {
+        // A repo that is new on the Hub (init) and one that exists there (clone).
+        for (name, on_hub) in [("zz", false), ("lic-test", true)] {
+            if on_hub && !hub.bare_repo("alice", name).exists() {
+                hub.create_dataset("alice", name, false);
+            }
+            let output = publish(&env, &hub, &format!("alice/{name}"), args);
+            assert_failure(&output, message);
+            let err = stderr(&output);
+            assert!(
+                !err.contains("Initialized") && !err.contains("cloning"),
+                "{args:?}: {err}"
+            );
+            assert!(
+                !env.path().join(name).exists(),
+                "{args:?} left the folder {name} behind: {err}"
+            );
+        }
+    }
 }

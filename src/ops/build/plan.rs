@@ -52,6 +52,16 @@ impl BuildPlan {
         check_config_name(&config_name)?;
         // A card flag the Hub would refuse stops here, before anything is converted or written.
         crate::card::validate::check_flags(&card.flags)?;
+        // A control character would make README.md binary, which the Hub refuses; it would
+        // fail only at the commit, after the conversion.
+        if let Some(name) = &card.flags.pretty_name
+            && name.chars().any(char::is_control)
+        {
+            bail!(
+                "invalid --pretty-name {name:?}: the name of the dataset is one line of text, \
+                 without control characters"
+            );
+        }
         let data_dir = if config_name == "default" {
             "data".to_string()
         } else {
