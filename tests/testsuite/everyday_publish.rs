@@ -299,3 +299,43 @@ fn publish_refuses_bad_flags_and_inputs_before_it_creates_the_folder() {
         }
     }
 }
+
+#[test]
+fn push_dry_run_json_says_it_would_create_a_missing_repo() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "fresh");
+    for _ in 0..2 {
+        let output = env
+            .hf_relay()
+            .args(["push", "--dry-run", "--json", "--dir"])
+            .arg(&clone)
+            .env("HF_TOKEN", WRITE_TOKEN)
+            .output()
+            .unwrap();
+        assert_success(&output);
+        assert!(
+            stderr(&output).contains("Would create dataset repo alice/fresh"),
+            "{}",
+            stderr(&output)
+        );
+        let result: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+        assert_eq!(result["dry_run"], true, "{result}");
+        assert_eq!(result["created_repo"], true, "{result}");
+        // Nothing was created: the second dry run would create it too.
+        assert!(!hub.bare_repo("alice", "fresh").exists());
+    }
+
+    // Once it exists, a dry run would create nothing.
+    hub.create_dataset("alice", "fresh", false);
+    let output = env
+        .hf_relay()
+        .args(["push", "--dry-run", "--json", "--dir"])
+        .arg(&clone)
+        .env("HF_TOKEN", WRITE_TOKEN)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let result: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(result["created_repo"], false, "{result}");
+}

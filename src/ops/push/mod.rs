@@ -169,7 +169,8 @@ pub fn push(
         dataset_url,
         repo_id: target.id.clone(),
         commit: head.to_string(),
-        created_repo: repo.created,
+        // A dry run says what a push would do: create the repo when the Hub lacks it.
+        created_repo: repo.created || (options.dry_run && !repo.exists),
         merged_remote: hub_main.merged.map(|tip| tip.to_string()),
         lfs_objects_uploaded: transfer.uploaded,
         lfs_bytes_uploaded: transfer.bytes,
