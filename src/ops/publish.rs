@@ -40,9 +40,11 @@ pub fn publish(options: &PublishOptions, reporter: &dyn Reporter) -> anyhow::Res
     BuildPlan::resolve(&options.inputs, &options.card)?;
     let dir = options.dir();
     let repo_id = &options.repo_id;
+    let mut made = None;
     if dir.join(".git").exists() {
         check_origin(&dir, options, reporter)?;
     } else {
+        made = Some(Made::before(&dir));
         if crate::auth::offline() {
             return Err(
                 UserError::new("HF_HUB_OFFLINE is set: publish needs the network")
@@ -86,17 +88,26 @@ pub fn publish(options: &PublishOptions, reporter: &dyn Reporter) -> anyhow::Res
             ));
         }
     }
-    crate::interrupt::check()?;
-    super::build::build(
-        &BuildOptions {
-            dir: dir.clone(),
-            inputs: options.inputs.clone(),
-            card: options.card.clone(),
-            message: options.message.clone(),
-            strict_schema: false,
-        },
-        reporter,
-    )?;
+    let built = crate::interrupt::check()
+        .map_err(anyhow::Error::from)
+        .and_then(|()| {
+            super::build::build(
+                &BuildOptions {
+                    dir: dir.clone(),
+                    inputs: options.inputs.clone(),
+                    card: options.card.clone(),
+                    message: options.message.clone(),
+                    strict_schema: false,
+                },
+                reporter,
+            )
+        });
+    if let Err(error) = built {
+        if let Some(made) = made {
+            made.undo(reporter);
+        }
+        return Err(error);
+    }
     crate::interrupt::check()?;
     let clone = super::open_clone(&dir, reporter)?;
     let result = super::push::push(&clone, &options.push, reporter)?;
@@ -107,6 +118,47 @@ pub fn publish(options: &PublishOptions, reporter: &dyn Reporter) -> anyhow::Res
         ));
     }
     Ok(result)
+}
+
+/// The clone `publish` makes (init or clone) before its build, taken away again when the build
+/// fails: a rerun then starts as this one did, and bad input leaves nothing behind. Once the
+/// build has committed, the clone stays (a failed push is run again from it).
+struct Made {
+    dir: PathBuf,
+    /// The first folder of `dir`'s path that did not exist; `None` when `dir` existed (empty).
+    top: Option<PathBuf>,
+}
+
+impl Made {
+    fn before(dir: &std::path::Path) -> Made {
+        let top = (!dir.exists()).then(|| {
+            let mut top = dir.to_path_buf();
+            while let Some(parent) = top.parent() {
+                if parent.as_os_str().is_empty() || parent.exists() {
+                    break;
+                }
+                top = parent.to_path_buf();
+            }
+            top
+        });
+        Made {
+            dir: dir.to_path_buf(),
+            top,
+        }
+    }
+
+    fn undo(self, reporter: &dyn Reporter) {
+        match &self.top {
+            Some(top) => {
+                let _ = std::fs::remove_dir_all(top);
+            }
+            None => crate::repo::empty_dir(&self.dir),
+        }
+        reporter.status(&format!(
+            "Removed {}, the clone this publish made: the build failed",
+            self.dir.display()
+        ));
+    }
 }
 
 /// An existing clone is the repo of `--repo-id`, or `publish` stops before it builds or sends
@@ -121,10 +173,28 @@ fn check_origin(
     let origin = from_dataset_url(&clone.origin_url()?)
         .with_context(|| format!("cannot tell which repo the clone {} is", dir.display()))?;
     let wanted = &options.repo_id;
-    if origin == *wanted {
-        return Ok(());
-    }
     let dir = dir.display();
+    if origin == *wanted {
+        // The same id on another Hub (`--endpoint`, `HF_ENDPOINT`) is another repo too.
+        let url = clone.origin_url()?;
+        let url = url.trim_end_matches('/').trim_end_matches(".git");
+        let wanted_url = dataset_url(&options.endpoint, wanted);
+        if url.eq_ignore_ascii_case(&wanted_url) {
+            return Ok(());
+        }
+        let mut error = UserError::new(format!(
+            "the clone {dir} publishes to {url}, not to {wanted_url} (--endpoint or \
+             HF_ENDPOINT); nothing was built or sent"
+        ));
+        if let Some(endpoint) = url.strip_suffix(&format!("/datasets/{origin}")) {
+            error = error.hint(format!("to publish there: --endpoint {endpoint}"));
+        }
+        return Err(error
+            .hint(format!(
+                "to publish to {wanted_url}, give another folder: --dir NEW"
+            ))
+            .into());
+    }
     Err(UserError::new(format!(
         "--repo-id {wanted} disagrees with the clone {dir}, whose origin is {origin}; \
          nothing was built or sent"
@@ -146,6 +216,7 @@ fn check_origin(
 pub fn preview_card(options: &PublishOptions, reporter: &dyn Reporter) -> anyhow::Result<String> {
     let dir = options.dir();
     if dir.join(".git").exists() {
+        check_origin(&dir, options, reporter)?;
         return super::card::preview(&dir, &options.inputs, &options.card, reporter);
     }
     let scratch = tempfile::tempdir()?;

@@ -339,3 +339,89 @@ fn push_dry_run_json_says_it_would_create_a_missing_repo() {
     let result: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(result["created_repo"], false, "{result}");
 }
+
+#[test]
+fn publish_refuses_a_clone_of_the_same_id_on_another_hub_and_a_preview_of_another_repo() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "elsewhere");
+    let before = env.snapshot(&clone);
+    let f2 = friction(2).display().to_string();
+
+    // Same id, but --endpoint names another Hub than the clone's origin.
+    let output = env
+        .hf_relay()
+        .args(["publish", "--repo-id", "alice/elsewhere"])
+        .args(["--endpoint", "http://127.0.0.1:9", &f2])
+        .env("HF_TOKEN", WRITE_TOKEN)
+        .output()
+        .unwrap();
+    assert_failure(
+        &output,
+        &format!(
+            "the clone elsewhere publishes to {}/datasets/alice/elsewhere, not to \
+             http://127.0.0.1:9/datasets/alice/elsewhere",
+            hub.url
+        ),
+    );
+    assert!(
+        stderr(&output).contains(&format!("--endpoint {}", hub.url)),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("Converted"));
+
+    // The card preview of another repo is not the card of this clone.
+    let output = publish(
+        &env,
+        &hub,
+        "bob/elsewhere",
+        &["--dir", "elsewhere", "--preview-card", &f2],
+    );
+    assert_failure(
+        &output,
+        "--repo-id bob/elsewhere disagrees with the clone elsewhere, whose origin is \
+         alice/elsewhere",
+    );
+    assert_eq!(stdout(&output), "");
+    assert!(env.snapshot(&clone) == before, "the clone changed");
+    assert!(!hub.bare_repo("alice", "elsewhere").exists());
+}
+
+#[test]
+fn publish_takes_away_the_clone_it_made_when_the_build_fails() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    env.write("broken.jsonl", "{\"text\": \"a\"}\n{\"text\": \n");
+    // A new repo (init) and one on the Hub (clone).
+    hub.create_dataset("alice", "on-hub", false);
+    for name in ["new-repo", "on-hub"] {
+        let output = publish(&env, &hub, &format!("alice/{name}"), &["broken.jsonl"]);
+        assert_failure(&output, "broken.jsonl:2:");
+        assert!(
+            !env.path().join(name).exists(),
+            "{name} left behind: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(&format!("Removed {name}, the clone this publish made")),
+            "{}",
+            stderr(&output)
+        );
+    }
+    // In a folder of folders it made, all of them go.
+    let output = publish(
+        &env,
+        &hub,
+        "alice/new-repo",
+        &["--dir", "a/b/c", "broken.jsonl"],
+    );
+    assert_failure(&output, "broken.jsonl:2:");
+    assert!(!env.path().join("a").exists());
+    // An existing clone keeps its state.
+    let clone = prepared_clone(&env, &hub, "kept");
+    let before = env.snapshot(&clone);
+    let output = publish(&env, &hub, "alice/kept", &["broken.jsonl"]);
+    assert_failure(&output, "broken.jsonl:2:");
+    assert!(env.snapshot(&clone) == before, "the clone changed");
+}
