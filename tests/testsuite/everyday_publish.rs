@@ -301,7 +301,7 @@ fn publish_refuses_bad_flags_and_inputs_before_it_creates_the_folder() {
 }
 
 #[test]
-fn push_dry_run_json_says_it_would_create_a_missing_repo() {
+fn push_dry_run_json_says_what_the_push_would_do() {
     let hub = TestHub::start();
     let env = TestEnv::new();
     let clone = prepared_clone(&env, &hub, "fresh");
@@ -326,8 +326,9 @@ fn push_dry_run_json_says_it_would_create_a_missing_repo() {
         assert!(!hub.bare_repo("alice", "fresh").exists());
     }
 
-    // Once it exists, a dry run would create nothing.
+    // Once it exists, a dry run would create nothing, and would merge the Hub's first commit.
     hub.create_dataset("alice", "fresh", false);
+    let hub_main = env.git_out(&hub.bare_repo("alice", "fresh"), &["rev-parse", "main"]);
     let output = env
         .hf_relay()
         .args(["push", "--dry-run", "--json", "--dir"])
@@ -336,8 +337,18 @@ fn push_dry_run_json_says_it_would_create_a_missing_repo() {
         .output()
         .unwrap();
     assert_success(&output);
+    assert!(
+        stderr(&output).contains("Would integrate the Hub's main"),
+        "{}",
+        stderr(&output)
+    );
     let result: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(result["created_repo"], false, "{result}");
+    assert_eq!(result["merged_remote"], hub_main.trim(), "{result}");
+    assert_eq!(
+        env.git_out(&hub.bare_repo("alice", "fresh"), &["rev-parse", "main"]),
+        hub_main
+    );
 }
 
 #[test]

@@ -464,6 +464,8 @@ fn fetch_and_integrate(
                 reporter.status(&format!(
                     "Would integrate the Hub's {label} (it has commits this clone lacks)"
                 ));
+                // `--json` says what the push would do: merge this tip.
+                merged = Some(tip);
             }
         } else if let Some(merge) = integrate::integrate_ref(clone, tip, label)? {
             reporter.status(&format!(
