@@ -33,7 +33,12 @@ pub fn preview(
             crate::interrupt::flag(),
         )?;
         let head = HeadState::read(&clone, &plan.data_dir)?;
-        return Ok(next_state(&head, &repo_id, &plan, &converted)?.readme);
+        let state = next_state(&head, &repo_id, &plan, &converted)?;
+        // The card of a build that would be refused is no card to show.
+        if let Some(misfit) = &state.misfit {
+            return Err(misfit.error().into());
+        }
+        return Ok(state.readme);
     }
     let nothing = |what: &str| {
         UserError::new(format!("nothing to preview: {what}"))

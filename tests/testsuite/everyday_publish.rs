@@ -55,6 +55,16 @@ fn build_refuses_a_split_whose_columns_the_other_splits_lack() {
     );
     assert!(err.contains("--config NAME"), "{err}");
     assert!(!err.contains("Committed"), "{err}");
+    // The preview of that build's card says the same.
+    let output = env
+        .hf_relay()
+        .args(["card", "--preview", "--dir"])
+        .arg(&clone)
+        .arg("train-lang.jsonl")
+        .output()
+        .unwrap();
+    assert_failure(&output, "split test of config default would no longer fit");
+    assert_eq!(stdout(&output), "");
     assert!(env.snapshot(&clone) == before, "the clone changed");
     assert_eq!(head(&env, &clone), head_before);
 
