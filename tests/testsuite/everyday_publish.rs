@@ -280,6 +280,11 @@ fn publish_refuses_bad_flags_and_inputs_before_it_creates_the_folder() {
         (&[], "no input"),
         (&[&missing], "cannot read input"),
         (&[&f1, "--split", "bad-name=x.jsonl"], "invalid split name"),
+        (&[&f1, "--config", "Data"], "invalid config name"),
+        (
+            &[&f1, "--max-shard-size", "lots"],
+            "invalid --max-shard-size",
+        ),
         (
             &[&f1, "--card-template", &no_template],
             "cannot read card template",
