@@ -352,3 +352,63 @@ pub fn schema_changes(old: &[(String, Feature)], new: &[(String, Feature)]) -> V
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns(list: &[(&str, &'static str)]) -> Vec<(String, Feature)> {
+        list.iter()
+            .map(|(name, dtype)| (name.to_string(), Feature::Value(dtype)))
+            .collect()
+    }
+
+    #[test]
+    fn columns_compare_as_verify_does() {
+        let old = columns(&[("text", "string"), ("label", "int64")]);
+        assert!(same_columns(
+            &old,
+            &columns(&[("text", "large_string"), ("label", "int64")])
+        ));
+        for new in [
+            columns(&[("label", "int64"), ("text", "string")]),
+            columns(&[("text", "string"), ("label", "float64")]),
+            columns(&[("text", "string")]),
+            columns(&[("text", "string"), ("label", "int64"), ("lang", "string")]),
+        ] {
+            assert!(!same_columns(&old, &new), "{new:?}");
+        }
+    }
+
+    #[test]
+    fn a_misfit_names_every_split_and_both_ways_out() {
+        let misfit = Misfit {
+            config_name: "en".into(),
+            kept: vec!["test".into(), "validation".into()],
+            rebuilt: vec!["train".into()],
+            old_columns: vec!["label".into(), "text".into()],
+            new_columns: vec!["text".into(), "label".into()],
+            changes: Vec::new(),
+        };
+        let error = misfit.error();
+        assert_eq!(
+            error.to_string(),
+            "splits test and validation of config en would no longer fit: this build gives train \
+             the columns text, label (the columns in another order), while test and validation \
+             keep the columns label, text; the splits of a config share one set of columns; \
+             nothing was written"
+        );
+        assert_eq!(
+            error.hints(),
+            [
+                "rebuild test and validation in the same build (--split test=FILE --split \
+                 validation=FILE) with the new columns",
+                "or put the new data in another config (--config NAME), beside this one"
+            ]
+        );
+        assert_eq!(
+            and_list(&["a".into(), "b".into(), "c".into()]),
+            "a, b and c"
+        );
+    }
+}
