@@ -169,14 +169,13 @@ fn check_origin(
     options: &PublishOptions,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<()> {
-    let clone = super::open_clone(dir, reporter)?;
-    let origin = from_dataset_url(&clone.origin_url()?)
+    let url = super::open_clone(dir, reporter)?.origin_url()?;
+    let origin = from_dataset_url(&url)
         .with_context(|| format!("cannot tell which repo the clone {} is", dir.display()))?;
     let wanted = &options.repo_id;
     let dir = dir.display();
     if origin == *wanted {
         // The same id on another Hub (`--endpoint`, `HF_ENDPOINT`) is another repo too.
-        let url = clone.origin_url()?;
         let url = url.trim_end_matches('/').trim_end_matches(".git");
         let wanted_url = dataset_url(&options.endpoint, wanted);
         if url.eq_ignore_ascii_case(&wanted_url) {
