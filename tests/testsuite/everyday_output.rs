@@ -284,3 +284,162 @@ fn publish_prints_the_dataset_url_once() {
     );
     assert!(stdout(&output).starts_with(&format!("{url}\n")));
 }
+
+/// `hf-relay build --dir CLONE <the friction example> --card-template examples/friction/card.md
+/// EXTRA...`, as the README's first command runs it.
+fn build_friction_example(env: &TestEnv, clone: &Path, extra: &[&str]) -> Output {
+    let template = repo_path("examples/friction/card.md");
+    let mut args = vec![
+        friction(1).to_str().unwrap().to_string(),
+        friction(2).to_str().unwrap().to_string(),
+        "--card-template".to_string(),
+        template.to_str().unwrap().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_build(env, clone, &args)
+}
+
+/// The rows of the card's fields table: (field, description).
+fn field_rows(clone: &Path) -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
+    let block = readme
+        .split("hf-relay:begin fields")
+        .nth(1)
+        .unwrap()
+        .split("hf-relay:end fields")
+        .next()
+        .unwrap()
+        .to_string();
+    block
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
+            (
+                cells[0].trim().trim_matches('`').to_string(),
+                cells[2].trim().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_example_template_describes_every_field_of_the_card() {
+    let env = TestEnv::new();
+    let clone = env.init("described");
+    assert_success(&build_friction_example(&env, &clone, &[]));
+    let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
+    assert!(!readme.contains("_TODO"), "{readme}");
+    let rows = field_rows(&clone);
+    let get = |name: &str| {
+        rows.iter()
+            .find(|(field, _)| field == name)
+            .unwrap_or_else(|| panic!("no row {name}: {rows:?}"))
+            .1
+            .clone()
+    };
+    assert_eq!(get("question"), "the task the agents were given.");
+    assert_eq!(
+        get("agent_responses[].thought_stream"),
+        "the agent's reasoning in its own words, multilingual, with the false starts left in"
+    );
+    assert_eq!(get("metadata.temperature"), "the sampling temperature");
+    assert_eq!(rows.len(), 13, "{rows:?}");
+}
+
+/// Descriptions written in the table are kept; a rebuild with the template fills in only the
+/// rows still undescribed.
+#[test]
+fn a_rebuild_with_the_template_fills_in_placeholders_and_keeps_written_descriptions() {
+    let env = TestEnv::new();
+    let clone = env.init("filled-later");
+    let inputs = [friction(1), friction(2)];
+    let inputs: Vec<&str> = inputs.iter().map(|p| p.to_str().unwrap()).collect();
+    assert_success(&run_build(&env, &clone, &inputs));
+    let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
+    assert_eq!(readme.matches("_TODO: describe this field_").count(), 13);
+    let edited = readme.replacen(
+        "| `question` | `string` | _TODO: describe this field_ |",
+        "| `question` | `string` | What was asked, verbatim. |",
+        1,
+    );
+    std::fs::write(clone.join("README.md"), edited).unwrap();
+    env.git_out(&clone, &["commit", "-qam", "Describe question"]);
+
+    let output = build_friction_example(&env, &clone, &[]);
+    assert_success(&output);
+    let rows = field_rows(&clone);
+    assert!(
+        rows.contains(&("question".into(), "What was asked, verbatim.".into())),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("final_answer".into(), "what the group settled on.".into())),
+        "{rows:?}"
+    );
+    let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
+    assert!(!readme.contains("_TODO: describe this field_"), "{readme}");
+}
+
+fn push(env: &TestEnv, clone: &Path, args: &[&str]) -> Output {
+    env.hf_relay()
+        .args(["push", "--dir"])
+        .arg(clone)
+        .args(args)
+        .env("HF_TOKEN", WRITE_TOKEN)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn push_and_dry_run_warn_naming_the_fields_without_a_description() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "undescribed");
+    let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
+    // Describe all but two fields by hand.
+    let edited: String = readme
+        .lines()
+        .map(|line| {
+            if line.starts_with("| `metadata.tokens`") || line.starts_with("| `review_score`") {
+                line.to_string()
+            } else {
+                line.replace("_TODO: describe this field_", "Described.")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    std::fs::write(clone.join("README.md"), edited).unwrap();
+    env.git_out(&clone, &["commit", "-qam", "Describe most fields"]);
+    let expected = "warning: README.md: 2 fields without a description: `metadata.tokens`, \
+                    `review_score`; describe them in the Description column of the card's \
+                    fields table";
+    for args in [&["--dry-run"][..], &[]] {
+        let output = push(&env, &clone, args);
+        assert_success(&output);
+        assert!(
+            stderr(&output).contains(expected),
+            "push {args:?}:\n{}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn push_of_a_fully_described_card_has_no_warning() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let output = env
+        .hf_relay()
+        .args(["init", "alice/described", "--endpoint", &hub.url])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let clone = env.path().join("described");
+    assert_success(&build_friction_example(&env, &clone, &[]));
+    let output = push(&env, &clone, &[]);
+    assert_success(&output);
+    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+}
