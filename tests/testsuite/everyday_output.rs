@@ -413,9 +413,9 @@ fn push_and_dry_run_warn_naming_the_fields_without_a_description() {
         + "\n";
     std::fs::write(clone.join("README.md"), edited).unwrap();
     env.git_out(&clone, &["commit", "-qam", "Describe most fields"]);
-    let expected = "warning: README.md: 2 fields without a description: `metadata.tokens`, \
-                    `review_score`; describe them in the Description column of the card's \
-                    fields table";
+    let expected = "warning: README.md: no description for 2 fields: `metadata.tokens`, \
+                    `review_score`; write one in the Description column of the card's fields \
+                    table";
     for args in [&["--dry-run"][..], &[]] {
         let output = push(&env, &clone, args);
         assert_success(&output);

@@ -15,6 +15,7 @@ mod hardening;
 mod hostile_git;
 mod hostile_lfs;
 mod inputs;
+mod journeys;
 mod net;
 mod push;
 mod review;

@@ -498,8 +498,8 @@ fn warn_about_undescribed_fields(clone: &Clone, reporter: &dyn Reporter) -> anyh
     if !fields.is_empty() {
         let names: Vec<String> = fields.iter().map(|name| format!("`{name}`")).collect();
         reporter.warning(&format!(
-            "README.md: {} without a description: {}; describe them in the Description column \
-             of the card's fields table, or once in the card template as list items like \
+            "README.md: no description for {}: {}; write one in the Description column of the \
+             card's fields table, or once in the card template as list items like \
              \"- `name` — what it holds\" (then build with --card-template)",
             count(fields.len(), "field"),
             names.join(", ")
