@@ -443,3 +443,36 @@ fn push_of_a_fully_described_card_has_no_warning() {
     assert_success(&output);
     assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
 }
+
+/// The README and docs/reliability.md give the size of the bad-input corpus the suite runs.
+#[test]
+fn the_docs_count_the_bad_input_cases_the_corpus_holds() {
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_path("tests/bad_input/expected.json")).unwrap(),
+    )
+    .unwrap();
+    let cases = expected["cases"].as_object().unwrap().len();
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let reliability = std::fs::read_to_string(repo_path("docs/reliability.md")).unwrap();
+    assert!(
+        readme.contains(&format!(
+            "| bad input: {cases} malformed or tricky JSONL cases | {cases} as expected"
+        )),
+        "README.md's reliability table does not say {cases} cases"
+    );
+    assert!(
+        reliability.contains(&format!("| bad input | {cases} JSONL cases")),
+        "docs/reliability.md does not say {cases} cases"
+    );
+}
+
+/// The README names what is built from source: no OpenSSL since TLS is rustls.
+#[test]
+fn the_readme_says_what_is_built_from_source() {
+    let lock = std::fs::read_to_string(repo_path("Cargo.lock")).unwrap();
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    assert!(!lock.contains("name = \"openssl-src\""));
+    assert!(!readme.contains("OpenSSL are built from source"));
+    assert!(lock.contains("name = \"libgit2-sys\""));
+    assert!(readme.contains("libgit2 is built from source"));
+}
