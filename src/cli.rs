@@ -24,7 +24,7 @@ pub enum Command {
     Init(InitArgs),
     /// Convert JSONL into Parquet shards, regenerate the card and commit.
     Build(BuildArgs),
-    /// Show the dataset card the next build would write.
+    /// Show the card the next build would write (--preview), or check the card (--check).
     Card(CardArgs),
     /// Publish the clone to the Hub: create the repo, upload LFS objects, push branch and tags.
     Push(PushArgs),

@@ -154,6 +154,15 @@ fn card_without_a_mode_names_both_preview_and_check() {
         text.contains("--preview") && text.contains("--check"),
         "{text}"
     );
+    let top = help(&env, &["--help"]);
+    let line = top
+        .lines()
+        .find(|line| line.trim_start().starts_with("card "))
+        .unwrap();
+    assert!(
+        line.contains("--preview") && line.contains("--check"),
+        "{line}"
+    );
 }
 
 /// A clone with one build of a one-row file (`{"a": 1}`).
