@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,7 +24,7 @@ pub enum Command {
     Init(InitArgs),
     /// Convert JSONL into Parquet shards, regenerate the card and commit.
     Build(BuildArgs),
-    /// Show the dataset card the next build would write.
+    /// Show the card the next build would write (--preview), or check the card (--check).
     Card(CardArgs),
     /// Publish the clone to the Hub: create the repo, upload LFS objects, push branch and tags.
     Push(PushArgs),
@@ -85,7 +85,8 @@ pub struct VisibilityArgs {
     /// Create the repo as private (ignored when it already exists).
     #[arg(long, conflicts_with = "public")]
     pub private: bool,
-    /// Create the repo as public.
+    /// Create the repo as public (ignored when it already exists). With neither flag the Hub
+    /// decides: public by default, unless the organization's settings say otherwise.
     #[arg(long)]
     pub public: bool,
 }
@@ -120,6 +121,7 @@ pub struct TagArgs {
     /// List tags instead.
     #[arg(long, conflicts_with_all = ["name", "rev", "message"])]
     pub list: bool,
+    /// The clone to tag in.
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
 }
@@ -157,14 +159,17 @@ pub struct PublishArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// The clone to look at.
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
+    /// Print the status as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
+    /// The clone to compare in.
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
     /// The older state (default: the last published state, origin/main, else the first commit).
@@ -174,6 +179,7 @@ pub struct DiffArgs {
     /// Only the summary: rows and shards per split, schema changes.
     #[arg(long)]
     pub stat: bool,
+    /// Print the differences as JSON on stdout.
     #[arg(long)]
     pub json: bool,
     /// Exit with 1 when there are differences, like git diff --exit-code.
@@ -183,6 +189,7 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
+    /// The clone whose history to show.
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
     /// One line per commit.
@@ -192,6 +199,7 @@ pub struct LogArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// The clone to check.
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
     /// The commit to verify (default: HEAD).
@@ -276,6 +284,8 @@ pub enum OnTypeConflict {
 /// Card metadata flags: written into the README's YAML and kept there afterwards.
 #[derive(Debug, Args, Clone, Default)]
 pub struct CardFlags {
+    /// The dataset's display name (the card's `pretty_name` and title; without it the title
+    /// is the repo's name).
     #[arg(long, value_name = "NAME")]
     pub pretty_name: Option<String>,
     /// License id, e.g. mit, apache-2.0, cc-by-4.0.
@@ -301,13 +311,15 @@ pub struct CardFlags {
     pub card_template: Option<PathBuf>,
 }
 
+/// `card` needs one mode: `--preview` or `--check` (a usage error naming both otherwise).
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("mode").required(true).args(["preview", "check"])))]
 pub struct CardArgs {
     /// The clone whose card to show.
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
     /// Print the card the next build would write (writes nothing).
-    #[arg(long, required_unless_present = "check", conflicts_with = "check")]
+    #[arg(long, conflicts_with = "check")]
     pub preview: bool,
     /// Check the metadata of the working tree's README.md as the Hub would (every problem,
     /// with its YAML path); exit 0 when valid, 1 otherwise.

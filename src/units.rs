@@ -65,6 +65,11 @@ pub fn count(n: usize, noun: &str) -> String {
     format!("{} {noun}{}", thousands(n as u64), plural(n))
 }
 
+/// `1 row`, `12,345 rows`.
+pub fn rows(n: u64) -> String {
+    format!("{} row{}", thousands(n), if n == 1 { "" } else { "s" })
+}
+
 /// `""` for one, `"s"` otherwise.
 pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }

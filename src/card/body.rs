@@ -59,6 +59,9 @@ pub struct BodyContext<'a> {
     pub split_rows: Vec<SplitRow>,
     /// The rebuilt config's top-level features.
     pub features: &'a [(String, Feature)],
+    /// Field descriptions the card template gives in its Markdown lists
+    /// (`template_descriptions`), for the rows of the fields table nobody has described yet.
+    pub descriptions: HashMap<String, String>,
 }
 
 impl BodyContext<'_> {
@@ -173,7 +176,11 @@ pub fn refresh(body: &str, context: &BodyContext) -> String {
 /// The lines of a generated block (without markers); `old` is its previous content.
 fn generate(name: &str, context: &BodyContext, old: &str) -> Vec<String> {
     if name == "fields" {
-        fields_table(context.features, &old_descriptions(old))
+        fields_table(
+            context.features,
+            &old_descriptions(old),
+            &context.descriptions,
+        )
     } else {
         splits_table(&context.split_rows)
     }
@@ -241,7 +248,13 @@ fn flatten(prefix: &str, features: &[(String, Feature)], rows: &mut Vec<(String,
     }
 }
 
-fn fields_table(features: &[(String, Feature)], old: &HashMap<String, String>) -> Vec<String> {
+/// A field's row: the description written in the table before, else the template's, else the
+/// placeholder (which `push` warns about, see `undescribed_fields`).
+fn fields_table(
+    features: &[(String, Feature)],
+    old: &HashMap<String, String>,
+    template: &HashMap<String, String>,
+) -> Vec<String> {
     let mut rows = Vec::new();
     flatten("", features, &mut rows);
     let mut lines = vec![
@@ -251,6 +264,8 @@ fn fields_table(features: &[(String, Feature)], old: &HashMap<String, String>) -
     for (path, display_type) in rows {
         let description = old
             .get(&path)
+            .filter(|d| d.as_str() != DESCRIPTION_PLACEHOLDER)
+            .or_else(|| template.get(&path.replace("[]", "")))
             .map_or(DESCRIPTION_PLACEHOLDER, String::as_str);
         lines.push(format!(
             "| {} | {} | {description} |",
@@ -308,4 +323,116 @@ fn old_descriptions(old: &str) -> HashMap<String, String> {
         map.entry(name).or_insert(description);
     }
     map
+}
+
+/// The fields of a card whose row in the fields table still has the placeholder description,
+/// in table order.
+pub fn undescribed_fields(body: &str) -> Vec<String> {
+    let mut inside = false;
+    let mut names = Vec::new();
+    for line in body.lines() {
+        if marker_name(line, "begin") == Some("fields") {
+            inside = true;
+        } else if marker_name(line, "end") == Some("fields") {
+            inside = false;
+        } else if inside && line.trim_start().starts_with('|') {
+            let cells = cells(line);
+            if cells.len() >= 3 && cells[2..].join("|").trim() == DESCRIPTION_PLACEHOLDER {
+                let name = cells[0].trim();
+                let name = name
+                    .strip_prefix('`')
+                    .and_then(|n| n.strip_suffix('`'))
+                    .unwrap_or(name);
+                names.push(name.replace("\\|", "|"));
+            }
+        }
+    }
+    names
+}
+
+/// Field descriptions written once, in the card template's prose: a Markdown list item that
+/// starts with a field's name as a code span and a separator (`—`, `–`, `-` or `:`) describes
+/// that field, its continuation lines included; its sub-items describe the field's members
+/// (`- \`agent_type\` — …` under `- \`agent_responses\` — …` is
+/// `agent_responses[].agent_type`). A dotted name (`\`metadata.model\``) is a whole path.
+/// Keyed by the path without `[]`; the first description of a field wins.
+pub fn template_descriptions(template: &str) -> HashMap<String, String> {
+    struct Item {
+        indent: usize,
+        key: Option<String>,
+        description: String,
+    }
+    fn finish(item: Option<&Item>, out: &mut HashMap<String, String>) {
+        let Some(Item {
+            key: Some(key),
+            description,
+            ..
+        }) = item
+        else {
+            return;
+        };
+        let description = description.trim().trim_end_matches([':', ';', ',']).trim();
+        if !description.is_empty() {
+            out.entry(key.clone())
+                .or_insert_with(|| description.replace('|', "\\|"));
+        }
+    }
+    let mut out = HashMap::new();
+    // The open list items, outermost first; the last one takes continuation lines.
+    let mut items: Vec<Item> = Vec::new();
+    let mut continues = false;
+    for line in template.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let text = line.trim();
+        let marker = ["- ", "* ", "+ "].iter().find(|m| text.starts_with(**m));
+        if let Some(marker) = marker {
+            finish(items.last(), &mut out);
+            while items.last().is_some_and(|item| item.indent >= indent) {
+                items.pop();
+            }
+            let parent = items.last().and_then(|item| item.key.clone());
+            let (key, description) = match field_item(&text[marker.len()..]) {
+                Some((name, description)) => {
+                    let name = name.replace("[]", "");
+                    let key = match parent {
+                        Some(parent) if !name.contains('.') => format!("{parent}.{name}"),
+                        _ => name,
+                    };
+                    (Some(key), description.to_string())
+                }
+                None => (None, String::new()),
+            };
+            items.push(Item {
+                indent,
+                key,
+                description,
+            });
+            continues = true;
+        } else if text.is_empty() {
+            finish(items.last(), &mut out);
+            continues = false;
+        } else if continues && items.last().is_some_and(|item| indent > item.indent) {
+            let item = items.last_mut().unwrap();
+            item.description.push(' ');
+            item.description.push_str(text);
+        } else if indent == 0 {
+            finish(items.last(), &mut out);
+            items.clear();
+            continues = false;
+        }
+    }
+    finish(items.last(), &mut out);
+    out
+}
+
+/// `("question", "the task …")` for a list item's text `` `question` — the task … ``.
+fn field_item(text: &str) -> Option<(&str, &str)> {
+    let rest = text.strip_prefix('`')?;
+    let end = rest.find('`')?;
+    let (name, rest) = (&rest[..end], rest[end + 1..].trim_start());
+    let description = ["—", "–", "-", ":"]
+        .iter()
+        .find_map(|separator| rest.strip_prefix(separator))?;
+    let is_separated = description.is_empty() || description.starts_with(char::is_whitespace);
+    (is_separated && !name.is_empty()).then_some((name, description.trim()))
 }

@@ -11,6 +11,7 @@ mod merge;
 pub mod validate;
 mod yaml;
 
+pub use body::undescribed_fields;
 pub use merge::{CardMergeError, merge_cards};
 
 /// Keys hf-relay regenerates on every build; every other key belongs to the user.
@@ -148,6 +149,10 @@ pub fn render(request: &CardRequest) -> anyhow::Result<String> {
         pretty_name,
         split_rows,
         features: &config.features,
+        descriptions: request
+            .template
+            .map(body::template_descriptions)
+            .unwrap_or_default(),
     };
 
     let newline = card.newline;

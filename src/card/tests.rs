@@ -1064,3 +1064,56 @@ fn alias_budget_grows_with_the_document() {
     assert_eq!(yaml::alias_budget(10), 64 * 1024);
     assert_eq!(yaml::alias_budget(1 << 20), 16 << 20);
 }
+
+#[test]
+fn template_lists_describe_fields_nested_items_their_members() {
+    let template = "\
+# Title
+
+- `question` — the task the agents were given.
+- `agent_responses` — one entry per agent turn:
+  - `agent_type` — the role the agent played;
+  - `thought_stream` — the reasoning, with the false
+    starts left in;
+- `metadata.model`: the generating model
+- `score` is sparse by design; not a description.
+- **Disagreement** is how reasoning gets checked.
+- `a|b` - a name with a bar
+
+Prose after the list.
+  - `orphan` — indented, but after a paragraph
+";
+    let found = body::template_descriptions(template);
+    let get = |key: &str| found.get(key).map(String::as_str);
+    assert_eq!(get("question"), Some("the task the agents were given."));
+    assert_eq!(get("agent_responses"), Some("one entry per agent turn"));
+    assert_eq!(
+        get("agent_responses.agent_type"),
+        Some("the role the agent played")
+    );
+    assert_eq!(
+        get("agent_responses.thought_stream"),
+        Some("the reasoning, with the false starts left in")
+    );
+    assert_eq!(get("metadata.model"), Some("the generating model"));
+    assert_eq!(get("score"), None);
+    assert_eq!(get("a|b"), Some("a name with a bar"));
+    assert_eq!(get("orphan"), Some("indented, but after a paragraph"));
+    assert_eq!(found.len(), 7, "{found:?}");
+}
+
+#[test]
+fn undescribed_fields_are_the_placeholder_rows_of_the_fields_table() {
+    let body = format!(
+        "| `x` | `int64` | {DESCRIPTION} |\n\
+         <!-- hf-relay:begin fields (generated) -->\n\
+         | Field | Type | Description |\n\
+         | --- | --- | --- |\n\
+         | `a` | `int64` | {DESCRIPTION} |\n\
+         | `b` | `string` | Described. |\n\
+         | `c\\|d` | `string` | {DESCRIPTION} |\n\
+         <!-- hf-relay:end fields -->\n",
+        DESCRIPTION = body::DESCRIPTION_PLACEHOLDER
+    );
+    assert_eq!(body::undescribed_fields(&body), ["a", "c|d"]);
+}

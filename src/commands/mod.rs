@@ -115,13 +115,14 @@ pub fn report_error(error: &anyhow::Error) -> u8 {
     if let Some(SilentExit(code)) = error.downcast_ref::<SilentExit>() {
         return *code;
     }
-    eprintln!("Error: {error}");
+    use crate::output::stderr_line;
+    stderr_line(format_args!("Error: {error}"));
     for cause in error.chain().skip(1) {
-        eprintln!("Caused by: {cause}");
+        stderr_line(format_args!("Caused by: {cause}"));
     }
     let diagnosis = diagnose(error);
     for hint in &diagnosis.hints {
-        eprintln!("Hint: {hint}");
+        stderr_line(format_args!("Hint: {hint}"));
     }
     diagnosis.kind.exit_code()
 }

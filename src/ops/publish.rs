@@ -112,10 +112,8 @@ pub fn publish(options: &PublishOptions, reporter: &dyn Reporter) -> anyhow::Res
     let clone = super::open_clone(&dir, reporter)?;
     let result = super::push::push(&clone, &options.push, reporter)?;
     if !result.dry_run {
-        reporter.status(&format!(
-            "Published {} at {}",
-            result.repo_id, result.dataset_url
-        ));
+        // The URLs are the result, on stdout: not repeated here.
+        reporter.status(&format!("Published {}", result.repo_id));
     }
     Ok(result)
 }

@@ -138,33 +138,33 @@ fn split_line(split: &SplitDiff, multi: bool) -> String {
     let name = split_name(split, multi);
     match (split.rows_before, split.rows_after) {
         (None, Some(rows)) => format!(
-            "{name}: new split, {} rows, {}, {}",
-            thousands(rows),
+            "{name}: new split, {}, {}, {}",
+            crate::units::rows(rows),
             shards(split.shards_after),
             human_bytes(split.bytes_after)
         ),
         (Some(rows), None) => format!(
-            "{name}: removed split (was {} rows, {}, {})",
-            thousands(rows),
+            "{name}: removed split (was {}, {}, {})",
+            crate::units::rows(rows),
             shards(split.shards_before),
             human_bytes(split.bytes_before)
         ),
         (before, after) => {
             let (before, after) = (before.unwrap_or(0), after.unwrap_or(0));
             let rows = if before == after {
-                format!("{} rows (±0)", thousands(after))
+                format!("{} (±0)", crate::units::rows(after))
             } else if after > before {
                 format!(
-                    "{} → {} rows (+{})",
+                    "{} → {} (+{})",
                     thousands(before),
-                    thousands(after),
+                    crate::units::rows(after),
                     thousands(after - before)
                 )
             } else {
                 format!(
-                    "{} → {} rows (-{})",
+                    "{} → {} (-{})",
                     thousands(before),
-                    thousands(after),
+                    crate::units::rows(after),
                     thousands(before - after)
                 )
             };

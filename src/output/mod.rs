@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::convert::Progress;
 
@@ -14,21 +14,49 @@ pub struct BarProgress {
     bar: ProgressBar,
 }
 
-/// A byte bar on stderr when it is a terminal; hidden (quiet) in pipes and CI.
+/// A byte bar, drawn nowhere until `start` gives it its total and label.
 fn terminal_bar() -> ProgressBar {
-    let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
-    } else {
-        ProgressBar::hidden()
+    let bar = ProgressBar::hidden();
+    // Sizes as the status lines, the commit messages and the card write them (kB, MB: powers
+    // of 1000), not indicatif's KiB/MiB.
+    let bytes = |value: u64, out: &mut dyn std::fmt::Write| {
+        let _ = out.write_str(&crate::units::human_bytes(value));
     };
     bar.set_style(
-        ProgressStyle::with_template(
-            "{msg:>18} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .expect("a valid template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{msg:>18} [{bar:30}] {done}/{total} {rate}/s eta {eta}")
+            .expect("a valid template")
+            .with_key(
+                "done",
+                move |state: &ProgressState, out: &mut dyn std::fmt::Write| bytes(state.pos(), out),
+            )
+            .with_key(
+                "total",
+                move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                    bytes(state.len().unwrap_or(0), out)
+                },
+            )
+            .with_key(
+                "rate",
+                move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                    bytes(state.per_sec() as u64, out)
+                },
+            )
+            .progress_chars("=> "),
     );
     bar
+}
+
+/// Gives the bar its total and label, then draws it on stderr when that is a terminal: every
+/// frame has both (a bar of length 0 is drawn full, one without a message has no label).
+fn start(bar: &ProgressBar, total_bytes: u64, label: String) {
+    bar.set_draw_target(ProgressDrawTarget::hidden());
+    bar.set_length(total_bytes);
+    bar.set_position(0);
+    bar.set_message(label);
+    if std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        bar.tick();
+    }
 }
 
 impl BarProgress {
@@ -51,10 +79,7 @@ impl Default for BarProgress {
 
 impl Progress for BarProgress {
     fn phase(&self, name: &str, total_bytes: u64) {
-        // Length first: setting the message draws, and a bar of length 0 is drawn full.
-        self.bar.set_length(total_bytes);
-        self.bar.set_position(0);
-        self.bar.set_message(name.to_string());
+        start(&self.bar, total_bytes, name.to_string());
     }
 
     fn advance(&self, bytes: u64) {
@@ -62,14 +87,22 @@ impl Progress for BarProgress {
     }
 }
 
+/// A line on stderr. When nobody reads stderr any more (`2>&1 | head -1`), the line is dropped
+/// and the command goes on: its work and exit code do not depend on its reader (`eprintln!`
+/// would panic, exit 101).
+pub fn stderr_line(line: std::fmt::Arguments) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// A status line on stderr (stdout is kept for results).
 pub fn status(message: impl AsRef<str>) {
-    eprintln!("{}", message.as_ref());
+    stderr_line(format_args!("{}", message.as_ref()));
 }
 
 /// A warning on stderr, `warning: …` as cargo and git write it.
 pub fn warning(message: impl AsRef<str>) {
-    eprintln!("warning: {}", message.as_ref());
+    stderr_line(format_args!("warning: {}", message.as_ref()));
 }
 
 /// How the operations report to a person: status lines and warnings on stderr, progress bars
@@ -132,12 +165,15 @@ impl crate::hub::UploadReporter for TransferProgress {
         if total_bytes == 0 {
             return; // nothing to transfer: no bar
         }
-        self.bar.set_length(total_bytes);
-        self.bar.set_message(format!(
-            "{} {}",
-            self.label,
-            crate::units::count(total_objects, "object")
-        ));
+        start(
+            &self.bar,
+            total_bytes,
+            format!(
+                "{} {}",
+                self.label,
+                crate::units::count(total_objects, "object")
+            ),
+        );
     }
 
     fn on_bytes(&self, n: u64) {

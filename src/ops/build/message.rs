@@ -7,23 +7,17 @@ use std::path::{Path, PathBuf};
 use super::next_state::{NextState, ShardStatus, SplitSummary};
 use super::plan::BuildPlan;
 use crate::convert::Converted;
-use crate::units::{human_bytes, plural, thousands};
+use crate::units::{human_bytes, plural, rows, thousands};
 
 fn rows_with_delta(split: &SplitSummary) -> String {
-    let rows = thousands(split.num_examples);
+    let rows = rows(split.num_examples);
     match split.previous_examples {
-        None => format!("{rows} rows (new)"),
-        Some(previous) if previous == split.num_examples => format!("{rows} rows (±0)"),
+        None => format!("{rows} (new)"),
+        Some(previous) if previous == split.num_examples => format!("{rows} (±0)"),
         Some(previous) if previous < split.num_examples => {
-            format!(
-                "{rows} rows (+{})",
-                thousands(split.num_examples - previous)
-            )
+            format!("{rows} (+{})", thousands(split.num_examples - previous))
         }
-        Some(previous) => format!(
-            "{rows} rows (-{})",
-            thousands(previous - split.num_examples)
-        ),
+        Some(previous) => format!("{rows} (-{})", thousands(previous - split.num_examples)),
     }
 }
 
@@ -92,9 +86,9 @@ pub(super) fn commit_message(
                         "changed"
                     };
                     format!(
-                        "  {verb:<8}{} ({} rows, {})",
+                        "  {verb:<8}{} ({}, {})",
                         s.path,
-                        thousands(s.num_rows),
+                        rows(s.num_rows),
                         human_bytes(s.size)
                     )
                 });

@@ -29,7 +29,7 @@ use crate::convert::{self, ConvertError};
 use crate::ids::short_id;
 use crate::repo::{Change, CommitOutcome};
 use crate::repo_id::from_dataset_url;
-use crate::units::{plural, thousands};
+use crate::units::plural;
 
 /// What `build` is asked to do.
 #[derive(Debug, Clone)]
@@ -115,9 +115,9 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
             ),
         };
         reporter.status(&format!(
-            "Converted {}: {} rows in {} shard{}{skipped}",
+            "Converted {}: {} in {} shard{}{skipped}",
             split.name,
-            thousands(split.num_examples),
+            crate::units::rows(split.num_examples),
             split.shards.len(),
             plural(split.shards.len())
         ));

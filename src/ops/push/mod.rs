@@ -109,6 +109,7 @@ pub fn push(
     }
     let hub_main = fetch_and_integrate(clone, &target, &repo, &destination, options, reporter)?;
     ask_the_hub_about_the_card(clone, &client, reporter)?;
+    warn_about_undescribed_fields(clone, reporter)?;
     let head = clone.head_id()?;
     if matches!(options.to, PushTo::NewPullRequest { .. }) && hub_main.tip == Some(head) {
         return Err(UserError::new(format!(
@@ -488,6 +489,26 @@ fn head_readme(clone: &Clone) -> anyhow::Result<Option<String>> {
     Ok(clone
         .head_blob("README.md")?
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// A card whose fields table still says `_TODO: describe this field_` is published all the
+/// same, with a warning naming the fields.
+fn warn_about_undescribed_fields(clone: &Clone, reporter: &dyn Reporter) -> anyhow::Result<()> {
+    let Some(readme) = head_readme(clone)? else {
+        return Ok(());
+    };
+    let fields = crate::card::undescribed_fields(&readme);
+    if !fields.is_empty() {
+        let names: Vec<String> = fields.iter().map(|name| format!("`{name}`")).collect();
+        reporter.warning(&format!(
+            "README.md: no description for {}: {}; write one in the Description column of the \
+             card's fields table, or once in the card template as list items like \
+             \"- `name` — what it holds\" (then build with --card-template)",
+            count(fields.len(), "field"),
+            names.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// Step 3b: the Hub's own verdict on the card to publish (after integration, which may have
