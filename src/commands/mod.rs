@@ -115,13 +115,16 @@ pub fn report_error(error: &anyhow::Error) -> u8 {
     if let Some(SilentExit(code)) = error.downcast_ref::<SilentExit>() {
         return *code;
     }
-    eprintln!("Error: {error}");
+    // Server text in the chain was sanitised where it was received; this is the last line of
+    // defence for the terminal.
+    let safe = |text: String| crate::sanitize::terminal(&text);
+    eprintln!("{}", safe(format!("Error: {error}")));
     for cause in error.chain().skip(1) {
-        eprintln!("Caused by: {cause}");
+        eprintln!("{}", safe(format!("Caused by: {cause}")));
     }
     let diagnosis = diagnose(error);
     for hint in &diagnosis.hints {
-        eprintln!("Hint: {hint}");
+        eprintln!("{}", safe(format!("Hint: {hint}")));
     }
     diagnosis.kind.exit_code()
 }

@@ -244,7 +244,7 @@ impl HubClient {
                 return Err(HubError::ObjectError {
                     oid: object.oid.clone(),
                     code: error.code,
-                    message: self.http.redactor.redact(&error.message),
+                    message: self.http.displayable(&error.message),
                 });
             }
         }

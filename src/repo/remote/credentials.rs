@@ -157,6 +157,17 @@ impl<'a> Credentials<'a> {
     pub fn redact(&self, text: &str) -> String {
         self.redactor.redact(text)
     }
+
+    /// Server text fit to show ([`crate::sanitize::line`]) with this operation's token masked.
+    pub fn display(&self, text: &str) -> String {
+        crate::sanitize::line(text, &self.redactor, crate::sanitize::LINE_LIMIT)
+    }
+
+    /// Whether `fragment` is a piece of the token (never shown, even cut short).
+    pub(super) fn is_in_token(&self, fragment: &str) -> bool {
+        self.token
+            .is_some_and(|token| !fragment.is_empty() && token.expose().contains(fragment))
+    }
 }
 
 /// The origin of a URL: scheme, host and port (the scheme's default port when none is given),

@@ -520,8 +520,10 @@ fn remote_lines_drop_progress_and_rules() {
     let credentials = Credentials::new(Some(&secret), "a/b", "https://hub.local/datasets/a/b");
     let sideband = b"Resolving deltas:  50% (1/2)\rResolving deltas: 100% (2/2), done.\n\
         ------\nYour push was rejected\n  - x.bin (ref: refs/heads/main)\ntoken hf_secret0123456789\n\n";
+    let mut tail = Tail::default();
+    tail.push(sideband);
     assert_eq!(
-        remote_lines(sideband, &credentials),
+        remote_lines(&tail, &credentials),
         vec![
             "remote: Your push was rejected",
             "remote:   - x.bin (ref: refs/heads/main)",
