@@ -399,7 +399,9 @@ impl<R> PktLines<R> {
         }
     }
 
+    /// Checks `data`, the bytes read after the first `self.bytes`.
     fn scan(&mut self, mut data: &[u8]) -> io::Result<()> {
+        let read = data.len();
         while !data.is_empty() {
             if self.remaining > 0 {
                 let take = self.remaining.min(data.len());
@@ -447,7 +449,7 @@ impl<R> PktLines<R> {
                         "the server sent an invalid pkt-line in its {}: length \"{}\" at byte {}",
                         self.what,
                         String::from_utf8_lossy(&header),
-                        self.bytes
+                        (self.bytes + (read - data.len()) as u64).saturating_sub(4)
                     )));
                 }
             }
@@ -772,6 +774,64 @@ a.serve_forever()
             "{same:#}"
         );
         assert!(!dir.path().join("cross").exists() && !dir.path().join("same").exists());
+    }
+
+    fn pkt(payload: &[u8]) -> Vec<u8> {
+        let mut line = format!("{:04x}", payload.len() + 4).into_bytes();
+        line.extend_from_slice(payload);
+        line
+    }
+
+    /// Reads `answer` through `lines` to the end: the error message, if any.
+    fn read_through(mut lines: PktLines<std::io::Cursor<Vec<u8>>>) -> Option<String> {
+        let mut sink = Vec::new();
+        lines
+            .read_to_end(&mut sink)
+            .err()
+            .map(|err| err.to_string())
+    }
+
+    #[test]
+    fn pkt_lines_are_bounded_and_errors_named() {
+        let service = pkt(b"# service=git-upload-pack\n");
+        let advert = |body: Vec<u8>| {
+            let mut answer = service.clone();
+            answer.extend_from_slice(b"0000");
+            answer.extend(body);
+            PktLines::advertisement(std::io::Cursor::new(answer))
+        };
+        let oid = "1".repeat(40);
+        let refs = |n: u64, name_len: usize| -> Vec<u8> {
+            let name = "x".repeat(name_len);
+            let mut body: Vec<u8> = (0..n)
+                .flat_map(|i| pkt(format!("{oid} refs/tags/{name}{i}\n").as_bytes()))
+                .collect();
+            body.extend_from_slice(b"0000");
+            body
+        };
+        assert_eq!(read_through(advert(refs(MAX_ADVERTISED_REFS, 0))), None);
+        let message = read_through(advert(refs(MAX_ADVERTISED_REFS + 1, 0))).unwrap();
+        assert!(message.contains("more than 100000 refs"), "{message}");
+        // 600 refs of 64 KiB: over 32 MiB.
+        let message = read_through(advert(refs(600, 65_000))).unwrap();
+        assert!(message.contains("larger than 32 MiB"), "{message}");
+        let message = read_through(advert(b"0003".to_vec())).unwrap();
+        assert!(message.contains(r#"length "0003" at byte 34"#), "{message}");
+        let message = read_through(advert(b"zz10".to_vec())).unwrap();
+        assert!(message.contains(r#"length "zz10""#), "{message}");
+        let message = read_through(advert(pkt(b"ERR no\0pe \x1b[2Jhere"))).unwrap();
+        assert_eq!(message, "the server says: no?pe ?here");
+
+        let push = |body: Vec<u8>| PktLines::push_result(std::io::Cursor::new(body));
+        let mut report = pkt(b"\x02progress\r");
+        report.extend(pkt(
+            &[b"\x01".as_slice(), &pkt(b"unpack ok\n"), b"0000"].concat()
+        ));
+        report.extend_from_slice(b"0000");
+        assert_eq!(read_through(push(report)), None);
+        let message = read_through(push(pkt(b"\x03fatal\x07 end"))).unwrap();
+        assert_eq!(message, "the server says: fatal? end");
+        assert!(take_refusal().is_some() && take_refusal().is_none());
     }
 
     #[test]
