@@ -392,9 +392,7 @@ impl Http {
             .map_err(|err| self.network(method, url, ureq::Error::Io(err)))?;
         serde_json::from_slice(&text).map_err(|err| HubError::InvalidResponse {
             url: self.shown(url),
-            detail: self
-                .redactor
-                .redact(&format!("the body is not the expected JSON: {err}")),
+            detail: self.displayable(&format!("the body is not the expected JSON: {err}")),
         })
     }
 
@@ -517,7 +515,7 @@ impl Http {
                         error_chain(&err),
                         self.policy.max_retries
                     );
-                    reporter.on_retry(&self.redactor.redact(&reason), wait);
+                    reporter.on_retry(&self.displayable(&reason), wait);
                     interrupt::sleep(wait)?;
                 }
                 Err(err) => return Err(err),

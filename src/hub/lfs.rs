@@ -223,8 +223,7 @@ impl HubClient {
             url: self.http.shown(url),
             detail: self
                 .http
-                .redactor
-                .redact(&format!("the body is not the expected JSON: {err}")),
+                .displayable(&format!("the body is not the expected JSON: {err}")),
         })
     }
 
