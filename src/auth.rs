@@ -279,7 +279,14 @@ pub fn redact(text: &str) -> String {
 /// base64 word that holds the token is masked whole, so none of its bytes remain.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    secret: Option<Secret>,
+    secrets: Vec<Secret>,
+}
+
+/// A part of a text to mask, and what replaces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub range: std::ops::Range<usize>,
+    pub with: &'static str,
 }
 
 #[derive(Clone)]
@@ -290,19 +297,58 @@ struct Secret {
 
 impl Redactor {
     pub fn new(secret: Option<&Token>) -> Redactor {
+        Redactor::for_tokens(secret)
+    }
+
+    /// A redactor that knows several tokens (e.g. every token lent to git on a thread).
+    pub fn for_tokens<'t>(tokens: impl IntoIterator<Item = &'t Token>) -> Redactor {
         Redactor {
-            secret: secret
+            secrets: tokens
+                .into_iter()
                 .filter(|token| !token.expose().is_empty())
-                .map(|token| Secret::new(token.expose())),
+                .map(|token| Secret::new(token.expose()))
+                .collect(),
         }
     }
 
+    /// `text` with every span of [`Redactor::spans`] replaced. Text from outside is shown
+    /// through [`crate::sanitize`] instead, which also removes control characters first.
     pub fn redact(&self, text: &str) -> String {
-        let text = match &self.secret {
-            Some(secret) => secret.encoded.replace_all(text, "***"),
-            None => std::borrow::Cow::Borrowed(text),
-        };
-        mask_patterns(&text)
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for span in self.spans(text) {
+            out.push_str(&text[at..span.range.start]);
+            out.push_str(span.with);
+            at = span.range.end;
+        }
+        out.push_str(&text[at..]);
+        out
+    }
+
+    /// What to mask in `text`: every form of the known tokens and the patterns of [`redact`],
+    /// sorted, overlapping ones merged.
+    pub(crate) fn spans(&self, text: &str) -> Vec<Span> {
+        let mut spans: Vec<Span> = Vec::new();
+        for secret in &self.secrets {
+            for found in secret.encoded.find_iter(text) {
+                spans.push(Span {
+                    range: found.range(),
+                    with: "***",
+                });
+            }
+        }
+        pattern_spans(text, &mut spans);
+        spans.sort_by_key(|span| (span.range.start, std::cmp::Reverse(span.range.end)));
+        let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
+        for span in spans {
+            match merged.last_mut() {
+                Some(last) if span.range.start < last.range.end => {
+                    last.range.end = last.range.end.max(span.range.end);
+                }
+                _ => merged.push(span),
+            }
+        }
+        merged
     }
 }
 
@@ -369,13 +415,14 @@ impl Secret {
 impl fmt::Debug for Redactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Redactor")
-            .field("has_secret", &self.secret.is_some())
+            .field("has_secret", &!self.secrets.is_empty())
             .finish()
     }
 }
 
-/// The masks that need no known token.
-fn mask_patterns(text: &str) -> String {
+/// The masks that need no known token: `hf_…` tokens, `Authorization:` values, `Bearer`
+/// credentials and URL userinfo.
+fn pattern_spans(text: &str, spans: &mut Vec<Span>) {
     static HF_TOKEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"hf_[A-Za-z0-9]{4,}").unwrap());
     static USERINFO: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@").unwrap());
@@ -384,10 +431,26 @@ fn mask_patterns(text: &str) -> String {
     static BEARER: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=\-]{8,}").unwrap());
 
-    let text = AUTH_HEADER.replace_all(text, "$1 ***");
-    let text = BEARER.replace_all(&text, "$1 ***");
-    let text = USERINFO.replace_all(&text, "$1***@");
-    HF_TOKEN.replace_all(&text, "hf_***").into_owned()
+    // Each replaces what follows its first group.
+    for (regex, with) in [
+        (&*AUTH_HEADER, " ***"),
+        (&*BEARER, " ***"),
+        (&*USERINFO, "***@"),
+    ] {
+        for caps in regex.captures_iter(text) {
+            let (whole, head) = (caps.get(0).unwrap(), caps.get(1).unwrap());
+            spans.push(Span {
+                range: head.end()..whole.end(),
+                with,
+            });
+        }
+    }
+    for found in HF_TOKEN.find_iter(text) {
+        spans.push(Span {
+            range: found.range(),
+            with: "hf_***",
+        });
+    }
 }
 
 #[cfg(test)]

@@ -26,4 +26,5 @@ pub mod ops;
 pub mod output;
 pub mod repo;
 pub mod repo_id;
+pub mod sanitize;
 pub mod units;

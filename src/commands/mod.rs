@@ -115,14 +115,17 @@ pub fn report_error(error: &anyhow::Error) -> u8 {
     if let Some(SilentExit(code)) = error.downcast_ref::<SilentExit>() {
         return *code;
     }
+    // Server text in the chain was sanitised where it was received; this is the last line of
+    // defence for the terminal.
     use crate::output::stderr_line;
-    stderr_line(format_args!("Error: {error}"));
+    let safe = |text: String| crate::sanitize::terminal(&text);
+    stderr_line(format_args!("{}", safe(format!("Error: {error}"))));
     for cause in error.chain().skip(1) {
-        stderr_line(format_args!("Caused by: {cause}"));
+        stderr_line(format_args!("{}", safe(format!("Caused by: {cause}"))));
     }
     let diagnosis = diagnose(error);
     for hint in &diagnosis.hints {
-        stderr_line(format_args!("Hint: {hint}"));
+        stderr_line(format_args!("{}", safe(format!("Hint: {hint}"))));
     }
     diagnosis.kind.exit_code()
 }

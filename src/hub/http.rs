@@ -27,6 +27,8 @@ pub(crate) const API_TIMEOUT: Duration = Duration::from_secs(120);
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 /// Longest message kept from an error body.
 const MESSAGE_LIMIT: usize = 500;
+/// Longest URL shown in a message, in characters.
+const URL_LIMIT: usize = 2000;
 
 /// How often and how long to retry. The defaults follow huggingface_hub.
 #[derive(Debug, Clone)]
@@ -190,10 +192,16 @@ impl Http {
         url.to_string()
     }
 
-    /// `url` shown to people: no query (signatures live there), no userinfo, no token.
+    /// `url` shown to people: no query (signatures live there), no userinfo, no token, no
+    /// control character (a server's `Location` or href may hold anything).
     pub fn shown(&self, url: &str) -> String {
         let base = url.split(['?', '#']).next().unwrap_or(url);
-        self.redactor.redact(base)
+        crate::sanitize::line(base, &self.redactor, URL_LIMIT)
+    }
+
+    /// Text from the server (an error message, a header), fit to show: see [`crate::sanitize`].
+    pub fn displayable(&self, text: &str) -> String {
+        crate::sanitize::line(text, &self.redactor, MESSAGE_LIMIT)
     }
 
     fn sends_token_to(&self, url: &str) -> bool {
@@ -384,9 +392,7 @@ impl Http {
             .map_err(|err| self.network(method, url, ureq::Error::Io(err)))?;
         serde_json::from_slice(&text).map_err(|err| HubError::InvalidResponse {
             url: self.shown(url),
-            detail: self
-                .redactor
-                .redact(&format!("the body is not the expected JSON: {err}")),
+            detail: self.displayable(&format!("the body is not the expected JSON: {err}")),
         })
     }
 
@@ -419,11 +425,11 @@ impl Http {
         let message = error_message
             .clone()
             .or_else(|| message_from_body(&body))
-            .map(|m| self.redactor.redact(&shorten(&m)));
+            .map(|m| self.displayable(&m));
         let request_id = ["x-request-id", "x-amzn-trace-id", "x-amz-cf-id"]
             .into_iter()
             .find_map(header)
-            .map(|id| self.redactor.redact(&id));
+            .map(|id| self.displayable(&id));
         let url = self.shown(url);
         let retry_after = server_wait(&headers).map(|w| w.min(self.policy.max_server_wait));
         match status {
@@ -509,7 +515,7 @@ impl Http {
                         error_chain(&err),
                         self.policy.max_retries
                     );
-                    reporter.on_retry(&self.redactor.redact(&reason), wait);
+                    reporter.on_retry(&self.displayable(&reason), wait);
                     interrupt::sleep(wait)?;
                 }
                 Err(err) => return Err(err),
@@ -570,16 +576,6 @@ fn message_from_body(body: &str) -> Option<String> {
         return None; // an HTML error page says nothing useful
     }
     Some(trimmed.to_string())
-}
-
-fn shorten(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= MESSAGE_LIMIT {
-        one_line
-    } else {
-        let cut: String = one_line.chars().take(MESSAGE_LIMIT).collect();
-        format!("{cut}…")
-    }
 }
 
 /// The wait the server asks for: `Retry-After` (seconds or an HTTP date), else the `RateLimit`

@@ -223,8 +223,7 @@ impl HubClient {
             url: self.http.shown(url),
             detail: self
                 .http
-                .redactor
-                .redact(&format!("the body is not the expected JSON: {err}")),
+                .displayable(&format!("the body is not the expected JSON: {err}")),
         })
     }
 
@@ -244,7 +243,7 @@ impl HubClient {
                 return Err(HubError::ObjectError {
                     oid: object.oid.clone(),
                     code: error.code,
-                    message: self.http.redactor.redact(&error.message),
+                    message: self.http.displayable(&error.message),
                 });
             }
         }

@@ -8,6 +8,12 @@
 //! the transport on the calling thread). A request gets `Authorization: Basic
 //! base64(hf_user:TOKEN)` only when its URL has exactly that origin (sent up front: no 401
 //! round trip); a redirect to another origin is refused before anything is sent there.
+//!
+//! What the server sends is bounded before libgit2 keeps it: a ref advertisement holds at most
+//! [`MAX_ADVERTISED_REFS`] refs in [`MAX_ADVERTISEMENT_BYTES`], and a malformed pkt-line or an
+//! error line in it or in receive-pack's answer is named ([`PktLines`]); [`take_refusal`]
+//! tells `repo::remote` why the transport stopped. Every message
+//! is made displayable by [`crate::sanitize`] with the lent tokens masked.
 
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
@@ -35,9 +41,42 @@ pub const PROGRESS_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_REDIRECTS: u32 = 5;
 /// Largest error body kept for a message.
 const ERROR_BODY_LIMIT: u64 = 16 * 1024;
+/// Longest message of a failed git request, in characters.
+const MESSAGE_LIMIT: usize = 1000;
+/// Most refs a server may advertise (each costs libgit2 memory; a Hub repository has its
+/// branches, tags and `refs/pr/N`, far fewer).
+pub const MAX_ADVERTISED_REFS: u64 = 100_000;
+/// Most bytes a ref advertisement may take.
+pub const MAX_ADVERTISEMENT_BYTES: u64 = 32 * 1024 * 1024;
+/// How many of the last bytes of a git answer are kept to explain a failure libgit2 gives no
+/// reason for.
+const LAST_BYTES: usize = 32;
 
 thread_local! {
     static TOKENS: RefCell<Vec<(Origin, Token)>> = const { RefCell::new(Vec::new()) };
+    /// Why the transport stopped reading an answer, for [`take_refusal`].
+    static REFUSAL: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The last bytes read from a git answer, for [`last_bytes`].
+    static TAIL: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Why the transport refused what the server sent during the last operation of this thread
+/// (a bound exceeded, a malformed pkt-line), already displayable; taken once.
+pub fn take_refusal() -> Option<String> {
+    REFUSAL.with(|refusal| refusal.borrow_mut().take())
+}
+
+/// The last bytes the server sent on this thread (at most 32), to say what it sent when
+/// libgit2 stops without a reason.
+pub fn last_bytes() -> Vec<u8> {
+    TAIL.with(|tail| tail.borrow().clone())
+}
+
+/// Records why the transport stops and returns the error for libgit2.
+fn refuse(message: String) -> io::Error {
+    let message = displayable(&message, MESSAGE_LIMIT);
+    REFUSAL.with(|refusal| *refusal.borrow_mut() = Some(message.clone()));
+    io::Error::other(message)
 }
 
 /// While alive, git requests of this thread to `url`'s origin carry the token.
@@ -49,6 +88,8 @@ pub struct Authorized {
 /// Lends `token` to git requests to the origin of `url` (the remote), on this thread, until the
 /// guard is dropped. No token, or a URL without an http(s) origin, lends nothing.
 pub fn authorize(url: &str, token: Option<&str>) -> Authorized {
+    REFUSAL.with(|refusal| *refusal.borrow_mut() = None);
+    TAIL.with(|tail| tail.borrow_mut().clear());
     let origin = match (Origin::of(url), token.filter(|t| !t.is_empty())) {
         (Some(origin), Some(token)) => {
             TOKENS.with(|tokens| {
@@ -165,7 +206,7 @@ impl SmartSubtransport for Subtransport {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
             if !content_type.starts_with(&expected) {
-                return Err(git2::Error::new(
+                return Err(Failure::new(
                     ErrorCode::GenericError,
                     ErrorClass::Invalid,
                     format!(
@@ -177,7 +218,8 @@ impl SmartSubtransport for Subtransport {
                             content_type
                         }
                     ),
-                ));
+                )
+                .into_git());
             }
             if final_url != url
                 && let Some(moved) = final_url.strip_suffix(&suffix)
@@ -186,7 +228,9 @@ impl SmartSubtransport for Subtransport {
             }
             return Ok(Box::new(Stream {
                 pending: None,
-                reader: Some(reader_of(response, final_url)),
+                reader: Some(Box::new(PktLines::advertisement(reader_of(
+                    response, final_url,
+                )))),
             }));
         }
         Ok(Box::new(Stream {
@@ -248,7 +292,11 @@ impl Read for Stream {
                 body: &pending.body,
             })
             .map_err(|failure| io::Error::other(failure.message))?;
-            self.reader = Some(reader_of(response, final_url));
+            let reader = reader_of(response, final_url);
+            self.reader = Some(match pending.service {
+                "git-receive-pack" => Box::new(PktLines::push_result(reader)),
+                _ => reader,
+            });
         }
         self.reader.as_mut().expect("set above").read(buf)
     }
@@ -270,16 +318,159 @@ struct Described<R> {
 
 impl<R: Read> Read for Described<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf).map_err(|err| {
+        let n = self.inner.read(buf).map_err(|err| {
             if interrupt::interrupted() {
                 return io::Error::other(interrupt::Interrupted.to_string());
             }
-            io::Error::other(redacted(&format!(
-                "reading the answer of {}: {}",
-                shown(&self.url),
-                agent::describe(&self.url, &err.to_string())
-            )))
-        })
+            io::Error::other(displayable(
+                &format!(
+                    "reading the answer of {}: {}",
+                    shown(&self.url),
+                    agent::describe(&self.url, &err.to_string())
+                ),
+                MESSAGE_LIMIT,
+            ))
+        })?;
+        TAIL.with(|tail| {
+            let mut tail = tail.borrow_mut();
+            tail.extend_from_slice(&buf[n.saturating_sub(LAST_BYTES)..n]);
+            let excess = tail.len().saturating_sub(LAST_BYTES);
+            tail.drain(..excess);
+        });
+        Ok(n)
+    }
+}
+
+/// A git answer made of pkt-lines, read through while they are checked: a ref advertisement
+/// (the answer of `info/refs`) holds at most [`MAX_ADVERTISED_REFS`] refs in
+/// [`MAX_ADVERTISEMENT_BYTES`]; receive-pack's answer is side-band framed, and a band-3 (fatal)
+/// message ends it. A length that is not one, or an `ERR` line, stops the read with a message
+/// saying so (libgit2 gives none for the first, and cuts the second at its first NUL, calling
+/// both network errors), before libgit2 has kept anything.
+struct PktLines<R> {
+    inner: R,
+    /// What the answer is, for messages.
+    what: &'static str,
+    /// Bounds for an advertisement.
+    bounded: bool,
+    /// Whether payloads start with a side-band number.
+    sideband: bool,
+    bytes: u64,
+    /// pkt-lines with a payload.
+    lines: u64,
+    /// The length digits of the next pkt-line read so far.
+    header: Vec<u8>,
+    /// Payload bytes of the current pkt-line still to come.
+    remaining: usize,
+    /// The payload of the current pkt-line while it may be an error (at most one pkt-line,
+    /// < 64 KiB).
+    payload: Vec<u8>,
+}
+
+impl<R> PktLines<R> {
+    fn advertisement(inner: R) -> PktLines<R> {
+        PktLines::new(inner, "ref advertisement", true, false)
+    }
+
+    fn push_result(inner: R) -> PktLines<R> {
+        PktLines::new(inner, "answer to the push", false, true)
+    }
+
+    fn new(inner: R, what: &'static str, bounded: bool, sideband: bool) -> PktLines<R> {
+        PktLines {
+            inner,
+            what,
+            bounded,
+            sideband,
+            bytes: 0,
+            lines: 0,
+            header: Vec::with_capacity(4),
+            remaining: 0,
+            payload: Vec::new(),
+        }
+    }
+
+    /// The server's error text when the current payload is one: `ERR …`, or side-band 3.
+    fn error_text(&self) -> Option<&[u8]> {
+        match self.payload.strip_prefix(b"ERR ") {
+            Some(text) => Some(text),
+            None if self.sideband => self.payload.strip_prefix(&[3u8][..]),
+            None => None,
+        }
+    }
+
+    /// Checks `data`, the bytes read after the first `self.bytes`.
+    fn scan(&mut self, mut data: &[u8]) -> io::Result<()> {
+        let read = data.len();
+        while !data.is_empty() {
+            if self.remaining > 0 {
+                let take = self.remaining.min(data.len());
+                if self.payload.len() < 4 || self.error_text().is_some() {
+                    self.payload.extend_from_slice(&data[..take]);
+                }
+                self.remaining -= take;
+                data = &data[take..];
+                if self.remaining == 0
+                    && let Some(text) = self.error_text()
+                {
+                    return Err(refuse(format!(
+                        "the server says: {}",
+                        String::from_utf8_lossy(text)
+                    )));
+                }
+                continue;
+            }
+            self.header.push(data[0]);
+            data = &data[1..];
+            if self.header.len() < 4 {
+                continue;
+            }
+            let header = std::mem::take(&mut self.header);
+            self.payload.clear();
+            let length = std::str::from_utf8(&header)
+                .ok()
+                .filter(|_| header.iter().all(u8::is_ascii_hexdigit))
+                .and_then(|hex| usize::from_str_radix(hex, 16).ok());
+            match length {
+                Some(0) => {}
+                Some(length @ 4..) => {
+                    self.remaining = length - 4;
+                    self.lines += 1;
+                    // The `# service=` line is not a ref.
+                    if self.bounded && self.lines > MAX_ADVERTISED_REFS + 1 {
+                        return Err(refuse(format!(
+                            "the server advertised more than {MAX_ADVERTISED_REFS} refs; \
+                             hf-relay reads at most that many"
+                        )));
+                    }
+                }
+                _ => {
+                    return Err(refuse(format!(
+                        "the server sent an invalid pkt-line in its {}: length \"{}\" at byte {}",
+                        self.what,
+                        String::from_utf8_lossy(&header),
+                        (self.bytes + (read - data.len()) as u64).saturating_sub(4)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for PktLines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.scan(&buf[..n])?;
+        self.bytes += n as u64;
+        if self.bounded && self.bytes > MAX_ADVERTISEMENT_BYTES {
+            return Err(refuse(format!(
+                "the server's ref advertisement is larger than {} MiB; hf-relay reads at most \
+                 that much",
+                MAX_ADVERTISEMENT_BYTES / (1024 * 1024)
+            )));
+        }
+        Ok(n)
     }
 }
 
@@ -292,7 +483,7 @@ struct Call<'a> {
 }
 
 /// Why a git request failed: libgit2's code and class (so `repo::remote::explain` can tell a
-/// refused token from a network failure), and a redacted message.
+/// refused token from a network failure), and a displayable message (sanitised, redacted).
 struct Failure {
     code: ErrorCode,
     class: ErrorClass,
@@ -304,7 +495,7 @@ impl Failure {
         Failure {
             code,
             class,
-            message: redacted(&message),
+            message: displayable(&message, MESSAGE_LIMIT),
         }
     }
 
@@ -446,9 +637,8 @@ fn execute(call: &Call<'_>) -> Result<(String, Response<ureq::Body>), Failure> {
                     .into_reader()
                     .take(ERROR_BODY_LIMIT)
                     .read_to_end(&mut text);
-                let text = String::from_utf8_lossy(&text);
-                let detail: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                let detail: String = detail.chars().take(300).collect();
+                let detail =
+                    displayable(&String::from_utf8_lossy(&text), crate::sanitize::LINE_LIMIT);
                 return Err(Failure::new(
                     ErrorCode::GenericError,
                     ErrorClass::Http,
@@ -472,17 +662,13 @@ fn shown(url: &str) -> String {
     crate::auth::redact(url.split(['?', '#']).next().unwrap_or(url))
 }
 
-/// `text` without any token lent on this thread (raw, or in its Basic form).
-fn redacted(text: &str) -> String {
+/// `text` made displayable ([`crate::sanitize::line`]) with every token lent on this thread
+/// masked, in any encoding: the same redactor as the REST path's.
+fn displayable(text: &str, limit: usize) -> String {
     TOKENS.with(|tokens| {
-        let mut text = text.to_string();
-        for (_, token) in tokens.borrow().iter() {
-            let basic = base64::engine::general_purpose::STANDARD
-                .encode(format!("{USERNAME}:{}", token.expose()));
-            text = text.replace(&basic, "***");
-            text = Redactor::new(Some(token)).redact(&text);
-        }
-        crate::auth::redact(&text)
+        let tokens = tokens.borrow();
+        let redactor = Redactor::for_tokens(tokens.iter().map(|(_, token)| token));
+        crate::sanitize::line(text, &redactor, limit)
     })
 }
 
@@ -590,6 +776,64 @@ a.serve_forever()
         assert!(!dir.path().join("cross").exists() && !dir.path().join("same").exists());
     }
 
+    fn pkt(payload: &[u8]) -> Vec<u8> {
+        let mut line = format!("{:04x}", payload.len() + 4).into_bytes();
+        line.extend_from_slice(payload);
+        line
+    }
+
+    /// Reads `answer` through `lines` to the end: the error message, if any.
+    fn read_through(mut lines: PktLines<std::io::Cursor<Vec<u8>>>) -> Option<String> {
+        let mut sink = Vec::new();
+        lines
+            .read_to_end(&mut sink)
+            .err()
+            .map(|err| err.to_string())
+    }
+
+    #[test]
+    fn pkt_lines_are_bounded_and_errors_named() {
+        let service = pkt(b"# service=git-upload-pack\n");
+        let advert = |body: Vec<u8>| {
+            let mut answer = service.clone();
+            answer.extend_from_slice(b"0000");
+            answer.extend(body);
+            PktLines::advertisement(std::io::Cursor::new(answer))
+        };
+        let oid = "1".repeat(40);
+        let refs = |n: u64, name_len: usize| -> Vec<u8> {
+            let name = "x".repeat(name_len);
+            let mut body: Vec<u8> = (0..n)
+                .flat_map(|i| pkt(format!("{oid} refs/tags/{name}{i}\n").as_bytes()))
+                .collect();
+            body.extend_from_slice(b"0000");
+            body
+        };
+        assert_eq!(read_through(advert(refs(MAX_ADVERTISED_REFS, 0))), None);
+        let message = read_through(advert(refs(MAX_ADVERTISED_REFS + 1, 0))).unwrap();
+        assert!(message.contains("more than 100000 refs"), "{message}");
+        // 600 refs of 64 KiB: over 32 MiB.
+        let message = read_through(advert(refs(600, 65_000))).unwrap();
+        assert!(message.contains("larger than 32 MiB"), "{message}");
+        let message = read_through(advert(b"0003".to_vec())).unwrap();
+        assert!(message.contains(r#"length "0003" at byte 34"#), "{message}");
+        let message = read_through(advert(b"zz10".to_vec())).unwrap();
+        assert!(message.contains(r#"length "zz10""#), "{message}");
+        let message = read_through(advert(pkt(b"ERR no\0pe \x1b[2Jhere"))).unwrap();
+        assert_eq!(message, "the server says: no?pe ?here");
+
+        let push = |body: Vec<u8>| PktLines::push_result(std::io::Cursor::new(body));
+        let mut report = pkt(b"\x02progress\r");
+        report.extend(pkt(
+            &[b"\x01".as_slice(), &pkt(b"unpack ok\n"), b"0000"].concat()
+        ));
+        report.extend_from_slice(b"0000");
+        assert_eq!(read_through(push(report)), None);
+        let message = read_through(push(pkt(b"\x03fatal\x07 end"))).unwrap();
+        assert_eq!(message, "the server says: fatal? end");
+        assert!(take_refusal().is_some() && take_refusal().is_none());
+    }
+
     #[test]
     fn a_token_is_lent_only_to_its_origin_and_only_while_the_guard_lives() {
         {
@@ -603,7 +847,10 @@ a.serve_forever()
                 .join()
                 .unwrap();
             let basic = base64::engine::general_purpose::STANDARD.encode("hf_user:hf_secret0000");
-            let text = redacted(&format!("remote: Basic {basic} and hf_secret0000"));
+            let text = displayable(
+                &format!("remote: Basic {basic} and hf_secret0000"),
+                MESSAGE_LIMIT,
+            );
             assert!(
                 !text.contains(&basic) && !text.contains("secret0000"),
                 "{text}"

@@ -9,7 +9,9 @@
 //! ([`crate::interrupt::interrupted`]) stops a transfer at libgit2's next callback. Failures
 //! come back as a [`RemoteError`] (inside the `anyhow::Error`; use `downcast_ref`), which
 //! tells a refused token from a missing repo, a refused ref (with the server's `remote:`
-//! lines) and a transient network problem.
+//! lines) and a transient network problem. Server text is shown only through
+//! [`crate::sanitize`] (no control character, capped, redacted), and what push keeps of the
+//! server's side-band messages is bounded ([`SIDEBAND_TAIL`]).
 
 mod credentials;
 mod lfs_objects;
@@ -46,7 +48,13 @@ const FETCH_REFSPECS: [&str; 2] = [
     "refs/tags/*:refs/tags/*",
 ];
 
-/// Why talking to the Hub over git failed. Every text in it is redacted.
+/// Most bytes of side-band messages (`remote:` text) a push keeps: the last ones.
+pub const SIDEBAND_TAIL: usize = 64 * 1024;
+/// Most `remote:` lines shown: the last ones.
+const REMOTE_LINES: usize = 100;
+
+/// Why talking to the Hub over git failed. Every text in it is displayable (sanitised,
+/// capped, redacted).
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
     /// The server asked for credentials and there was no token.
@@ -104,6 +112,10 @@ pub enum RemoteError {
     /// The connection failed (DNS, refused, reset, TLS, timeout).
     #[error("cannot reach the Hub for {repo}: {message}")]
     Network { repo: String, message: String },
+    /// The transport stopped on what the server sent: a bound exceeded (too many refs), a
+    /// malformed pkt-line, an `ERR` line. Trying again does not help.
+    #[error("the Hub's git answer for {repo} cannot be used: {message}")]
+    BadAnswer { repo: String, message: String },
     /// Anything else libgit2 reported.
     #[error("{}", with_remote_lines(message, remote))]
     Git {
@@ -371,7 +383,7 @@ pub fn push(
     let (mut remote, credentials) = origin(clone, Some(token))?;
     let _lent = lend_token(&clone.origin_url()?, Some(token));
     let statuses: RefCell<Vec<(String, Option<String>)>> = RefCell::new(Vec::new());
-    let sideband: RefCell<Vec<u8>> = RefCell::new(Vec::new());
+    let sideband: RefCell<Tail> = RefCell::new(Tail::default());
     let mut callbacks = credentials.callbacks();
     // Not the sideband: once the server talks, it has the pack and the ref updates, and the
     // outcome is its to decide; stopping then would only hide what happened.
@@ -384,7 +396,7 @@ pub fn push(
             Ok(())
         })
         .sideband_progress(|bytes| {
-            sideband.borrow_mut().extend_from_slice(bytes);
+            sideband.borrow_mut().push(bytes);
             true
         });
     let mut options = PushOptions::new();
@@ -409,7 +421,7 @@ pub fn push(
         .filter_map(|(name, status)| {
             status
                 .as_ref()
-                .map(|reason| (credentials.redact(name), credentials.redact(reason)))
+                .map(|reason| (credentials.display(name), credentials.display(reason)))
         })
         .collect();
     if !refused.is_empty() {
@@ -588,11 +600,14 @@ fn explain(error: &git2::Error, credentials: &Credentials<'_>, remote: Vec<Strin
     if let Some((from, to)) = credentials.foreign_asker() {
         return RemoteError::Redirected { repo, from, to };
     }
+    if let Some(message) = crate::net::git::take_refusal() {
+        return RemoteError::BadAnswer { repo, message };
+    }
     if let Some(to) = refused_redirect(error.message()) {
         return RemoteError::Redirected {
             repo,
             from: credentials.origin_label(),
-            to: credentials.redact(to),
+            to: credentials.display(to),
         };
     }
     if credentials.token_refused() {
@@ -604,7 +619,13 @@ fn explain(error: &git2::Error, credentials: &Credentials<'_>, remote: Vec<Strin
     if error.code() == ErrorCode::NotFastForward {
         return RemoteError::NotFastForward;
     }
-    let message = credentials.redact(error.message());
+    let message = match error.message().trim() {
+        // libgit2 failed without setting a message (e.g. a pkt-line of length 0003).
+        "" | "no error" | "an unknown git error occurred" => {
+            no_reason(credentials, &crate::net::git::last_bytes())
+        }
+        text => credentials.display(text),
+    };
     if let Some(status) = http_status(&message) {
         return match status {
             404 => RemoteError::NotFound { repo },
@@ -646,18 +667,89 @@ fn http_status(message: &str) -> Option<u16> {
     digits.parse().ok()
 }
 
+/// What libgit2 stopped on when it gave no reason: the last bytes the server sent (at most 8,
+/// escaped; none that are a piece of the token).
+fn no_reason(credentials: &Credentials<'_>, last: &[u8]) -> String {
+    let last = &last[last.len().saturating_sub(8)..];
+    let text = String::from_utf8_lossy(last);
+    let shown: String = text.escape_debug().collect();
+    match last.is_empty() || credentials.is_in_token(text.trim()) {
+        true => "libgit2 stopped reading the Hub's git answer without giving a reason".into(),
+        false => credentials.display(&format!(
+            "libgit2 stopped reading the Hub's git answer without giving a reason; the last \
+             bytes the Hub sent were \"{shown}\" (not valid git protocol)"
+        )),
+    }
+}
+
+/// The last [`SIDEBAND_TAIL`] bytes of the server's side-band messages, and how many came
+/// before them: a server may send gigabytes of progress.
+#[derive(Default)]
+struct Tail {
+    bytes: Vec<u8>,
+    dropped: u64,
+}
+
+impl Tail {
+    fn push(&mut self, data: &[u8]) {
+        self.bytes.extend_from_slice(data);
+        // Trimmed when twice the size, so each byte is moved at most once on average.
+        if self.bytes.len() > 2 * SIDEBAND_TAIL {
+            let excess = self.bytes.len() - SIDEBAND_TAIL;
+            self.bytes.drain(..excess);
+            self.dropped += excess as u64;
+        }
+    }
+}
+
 /// The server's sideband text as `remote: …` lines: progress overwritten in place (`\r`) keeps
 /// its last state and is dropped when it is only progress; decoration rules are dropped too.
-fn remote_lines(sideband: &[u8], credentials: &Credentials<'_>) -> Vec<String> {
-    let text = String::from_utf8_lossy(sideband);
-    text.split('\n')
+/// Each line is made displayable; only the last [`REMOTE_LINES`] are kept, and a note says how
+/// much was left out.
+fn remote_lines(sideband: &Tail, credentials: &Credentials<'_>) -> Vec<String> {
+    let mut text = String::from_utf8_lossy(&sideband.bytes);
+    if sideband.dropped > 0 {
+        // The tail starts inside a line: drop its piece.
+        let start = text.find(['\n', '\r']).map_or(text.len(), |i| i + 1);
+        text = text[start..].to_string().into();
+    }
+    let mut lines: Vec<String> = text
+        .split('\n')
         .filter_map(|line| line.rsplit('\r').find(|part| !part.trim().is_empty()))
         .map(str::trim_end)
         .filter(|line| !line.trim().is_empty())
         .filter(|line| !line.trim().chars().all(|c| matches!(c, '-' | '=' | '*')))
         .filter(|line| !is_progress(line))
-        .map(|line| format!("remote: {}", credentials.redact(line)))
-        .collect()
+        .map(|line| {
+            // Hooks indent lists; the indent survives, the rest is one displayable line.
+            let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+            format!(
+                "remote: {:indent$}{}",
+                "",
+                credentials.display(line),
+                indent = indent.min(16)
+            )
+        })
+        .collect();
+    let hidden = lines.len().saturating_sub(REMOTE_LINES);
+    lines.drain(..hidden);
+    if sideband.dropped > 0 || hidden > 0 {
+        let mut left_out = Vec::new();
+        if sideband.dropped > 0 {
+            left_out.push(crate::units::human_bytes(sideband.dropped));
+        }
+        if hidden > 0 {
+            left_out.push(crate::units::count(hidden, "line"));
+        }
+        lines.insert(
+            0,
+            format!(
+                "remote: … ({} of earlier messages left out)",
+                left_out.join(" and ")
+            ),
+        );
+    }
+    lines
 }
 
 /// `Resolving deltas: 100% (3/3), done.` and the like.

@@ -1,5 +1,5 @@
 //! The token's only way into libgit2 (the credentials callback), the origin it may go to, and
-//! the redaction of every text libgit2 or the server hands back.
+//! the display of every text libgit2 or the server hands back (through [`crate::sanitize`]).
 //!
 //! Redirects: libgit2 is told not to follow a redirect to another host at all
 //! (`RemoteRedirect::None`; see [`super::redirect_policy`]), and this callback hands the token
@@ -153,9 +153,15 @@ impl<'a> Credentials<'a> {
         )
     }
 
-    /// [`Redactor::redact`] with this operation's token.
-    pub fn redact(&self, text: &str) -> String {
-        self.redactor.redact(text)
+    /// Server text fit to show ([`crate::sanitize::line`]) with this operation's token masked.
+    pub fn display(&self, text: &str) -> String {
+        crate::sanitize::line(text, &self.redactor, crate::sanitize::LINE_LIMIT)
+    }
+
+    /// Whether `fragment` is a piece of the token (never shown, even cut short).
+    pub(super) fn is_in_token(&self, fragment: &str) -> bool {
+        self.token
+            .is_some_and(|token| !fragment.is_empty() && token.expose().contains(fragment))
     }
 }
 
@@ -221,23 +227,23 @@ mod tests {
         let token = Token::new("hf_abcdefghijklmnopqrstuvwxyz012345");
         let credentials = Credentials::new(Some(&token), "a/b", "https://hub.local/datasets/a/b");
         assert_eq!(
-            credentials.redact(&format!("bad token {}.", token.expose())),
+            credentials.display(&format!("bad token {}.", token.expose())),
             "bad token ***."
         );
         // A token that does not look like one is still masked.
         let plain = Token::new("s3cr3t-value");
         let credentials = Credentials::new(Some(&plain), "a/b", "https://hub.local/");
-        assert_eq!(credentials.redact("sent s3cr3t-value"), "sent ***");
+        assert_eq!(credentials.display("sent s3cr3t-value"), "sent ***");
         let anonymous = Credentials::new(None, "a/b", "https://hub.local/");
         assert_eq!(
-            anonymous.redact("Bearer hf_AbCdEf0123456789 sent"),
+            anonymous.display("Bearer hf_AbCdEf0123456789 sent"),
             "Bearer *** sent"
         );
         assert_eq!(
-            anonymous.redact("fatal: https://x:hf_secret00@hub.local:8/datasets/a/b failed"),
+            anonymous.display("fatal: https://x:hf_secret00@hub.local:8/datasets/a/b failed"),
             "fatal: https://***@hub.local:8/datasets/a/b failed"
         );
-        assert_eq!(anonymous.redact("hf_hub_download"), "hf_hub_download");
+        assert_eq!(anonymous.display("hf_hub_download"), "hf_hub_download");
     }
 
     #[test]

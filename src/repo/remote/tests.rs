@@ -520,8 +520,10 @@ fn remote_lines_drop_progress_and_rules() {
     let credentials = Credentials::new(Some(&secret), "a/b", "https://hub.local/datasets/a/b");
     let sideband = b"Resolving deltas:  50% (1/2)\rResolving deltas: 100% (2/2), done.\n\
         ------\nYour push was rejected\n  - x.bin (ref: refs/heads/main)\ntoken hf_secret0123456789\n\n";
+    let mut tail = Tail::default();
+    tail.push(sideband);
     assert_eq!(
-        remote_lines(sideband, &credentials),
+        remote_lines(&tail, &credentials),
         vec![
             "remote: Your push was rejected",
             "remote:   - x.bin (ref: refs/heads/main)",
@@ -535,6 +537,34 @@ fn remote_lines_drop_progress_and_rules() {
         Some("evil.example")
     );
     assert_eq!(refused_redirect("unexpected redirect"), None);
+}
+
+#[test]
+fn remote_lines_keep_a_bounded_tail() {
+    let credentials = Credentials::new(None, "a/b", "https://hub.local/datasets/a/b");
+    let mut tail = Tail::default();
+    for i in 0..50_000 {
+        tail.push(format!("hook line {i}\n").as_bytes());
+    }
+    assert!(tail.bytes.len() <= 2 * SIDEBAND_TAIL);
+    let lines = remote_lines(&tail, &credentials);
+    assert_eq!(lines.len(), REMOTE_LINES + 1);
+    assert!(
+        lines[0].starts_with("remote: … (")
+            && lines[0].ends_with("lines of earlier messages left out)"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.last().unwrap(), "remote: hook line 49999");
+
+    let secret = token("hf_secret0123456789");
+    let with_token = Credentials::new(Some(&secret), "a/b", "https://hub.local/datasets/a/b");
+    assert!(
+        no_reason(&with_token, b"xx\x1b0003")
+            .ends_with(r#"were "xx\u{1b}0003" (not valid git protocol)"#)
+    );
+    assert!(!no_reason(&with_token, b"0123456789").contains("0123456789"));
+    assert!(!no_reason(&with_token, b"").contains("were"));
 }
 
 /// Whether `Interrupted` is in the error's cause chain (what makes the exit code 130).
