@@ -6,6 +6,7 @@
 //! pyarrow).
 
 mod adopt;
+mod bounds_files;
 mod branches;
 mod build;
 mod card_gates;
