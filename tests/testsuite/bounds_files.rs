@@ -75,6 +75,7 @@ fn assert_refused(output: &Output, kib: u64, parts: &[&str]) {
         assert!(err.contains(part), "stderr lacks {part:?}:\n{err}");
     }
     assert!(!err.contains("panicked"), "{err}");
+    eprintln!("peak RSS {kib} KiB: {}", err.trim());
     assert!(
         kib < MAX_RSS_KIB,
         "peak RSS {kib} KiB, more than {MAX_RSS_KIB} KiB:\n{err}"
@@ -224,7 +225,6 @@ fn a_jsonl_line_of_gibs_is_refused_with_its_line_and_the_limit() {
             "split the record",
         ],
     );
-    eprintln!("peak RSS refusing a 3 GiB line: {kib} KiB");
 }
 
 // ---------------------------------------------------------------------------------------------
