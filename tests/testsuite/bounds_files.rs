@@ -221,7 +221,7 @@ fn a_jsonl_line_of_gibs_is_refused_with_its_line_and_the_limit() {
         &output,
         kib,
         &[
-            &format!("{}:3: the line is longer than 256 MiB", input.display()),
+            &format!("{}:3: the line is longer than 128 MiB", input.display()),
             "split the record",
         ],
     );
@@ -492,7 +492,7 @@ fn a_parquet_page_of_one_gib_is_refused_before_it_is_decoded() {
         &[
             &input.display().to_string(),
             "column `v` of row group 0 holds a page of 1073741828 bytes once decoded, more than \
-             the 256 MiB hf-relay decodes at once",
+             the 128 MiB hf-relay decodes at once",
         ],
     );
 }
