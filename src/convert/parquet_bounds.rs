@@ -78,14 +78,12 @@ fn footer(file: &File) -> Result<ParquetMetaData, String> {
 }
 
 /// Refuses a file that holds a page over [`MAX_PAGE_BYTES`] once decoded, told by the page
-/// headers (only column chunks over the bound can hold one).
+/// headers. Every column chunk is walked, whatever size the footer gives it (a footer can
+/// understate it): one small read per page, next to decoding every page anyway.
 pub fn check_pages(file: &File, metadata: &ParquetMetaData) -> Result<(), String> {
     let size = file.metadata().map_err(|e| e.to_string())?.len();
     for (group_index, group) in metadata.row_groups().iter().enumerate() {
         for column in group.columns() {
-            if column.uncompressed_size() <= MAX_PAGE_BYTES as i64 {
-                continue;
-            }
             let start = match column.dictionary_page_offset() {
                 Some(dictionary) => dictionary.min(column.data_page_offset()),
                 None => column.data_page_offset(),

@@ -82,13 +82,18 @@ fn assert_refused(output: &Output, kib: u64, parts: &[&str]) {
     );
 }
 
-/// `hf-relay build --dir CLONE INPUT` on a fresh clone: its output, its peak RSS, and whether
+/// `hf-relay build --dir CLONE ARGS INPUT` on a fresh clone: its output, its peak RSS, and whether
 /// the clone was left as it was.
-fn build_refused(env: &TestEnv, name: &str, input: &Path) -> (Output, u64) {
+fn build_refused(env: &TestEnv, name: &str, input: &Path, args: &[&str]) -> (Output, u64) {
     let clone = env.init(name);
     let before = env.snapshot(&clone);
     let mut command = env.hf_relay();
-    command.arg("build").arg("--dir").arg(&clone).arg(input);
+    command
+        .arg("build")
+        .arg("--dir")
+        .arg(&clone)
+        .args(args)
+        .arg(input);
     let (output, kib) = run_measured(&command);
     assert!(
         env.snapshot(&clone) == before,
@@ -192,7 +197,7 @@ pq.write_table(pa.table({"id": [1, 2, 3]}), sys.argv[1])
         } else {
             mkfifo(&odd);
         }
-        let (output, kib) = build_refused(&env, name, &folder);
+        let (output, kib) = build_refused(&env, name, &folder, &[]);
         assert_refused(
             &output,
             kib,
@@ -216,7 +221,7 @@ fn a_jsonl_line_of_gibs_is_refused_with_its_line_and_the_limit() {
             b"\"}\n{\"id\": 4}\n",
         ),
     );
-    let (output, kib) = build_refused(&env, "long", &input);
+    let (output, kib) = build_refused(&env, "long", &input, &[]);
     assert_refused(
         &output,
         kib,
@@ -255,7 +260,7 @@ open(sys.argv[1], "wb").write(xz)
 "#;
     let output = python().arg("-c").arg(script).arg(&input).output().unwrap();
     assert_success(&output);
-    let (output, kib) = build_refused(&env, "xz", &input);
+    let (output, kib) = build_refused(&env, "xz", &input, &[]);
     assert_refused(
         &output,
         kib,
@@ -387,7 +392,7 @@ fn a_parquet_footer_claiming_2_gib_is_not_read() {
     tail.extend_from_slice(b"PAR1");
     file.write_all_at(&tail, size - 8).unwrap();
     drop(file);
-    let (output, kib) = build_refused(&env, "footer", &input);
+    let (output, kib) = build_refused(&env, "footer", &input, &[]);
     assert_refused(
         &output,
         kib,
@@ -415,7 +420,7 @@ fn a_parquet_schema_nested_100000_deep_is_refused_before_it_is_built() {
     t.list(4, STRUCT, 0); // row_groups
     t.end();
     let input = env.write("deep.parquet", parquet_file(&[], &t.out));
-    let (output, kib) = build_refused(&env, "deep", &input);
+    let (output, kib) = build_refused(&env, "deep", &input, &[]);
     assert_refused(
         &output,
         kib,
@@ -428,6 +433,17 @@ fn a_parquet_schema_nested_100000_deep_is_refused_before_it_is_built() {
 
 #[test]
 fn a_parquet_page_of_one_gib_is_refused_before_it_is_decoded() {
+    // The footer tells the column chunk's decoded size, or understates it (1 kB, which makes
+    // the file one to adopt as it is, unless --rewrite).
+    for (name, understated, args) in [
+        ("value", false, &[][..]),
+        ("understated", true, &["--rewrite"][..]),
+    ] {
+        page_of_one_gib_is_refused(name, understated, args);
+    }
+}
+
+fn page_of_one_gib_is_refused(name: &str, understated: bool, args: &[&str]) {
     let env = TestEnv::new();
     // One row, one BYTE_ARRAY value of 1 GiB in one GZIP page: 1 MB on disk.
     let value: u64 = 1 << 30;
@@ -450,7 +466,11 @@ fn a_parquet_page_of_one_gib_is_refused_before_it_is_decoded() {
     header.end();
     header.end();
     let chunk_size = (header.out.len() + page.len()) as i64;
-    let chunk_uncompressed = header.out.len() as i64 + uncompressed;
+    let chunk_uncompressed = if understated {
+        1000
+    } else {
+        header.out.len() as i64 + uncompressed
+    };
 
     let mut t = Thrift::default();
     t.begin();
@@ -485,7 +505,7 @@ fn a_parquet_page_of_one_gib_is_refused_before_it_is_decoded() {
     let mut body = header.out;
     body.extend(page);
     let input: PathBuf = env.write("one-value.parquet", parquet_file(&body, &t.out));
-    let (output, kib) = build_refused(&env, "value", &input);
+    let (output, kib) = build_refused(&env, name, &input, args);
     assert_refused(
         &output,
         kib,
