@@ -32,14 +32,14 @@ use std::sync::mpsc::sync_channel;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Schema, SchemaRef};
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sha2::{Digest, Sha256};
 
 use super::reuse::Cut;
 use super::shards::{self, Shard, ShardWriter, hex};
-use super::{ConvertError, Converted, Options, Progress, SplitInput, SplitOutput, reuse};
+use super::{
+    ConvertError, Converted, Options, Progress, SplitInput, SplitOutput, parquet_bounds, reuse,
+};
 use crate::features::{Feature, features_of_metadata, huggingface_metadata, schema_features};
 
 /// The first (and last) four bytes of every Parquet file.
@@ -124,6 +124,16 @@ pub fn folder_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
                 dir.display()
             ));
         }
+        // Opening a FIFO blocks until a writer comes, a device may never end: only regular
+        // files (or symlinks to one) are opened.
+        if !metadata.is_file() {
+            return Err(format!(
+                "input folder {} holds {text}, which is not a regular file ({}): a folder input \
+                 is the Parquet files of one dataset",
+                dir.display(),
+                file_kind(&metadata)
+            ));
+        }
         let parquet =
             is_parquet(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if !parquet {
@@ -142,6 +152,21 @@ pub fn folder_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
         ));
     }
     Ok(files)
+}
+
+/// What a file that is neither a regular file nor a folder is, in words.
+fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = metadata.file_type();
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "not a file"
+    }
 }
 
 /// What the footer of one input says.
@@ -164,11 +189,9 @@ fn read_footer(path: &Path) -> Result<Footer, ConvertError> {
     };
     let file = File::open(path).map_err(io)?;
     let file_size = file.metadata().map_err(io)?.len();
-    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
-        ConvertError::Parquet {
-            file: path.to_path_buf(),
-            message: e.to_string(),
-        }
+    let metadata = parquet_bounds::load(&file).map_err(|message| ConvertError::Parquet {
+        file: path.to_path_buf(),
+        message,
     })?;
     let parquet = metadata.metadata();
     let huggingface = parquet
@@ -602,8 +625,13 @@ fn rewrite_file(
         file: footer.path.clone(),
         source,
     })?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|builder| builder.with_batch_size(REWRITE_BATCH_ROWS).build())
+    // The footer as bounded when it was first read, and no page decoded that is over the
+    // bound.
+    let metadata = parquet_bounds::load(&file).map_err(read_error)?;
+    parquet_bounds::check_pages(&file, metadata.metadata()).map_err(read_error)?;
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
+        .with_batch_size(REWRITE_BATCH_ROWS)
+        .build()
         .map_err(|e| read_error(e.to_string()))?;
     let mut converter: Option<arrow_row::RowConverter> = None;
     let mut total_bytes = 0u64;

@@ -134,6 +134,12 @@ pub enum ConvertError {
         data_type: String,
         inner: String,
     },
+    #[error(
+        "{location}: the line is longer than {} MiB, the most hf-relay reads as one record \
+         (it is not read further); split the record, or store its big part in a file of its own",
+        limit >> 20
+    )]
+    LineTooLong { location: Location, limit: u64 },
     #[error("interrupted")]
     Interrupted,
 }
@@ -159,6 +165,8 @@ impl ConvertError {
             | NoColumns
             | SchemaMismatch { .. }
             | MixedFormats { .. }
+            // A hostile length, not damaged text: the archive is not read again to blame it.
+            | LineTooLong { .. }
             | Interrupted => None,
         }
     }

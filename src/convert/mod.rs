@@ -14,6 +14,7 @@ pub mod error;
 pub mod infer;
 pub mod input;
 pub mod naming;
+pub mod parquet_bounds;
 pub mod prefix;
 pub mod reuse;
 pub mod shards;

@@ -209,7 +209,13 @@ impl Source {
             Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(rest)),
             Format::Zstd => Box::new(zstd::stream::read::Decoder::new(rest)?),
             Format::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(rest)),
-            Format::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(rest)),
+            Format::Xz => Box::new(XzBounded(liblzma::read::XzDecoder::new_stream(
+                rest,
+                liblzma::stream::Stream::new_stream_decoder(
+                    XZ_MEMORY_LIMIT,
+                    liblzma::stream::CONCATENATED,
+                )?,
+            ))),
         };
         Ok(Opened {
             reader,
@@ -218,6 +224,48 @@ impl Source {
         })
     }
 }
+
+/// The most memory the xz decoder may take. An xz file names its dictionary size, and the
+/// decoder allocates it: `xz -9` (the strongest preset) needs 65 MiB, a hostile file can ask
+/// for 4 GiB in a few hundred bytes. zstd needs no such bound (its decoder refuses windows
+/// over 128 MiB), nor do gzip (32 KiB) and bzip2 (900 kB blocks).
+pub const XZ_MEMORY_LIMIT: u64 = 128 << 20;
+
+/// The xz decoder, its "memory limit reached" told in words.
+struct XzBounded<R: Read>(liblzma::read::XzDecoder<R>);
+
+impl<R: Read> Read for XzBounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|error| {
+            let over = error
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<liblzma::stream::Error>())
+                == Some(&liblzma::stream::Error::MemLimit);
+            if over {
+                io::Error::other(DecoderLimit)
+            } else {
+                error
+            }
+        })
+    }
+}
+
+/// A compressed input whose decoder needs more memory than hf-relay gives it.
+#[derive(Debug)]
+pub struct DecoderLimit;
+
+impl std::fmt::Display for DecoderLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "its xz dictionary needs more than {} MiB of memory to decode, hf-relay's limit: \
+             recompress it with `xz -9` or a lower preset",
+            XZ_MEMORY_LIMIT >> 20
+        )
+    }
+}
+
+impl std::error::Error for DecoderLimit {}
 
 /// An input opened for reading its decoded bytes.
 pub struct Opened {

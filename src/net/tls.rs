@@ -19,10 +19,14 @@ pub fn bundle_var(vars: &dyn Env) -> Option<(&'static str, String)> {
     })
 }
 
+/// The largest CA bundle read. The Mozilla list is about 220 KB and a corporate bundle a few
+/// hundred more; a bigger "bundle" is a wrong path (`/dev/zero`, a data file).
+pub const MAX_BUNDLE_BYTES: u64 = 16 << 20;
+
 /// The certificates of a PEM bundle; an unreadable file or one without a certificate is an
 /// error naming the variable and the file.
 pub fn read_bundle(var: &str, path: &str) -> Result<Vec<Certificate<'static>>, String> {
-    let bytes = std::fs::read(path).map_err(|err| format!("cannot read {var}={path}: {err}"))?;
+    let bytes = read_bounded(var, path)?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&bytes) {
         match item {
@@ -37,6 +41,40 @@ pub fn read_bundle(var: &str, path: &str) -> Result<Vec<Certificate<'static>>, S
         ));
     }
     Ok(certs)
+}
+
+/// The bytes of the bundle at `path`: a regular file (a FIFO would block the open, a device
+/// never end) of at most [`MAX_BUNDLE_BYTES`], read no further than that.
+fn read_bounded(var: &str, path: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let cannot = |err: std::io::Error| format!("cannot read {var}={path}: {err}");
+    // `metadata` follows symlinks without opening anything.
+    let metadata = std::fs::metadata(path).map_err(cannot)?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "{var}={path} is not a regular file: set it to a PEM file of CA certificates"
+        ));
+    }
+    let too_big = || {
+        format!(
+            "{var}={path} is bigger than {} MiB, the most a CA bundle is read: set it to a PEM \
+             file of CA certificates",
+            MAX_BUNDLE_BYTES >> 20
+        )
+    };
+    if metadata.len() > MAX_BUNDLE_BYTES {
+        return Err(too_big());
+    }
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    // The file may have grown since: read one byte more than the bound, to tell.
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(MAX_BUNDLE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_BUNDLE_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
 }
 
 /// The roots for `vars`: platform roots plus the bundle.

@@ -6,6 +6,7 @@
 //! pyarrow).
 
 mod adopt;
+mod bounds_files;
 mod bounds_server;
 mod branches;
 mod build;
