@@ -10,6 +10,7 @@ mod branches;
 mod build;
 mod card_gates;
 mod clone;
+mod everyday_review;
 mod hardening;
 mod hostile_git;
 mod hostile_lfs;

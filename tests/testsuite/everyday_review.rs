@@ -1,0 +1,210 @@
+//! Everyday journeys of issue 21 (items 3, 4, 6, 7, 8, 10): what a user sees right after
+//! `clone`, from a subfolder, after a card-only build, with a corrupt object of an older tagged
+//! commit, and when a type or a push conflicts.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::support::*;
+use hf_relay_test_support::{TestHub, WRITE_TOKEN};
+
+fn run(env: &TestEnv, command: &str, clone: &Path, args: &[&str]) -> Output {
+    env.hf_relay()
+        .arg(command)
+        .arg("--dir")
+        .arg(clone)
+        .args(args)
+        .env("HF_TOKEN", WRITE_TOKEN)
+        .output()
+        .unwrap()
+}
+
+/// `hf-relay clone alice/NAME DEST` from the test Hub, under `umask` (a shell sets it).
+fn hf_clone(env: &TestEnv, hub: &TestHub, name: &str, dest: &str, umask: &str) -> PathBuf {
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_hf-relay"))
+        .args([
+            "clone",
+            &format!("alice/{name}"),
+            dest,
+            "--endpoint",
+            &hub.url,
+        ]);
+    // The sealed environment of `hf_relay()`, run through the shell.
+    let sealed = env.hf_relay();
+    command.env_clear().current_dir(env.path());
+    for (key, value) in sealed.get_envs() {
+        if let Some(value) = value {
+            command.env(key, value);
+        }
+    }
+    command.env("HF_TOKEN", WRITE_TOKEN);
+    let output = command.output().unwrap();
+    assert_success(&output);
+    env.path().join(dest)
+}
+
+/// A published dataset (friction, 80 rows) with the tag `v1` on the Hub.
+fn published_with_tag(env: &TestEnv, hub: &TestHub, name: &str) -> PathBuf {
+    let clone = prepared_clone(env, hub, name);
+    assert_success(&run(env, "tag", &clone, &["v1"]));
+    assert_success(&run(env, "push", &clone, &[]));
+    clone
+}
+
+fn lfs_object(clone: &Path, oid: &str) -> PathBuf {
+    clone
+        .join(".git/lfs/objects")
+        .join(&oid[0..2])
+        .join(&oid[2..4])
+        .join(oid)
+}
+
+fn pointer_oid(env: &TestEnv, clone: &Path, rev_path: &str) -> String {
+    env.git_out(clone, &["cat-file", "-p", rev_path])
+        .lines()
+        .find_map(|line| line.strip_prefix("oid sha256:"))
+        .unwrap()
+        .to_string()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+// Item 3: a fresh clone knows the Hub's tags are on the Hub.
+#[test]
+fn status_right_after_clone_lists_no_unpushed_tag() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    published_with_tag(&env, &hub, "tagged");
+    let fresh = hf_clone(&env, &hub, "tagged", "fresh", "022");
+
+    let output = run(&env, "status", &fresh, &[]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Tags not pushed: none\n"),
+        "{}",
+        stdout(&output)
+    );
+    let output = run(&env, "status", &fresh, &["--json"]);
+    assert_success(&output);
+    let status: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(status["unpushed_tags"], serde_json::json!([]), "{status}");
+    // push agrees: nothing to send.
+    let output = run(&env, "push", &fresh, &["--dry-run"]);
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("Everything up to date"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+// Item 4: files a clone writes honour the umask, as git's and build's do.
+#[test]
+fn clone_writes_data_files_and_lfs_objects_as_the_umask_says() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = published_with_tag(&env, &hub, "modes");
+    let oid = pointer_oid(&env, &clone, "HEAD:data/train-00000.parquet");
+    for (umask, expected) in [("022", 0o644), ("027", 0o640)] {
+        let fresh = hf_clone(&env, &hub, "modes", &format!("fresh-{umask}"), umask);
+        let data = fresh.join("data/train-00000.parquet");
+        assert_eq!(mode(&data), expected, "umask {umask}: {}", data.display());
+        let object = lfs_object(&fresh, &oid);
+        assert_eq!(
+            mode(&object),
+            expected,
+            "umask {umask}: {}",
+            object.display()
+        );
+        // As git itself wrote the other files.
+        assert_eq!(mode(&fresh.join(".gitattributes")), expected);
+    }
+}
+
+// Item 7: commands find the clone upwards from a subfolder, as git does; a --dir that does not
+// exist says so.
+#[test]
+fn commands_run_from_a_subfolder_find_the_clone_and_a_missing_dir_says_so() {
+    let env = TestEnv::new();
+    let clone = env.init("upwards");
+    assert_success(&run_build(
+        &env,
+        &clone,
+        &[&friction(1).display().to_string()],
+    ));
+
+    for command in [
+        &["status"][..],
+        &["log", "--oneline"],
+        &["verify"],
+        &["diff", "--stat"],
+    ] {
+        let output = env
+            .hf_relay()
+            .args(command)
+            .current_dir(clone.join("data"))
+            .output()
+            .unwrap();
+        assert_success(&output);
+    }
+    let output = env
+        .hf_relay()
+        .arg("status")
+        .current_dir(clone.join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&output).starts_with("On branch main\n"),
+        "{}",
+        stdout(&output)
+    );
+    // --dir a subfolder works too, and a build from there commits into the clone.
+    let output = env
+        .hf_relay()
+        .args(["build", "--dir", "data", "--license", "mit"])
+        .arg(friction(1))
+        .current_dir(&clone)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    assert!(!clone.join("data/.git").exists());
+    assert!(
+        std::fs::read_to_string(clone.join("README.md"))
+            .unwrap()
+            .contains("license: mit")
+    );
+
+    let missing = env.path().join("nope");
+    let output = env
+        .hf_relay()
+        .args(["status", "--dir"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_failure(&output, &format!("{} does not exist", missing.display()));
+    assert!(
+        !stderr(&output).contains("is not a git repository"),
+        "{}",
+        stderr(&output)
+    );
+
+    let plain = env.path().join("plain");
+    std::fs::create_dir(&plain).unwrap();
+    let output = env
+        .hf_relay()
+        .args(["status", "--dir"])
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert_failure(
+        &output,
+        &format!("{} is not in a git repository", plain.display()),
+    );
+}
