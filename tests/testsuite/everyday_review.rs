@@ -208,3 +208,64 @@ fn commands_run_from_a_subfolder_find_the_clone_and_a_missing_dir_says_so() {
         &format!("{} is not in a git repository", plain.display()),
     );
 }
+
+fn subject(env: &TestEnv, clone: &Path, rev: &str) -> String {
+    env.git_out(clone, &["log", "-1", "--format=%s", rev])
+        .trim()
+        .to_string()
+}
+
+// Item 8: the subject of a build says what changed — card keys, prose, data.
+#[test]
+fn a_card_only_build_says_what_changed_in_the_card() {
+    let env = TestEnv::new();
+    let clone = env.init("card-only");
+    let one = friction(1).display().to_string();
+    let two = friction(2).display().to_string();
+    assert_success(&run_build(&env, &clone, &[&one]));
+    assert_eq!(
+        subject(&env, &clone, "HEAD"),
+        "Add train: 80 rows in 1 shard"
+    );
+
+    let output = run_build(&env, &clone, &[&one, "--language", "en"]);
+    assert_success(&output);
+    assert_eq!(subject(&env, &clone, "HEAD"), "Update card: language en");
+    assert!(
+        stderr(&output).contains("Update card: language en\n"),
+        "{}",
+        stderr(&output)
+    );
+    let body = env.git_out(&clone, &["log", "-1", "--format=%b"]);
+    assert!(body.contains("\nCard:\n  + language: [en]\n"), "{body}");
+
+    // A hand edit of the prose, committed by the next build.
+    let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
+    std::fs::write(
+        clone.join("README.md"),
+        format!("{readme}\nHow the dialogues were collected.\n"),
+    )
+    .unwrap();
+    assert_success(&run_build(&env, &clone, &[&one, "--language", "en"]));
+    assert_eq!(subject(&env, &clone, "HEAD"), "Update card: prose");
+
+    // Data and a key together: both, the details in the body.
+    assert_success(&run_build(
+        &env,
+        &clone,
+        &[&one, &two, "--language", "en", "--license", "mit"],
+    ));
+    assert_eq!(
+        subject(&env, &clone, "HEAD"),
+        "Update train: 120 rows (+40) in 1 shard; card: license mit"
+    );
+    let body = env.git_out(&clone, &["log", "-1", "--format=%b"]);
+    assert!(body.contains("\nCard:\n  + license: mit\n"), "{body}");
+
+    // No run of identical subjects.
+    let log = env.git_out(&clone, &["log", "--format=%s"]);
+    let subjects: Vec<&str> = log.lines().collect();
+    let mut unique = subjects.clone();
+    unique.dedup();
+    assert_eq!(subjects, unique, "{log}");
+}
