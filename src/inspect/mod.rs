@@ -22,6 +22,10 @@ pub use meta::{MetaChange, diff as meta_diff, flow};
 pub use pushed_tags::{pushed_tags_path, read_pushed_tags, record_pushed_tags};
 pub use schema::{SchemaChange, SchemaChangeKind, file_features};
 pub use state::{Card, DatasetState, Source, resolve, short_id};
-pub use status::{CommitLine, RemoteHead, Status, TagLine, remote_head, remote_ref, status};
+pub use status::{
+    CommitLine, RemoteHead, Status, TagLine, remote_head, remote_ref, status, unpushed_tag_commits,
+};
 pub use tree::{ChangeKind, Content, Files, WorktreeChange};
-pub use verify::{Hashing, Problem, VerifyReport, is_binary, verify};
+pub use verify::{
+    Hashing, Problem, VerifyReport, is_binary, verify, verify_commits, verify_unpublished,
+};

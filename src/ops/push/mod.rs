@@ -536,6 +536,7 @@ fn upload(
     options: &PushOptions,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<Transfer> {
+    check_objects_to_publish(clone, &[hub_main.tip, hub_main.main], head)?;
     let objects = lfs_objects_to_publish(clone, &[hub_main.tip, hub_main.main], head)?;
     if options.dry_run {
         let wanted: Vec<LfsObject> = objects.iter().map(|(object, _)| object.clone()).collect();
@@ -580,6 +581,48 @@ fn upload(
         bytes: stats.bytes_uploaded,
         skipped: stats.objects_skipped,
     })
+}
+
+/// Step 4a: every object to upload has the bytes its pointer names, older commits' included
+/// (step 1 checked HEAD's): the Hub would refuse corrupt bytes only after the upload, and a
+/// corrupt object is best found here, with the file and commit that hold it. Objects whose
+/// stamps the cache of verified objects vouches for are not hashed again.
+fn check_objects_to_publish(
+    clone: &Clone,
+    hub_tips: &[Option<Oid>],
+    head: Oid,
+) -> anyhow::Result<()> {
+    let have: Vec<Oid> = hub_tips.iter().flatten().copied().collect();
+    let mut verified = VerifiedLfs::load(clone.repo.path());
+    let problems = inspect::verify_commits(
+        clone,
+        &have,
+        &[head],
+        &Default::default(),
+        Hashing::Unvouched,
+        &mut verified,
+    )?;
+    // Best effort: a lost record only means hashing again next time.
+    let _ = verified.save();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    Err(UserError::new(format!(
+        "refusing to push: {} of the commits to publish {} not the bytes {} pointer names (the \
+         Hub would refuse {}); nothing was uploaded:\n  {}",
+        count(problems.len(), "LFS object"),
+        if problems.len() == 1 { "has" } else { "have" },
+        if problems.len() == 1 { "its" } else { "their" },
+        if problems.len() == 1 { "it" } else { "them" },
+        lines.join("\n  ")
+    ))
+    .hint(
+        "put each object's original bytes back at .git/lfs/objects/XX/YY/OID (XX and YY: the \
+         first two pairs of hex digits of its id), e.g. copied from another clone of the dataset \
+         or a backup, then push again; `hf-relay verify` lists every damaged object",
+    )
+    .into())
 }
 
 /// The non-empty LFS objects of the commits between the Hub's refs and `head`, each with its
