@@ -269,3 +269,107 @@ fn a_card_only_build_says_what_changed_in_the_card() {
     unique.dedup();
     assert_eq!(subjects, unique, "{log}");
 }
+
+// Item 6: verify checks what push would publish; push never sends bytes that are not the
+// pointer's, and says which file, commit and tag hold them.
+#[test]
+fn a_corrupt_object_of_an_older_tagged_commit_fails_verify_and_push_names_it() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "older");
+    assert_success(&run(&env, "tag", &clone, &["v1"]));
+    let v1 = env
+        .git_out(&clone, &["rev-parse", "--short", "v1^{commit}"])
+        .trim()
+        .to_string();
+    let old_oid = pointer_oid(&env, &clone, "v1:data/train-00000.parquet");
+    let two = [friction(1), friction(2)].map(|p| p.display().to_string());
+    assert_success(&run_build(&env, &clone, &[&two[0], &two[1]]));
+    assert_ne!(
+        pointer_oid(&env, &clone, "HEAD:data/train-00000.parquet"),
+        old_oid
+    );
+    let object = lfs_object(&clone, &old_oid);
+    let original = std::fs::read(&object).unwrap();
+    corrupt_in_place_keeping_mtime(&object);
+
+    let expected = format!(
+        "data/train-00000.parquet (commit {v1}, tag v1): LFS object {old_oid} in \
+         .git/lfs/objects is corrupt"
+    );
+    let output = env
+        .hf_relay()
+        .arg("verify")
+        .current_dir(&clone)
+        .output()
+        .unwrap();
+    assert_failure(&output, "verify found 1 problem at HEAD");
+    assert!(stdout(&output).contains(&expected), "{}", stdout(&output));
+
+    for args in [&["--dry-run"][..], &[]] {
+        let output = run(&env, "push", &clone, args);
+        assert_failure(
+            &output,
+            "refusing to push: 1 LFS object of the commits to publish",
+        );
+        assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("Hint: put each object's original bytes back"),
+            "{}",
+            stderr(&output)
+        );
+        assert!(!stderr(&output).contains("HTTP 400"), "{}", stderr(&output));
+    }
+    // Nothing reached the Hub: no object, no ref.
+    assert!(!hub.lfs_dir("alice", "older").join(&old_oid).exists());
+    let bare = hub.bare_repo("alice", "older");
+    let refs = env.git_out(&bare, &["for-each-ref", "--format=%(refname)"]);
+    assert!(!refs.contains("refs/tags/v1"), "{refs}");
+
+    // The repair the hint gives works: the bytes back, verify and push succeed.
+    std::fs::remove_file(&object).unwrap();
+    std::fs::write(&object, &original).unwrap();
+    let output = run(&env, "verify", &clone, &[]);
+    assert_success(&output);
+    assert_success(&run(&env, "push", &clone, &[]));
+    assert!(hub.lfs_dir("alice", "older").join(&old_oid).exists());
+    let refs = env.git_out(&bare, &["for-each-ref", "--format=%(refname)"]);
+    assert!(refs.contains("refs/tags/v1"), "{refs}");
+}
+
+// Item 10: a type conflict names file:line:column and the column, with the way out.
+#[test]
+fn a_type_conflict_names_line_column_and_field_and_hints_at_on_type_conflict_string() {
+    let env = TestEnv::new();
+    let clone = env.init("conflicts");
+    let scalar = env.write("scalar.jsonl", "{\"label\": 5}\n{\"label\": \"xy\"}\n");
+    let nested = env.write(
+        "nested.jsonl",
+        "{\"label\": 5, \"a\": [{\"b\": 1}]}\n{\"label\": 6, \"a\": [{\"b\": 2}, {\"b\": [1]}]}\n",
+    );
+    for (input, at, field) in [
+        (&scalar, "scalar.jsonl:2:11:", "label"),
+        (&nested, "nested.jsonl:2:36:", "a[].b"),
+    ] {
+        let before = env.snapshot(&clone);
+        let output = run_build(&env, &clone, &[input.to_str().unwrap()]);
+        assert_failure(&output, &format!("{at} type conflict in field `{field}`"));
+        assert!(
+            stderr(&output).contains(&format!(
+                "Hint: to keep the mixed values, store `{field}` as JSON text with \
+                 --on-type-conflict string"
+            )),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(env.snapshot(&clone), before);
+        // The hint works.
+        let output = run_build(
+            &env,
+            &clone,
+            &[input.to_str().unwrap(), "--on-type-conflict", "string"],
+        );
+        assert_success(&output);
+        env.git_out(&clone, &["reset", "--hard", "-q", "HEAD~1"]);
+    }
+}
