@@ -373,3 +373,132 @@ fn a_type_conflict_names_line_column_and_field_and_hints_at_on_type_conflict_str
         env.git_out(&clone, &["reset", "--hard", "-q", "HEAD~1"]);
     }
 }
+
+/// Runs `git ARGS` in `dir` in the sealed environment; the output, whatever the exit code.
+fn git(env: &TestEnv, dir: &Path, args: &[&str]) -> Output {
+    env.git(dir).args(args).output().unwrap()
+}
+
+// Item 10: a push conflict says how to resolve it by hand, and those steps work. Data (LFS
+// files): keep this clone's, recording the Hub's commits as merged.
+#[test]
+fn a_data_conflict_on_push_is_resolved_with_the_steps_of_its_hint() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "both");
+    assert_success(&run(&env, "push", &clone, &[]));
+    // Someone else publishes other data from their own clone.
+    let other = hf_clone(&env, &hub, "both", "other", "022");
+    assert_success(&run_build(
+        &env,
+        &other,
+        &[&friction(2).display().to_string()],
+    ));
+    assert_success(&run(&env, "push", &other, &[]));
+    let theirs = env.git_out(&other, &["rev-parse", "HEAD"]);
+
+    let two = [friction(1), friction(2)].map(|p| p.display().to_string());
+    assert_success(&run_build(&env, &clone, &[&two[0], &two[1]]));
+    let ours = pointer_oid(&env, &clone, "HEAD:data/train-00000.parquet");
+    let output = run(&env, "push", &clone, &[]);
+    assert_failure(
+        &output,
+        "Error: data/train-00000.parquet was changed both here and on the Hub's main since the \
+         last publish; nothing was pushed",
+    );
+    let hint = "Hint: to keep this clone's data and record the Hub's commits as merged (its \
+                version stays in the history): `git merge -s ours origin/main -m \"Keep the local \
+                data\"`, then `hf-relay push`";
+    assert!(stderr(&output).contains(hint), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Hint: or push with --force"),
+        "{}",
+        stderr(&output)
+    );
+    let bare = hub.bare_repo("alice", "both");
+    assert_eq!(env.git_out(&bare, &["rev-parse", "main"]), theirs);
+
+    // The steps of the hint.
+    let output = git(
+        &env,
+        &clone,
+        &[
+            "merge",
+            "-s",
+            "ours",
+            "origin/main",
+            "-m",
+            "Keep the local data",
+        ],
+    );
+    assert_success(&output);
+    assert_success(&run(&env, "push", &clone, &[]));
+    assert_eq!(
+        pointer_oid(&env, &bare, "main:data/train-00000.parquet"),
+        ours
+    );
+    // The Hub's commit stays in the history.
+    let merged = git(
+        &env,
+        &bare,
+        &["merge-base", "--is-ancestor", theirs.trim(), "main"],
+    );
+    assert_success(&merged);
+}
+
+// Item 10: a regular file changed on both sides — git's merge, then push.
+#[test]
+fn a_file_conflict_on_push_is_resolved_with_the_steps_of_its_hint() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "notes");
+    std::fs::write(clone.join("notes.txt"), "first\n").unwrap();
+    env.git_out(&clone, &["add", "notes.txt"]);
+    env.git_out(&clone, &["commit", "-qm", "Add notes"]);
+    assert_success(&run(&env, "push", &clone, &[]));
+
+    // An edit on the Hub (here: a plain git push).
+    let web = env.path().join("web");
+    let output = env
+        .git(env.path())
+        .args(["clone", "-q", &hub.dataset_url("alice", "notes")])
+        .arg(&web)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    std::fs::write(web.join("notes.txt"), "first\nfrom the Hub\n").unwrap();
+    env.git_out(&web, &["commit", "-qam", "Edit notes on the Hub"]);
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("hf_user:{WRITE_TOKEN}"),
+    );
+    let header = format!("http.extraHeader=Authorization: Basic {basic}");
+    env.git_out(&web, &["-c", &header, "push", "-q", "origin", "main"]);
+
+    std::fs::write(clone.join("notes.txt"), "first\nfrom here\n").unwrap();
+    env.git_out(&clone, &["commit", "-qam", "Edit notes here"]);
+    let output = run(&env, "push", &clone, &[]);
+    assert_failure(
+        &output,
+        "Error: notes.txt was changed both here and on the Hub's main since the last publish",
+    );
+    let hint = "Hint: to resolve it by hand in the clone: `git merge origin/main`, edit notes.txt \
+                (keep what you want, remove the conflict markers), `git add notes.txt && git \
+                commit --no-edit`, then `hf-relay push`";
+    assert!(stderr(&output).contains(hint), "{}", stderr(&output));
+
+    // The steps of the hint.
+    let output = git(&env, &clone, &["merge", "origin/main"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let conflicted = std::fs::read_to_string(clone.join("notes.txt")).unwrap();
+    assert!(conflicted.contains("<<<<<<<"), "{conflicted}");
+    std::fs::write(clone.join("notes.txt"), "first\nfrom here\nfrom the Hub\n").unwrap();
+    env.git_out(&clone, &["add", "notes.txt"]);
+    env.git_out(&clone, &["commit", "--no-edit", "-q"]);
+    assert_success(&run(&env, "push", &clone, &[]));
+    let bare = hub.bare_repo("alice", "notes");
+    assert_eq!(
+        env.git_out(&bare, &["show", "main:notes.txt"]),
+        "first\nfrom here\nfrom the Hub\n"
+    );
+}
