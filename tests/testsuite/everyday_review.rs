@@ -306,12 +306,20 @@ fn a_corrupt_object_of_an_older_tagged_commit_fails_verify_and_push_names_it() {
     assert_failure(&output, "verify found 1 problem at HEAD");
     assert!(stdout(&output).contains(&expected), "{}", stdout(&output));
 
+    let before = env.snapshot(&clone);
     for args in [&["--dry-run"][..], &[]] {
         let output = run(&env, "push", &clone, args);
         assert_failure(
             &output,
-            "refusing to push: 1 LFS object of the commits to publish",
+            "refusing to push: 1 LFS object of the commits to publish does not match its pointer",
         );
+        // Refused before any request: nothing created or merged.
+        assert!(
+            !stderr(&output).contains("repo alice/older"),
+            "{}",
+            stderr(&output)
+        );
+        assert!(!hub.bare_repo("alice", "older").exists());
         assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
         assert!(
             stderr(&output).contains("Hint: put each object's original bytes back"),
@@ -320,11 +328,15 @@ fn a_corrupt_object_of_an_older_tagged_commit_fails_verify_and_push_names_it() {
         );
         assert!(!stderr(&output).contains("HTTP 400"), "{}", stderr(&output));
     }
-    // Nothing reached the Hub: no object, no ref.
-    assert!(!hub.lfs_dir("alice", "older").join(&old_oid).exists());
+    // The clone is as it was, but for the record of objects found intact.
+    let unchanged = |entries: Vec<(String, Vec<u8>)>| -> Vec<(String, Vec<u8>)> {
+        entries
+            .into_iter()
+            .filter(|(path, _)| path != ".git/hf-relay/verified-lfs.json")
+            .collect()
+    };
+    assert_eq!(unchanged(env.snapshot(&clone)), unchanged(before));
     let bare = hub.bare_repo("alice", "older");
-    let refs = env.git_out(&bare, &["for-each-ref", "--format=%(refname)"]);
-    assert!(!refs.contains("refs/tags/v1"), "{refs}");
 
     // The repair the hint gives works: the bytes back, verify and push succeed.
     std::fs::remove_file(&object).unwrap();

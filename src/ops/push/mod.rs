@@ -220,6 +220,9 @@ impl Target {
             .hint("fix it (e.g. rebuild) and run `hf-relay verify`")
             .into());
         }
+        // The older commits' objects too, against the last known remote state, before any
+        // request (step 4 checks again against what the Hub has then).
+        check_objects_to_publish(clone, &[inspect::remote_head(clone)?], clone.head_id()?)?;
         // Card metadata the Hub's YAML verification would refuse stops the push here, before
         // any request (the Hub's pre-receive check would refuse it only after every upload).
         if let Some(readme) = head_readme(clone)? {
@@ -609,11 +612,13 @@ fn check_objects_to_publish(
     }
     let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
     Err(UserError::new(format!(
-        "refusing to push: {} of the commits to publish {} not the bytes {} pointer names (the \
-         Hub would refuse {}); nothing was uploaded:\n  {}",
+        "refusing to push: {} of the commits to publish {} (the Hub would refuse {}); nothing \
+         was uploaded:\n  {}",
         count(problems.len(), "LFS object"),
-        if problems.len() == 1 { "has" } else { "have" },
-        if problems.len() == 1 { "its" } else { "their" },
+        match problems.len() {
+            1 => "does not match its pointer",
+            _ => "do not match their pointers",
+        },
         if problems.len() == 1 { "it" } else { "them" },
         lines.join("\n  ")
     ))
