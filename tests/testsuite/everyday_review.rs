@@ -514,3 +514,30 @@ fn a_file_conflict_on_push_is_resolved_with_the_steps_of_its_hint() {
         "first\nfrom here\nfrom the Hub\n"
     );
 }
+
+// Item 3, the same after a push that found the Hub up to date but fetched a tag made there.
+#[test]
+fn a_tag_fetched_by_an_up_to_date_push_is_not_listed_as_unpushed() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let clone = published_with_tag(&env, &hub, "fetched-tag");
+    let other = hf_clone(&env, &hub, "fetched-tag", "other", "022");
+    assert_success(&run(&env, "tag", &other, &["v2"]));
+    assert_success(&run(&env, "push", &other, &[]));
+
+    let output = run(&env, "push", &clone, &[]);
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("Everything up to date"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(env.git_out(&clone, &["tag", "--list"]).contains("v2"));
+    let output = run(&env, "status", &clone, &[]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Tags not pushed: none\n"),
+        "{}",
+        stdout(&output)
+    );
+}

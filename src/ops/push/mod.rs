@@ -720,6 +720,11 @@ fn push_refs(
         }
         .context("cannot record the published state")
     };
+    let hub_tags: Vec<(String, String)> = hub_main
+        .tags
+        .iter()
+        .map(|(name, id)| (name.clone(), id.to_string()))
+        .collect();
     if !main_moves && new_tags.is_empty() {
         reporter.status(&format!(
             "Everything up to date: the Hub's {} is at {}",
@@ -727,6 +732,10 @@ fn push_refs(
             short_id(&head.to_string())
         ));
         record("up to date")?;
+        // The fetch brought the tags made on the Hub since: they are not ours to push.
+        if !options.dry_run && with_tags {
+            inspect::record_pushed_tags(clone.repo.path(), &hub_tags)?;
+        }
         return Ok(Vec::new());
     }
     if options.dry_run {
@@ -735,11 +744,7 @@ fn push_refs(
     }
     push_refs_waiting_for_the_hub(clone, &target.token, &refspecs, options.force, reporter)?;
     record("pushed")?;
-    let mut published: Vec<(String, String)> = hub_main
-        .tags
-        .iter()
-        .map(|(name, id)| (name.clone(), id.to_string()))
-        .collect();
+    let mut published = hub_tags;
     published.extend(new_tags);
     inspect::record_pushed_tags(clone.repo.path(), &published)?;
     reporter.status(&format!(
