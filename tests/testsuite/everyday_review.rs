@@ -359,9 +359,17 @@ fn a_type_conflict_names_line_column_and_field_and_hints_at_on_type_conflict_str
         "nested.jsonl",
         "{\"label\": 5, \"a\": [{\"b\": 1}]}\n{\"label\": 6, \"a\": [{\"b\": 2}, {\"b\": [1]}]}\n",
     );
+    // A string with an escaped quote, a number: the column is still where the value starts.
+    let escaped = env.write("escaped.jsonl", "{\"label\": 5}\n{\"label\": \"a\\\"b\"}\n");
+    let number = env.write(
+        "number.jsonl",
+        "{\"label\": \"x\"}\n{\"label\":  -12.5e3}\n",
+    );
     for (input, at, field) in [
         (&scalar, "scalar.jsonl:2:11:", "label"),
         (&nested, "nested.jsonl:2:36:", "a[].b"),
+        (&escaped, "escaped.jsonl:2:11:", "label"),
+        (&number, "number.jsonl:2:12:", "label"),
     ] {
         let before = env.snapshot(&clone);
         let output = run_build(&env, &clone, &[input.to_str().unwrap()]);
