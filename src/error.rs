@@ -111,8 +111,8 @@ pub fn diagnose(error: &anyhow::Error) -> Diagnosis {
             (Some(ErrorKind::Hub), error.hints())
         } else if cause.is::<HubError>() {
             (Some(ErrorKind::Hub), Vec::new())
-        } else if cause.is::<ConvertError>() {
-            (Some(ErrorKind::User), Vec::new())
+        } else if let Some(error) = cause.downcast_ref::<ConvertError>() {
+            (Some(ErrorKind::User), error.hints())
         } else if cause.is::<git2::Error>() {
             (Some(ErrorKind::Internal), Vec::new())
         } else {

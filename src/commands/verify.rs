@@ -7,9 +7,12 @@ use crate::repo::verified_lfs::VerifiedLfs;
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     let clone = super::open_clone(&args.dir)?;
-    let rev = args.rev.as_deref().unwrap_or("HEAD");
     let mut verified = VerifiedLfs::load(clone.git_dir());
-    let report = inspect::verify(&clone, rev, Hashing::All, &mut verified)?;
+    let report = match args.rev.as_deref() {
+        Some(rev) => inspect::verify(&clone, rev, Hashing::All, &mut verified)?,
+        // What a push would publish: HEAD, and the objects of unpublished commits and tags.
+        None => inspect::verify_unpublished(&clone, Hashing::All, &mut verified)?,
+    };
     // What it found intact spares `push` the hashing; recorded only when no other hf-relay
     // process works on the clone (a read-only command then changes nothing), and best effort.
     if let Ok(Some(_lock)) = clone.try_lock() {

@@ -145,6 +145,17 @@ pub enum ConvertError {
 }
 
 impl ConvertError {
+    /// What the user can do about it, where that is known.
+    pub fn hints(&self) -> Vec<String> {
+        match self {
+            ConvertError::TypeConflict { path, .. } => vec![format!(
+                "to keep the mixed values, store `{path}` as JSON text with --on-type-conflict \
+                 string; or make the input consistent at the line named"
+            )],
+            _ => Vec::new(),
+        }
+    }
+
     /// The input whose text the error is about (not for failures to read it).
     pub fn input_file(&self) -> Option<&std::path::Path> {
         use ConvertError::*;

@@ -815,8 +815,9 @@ fn line_error(file: &Path, line: u64, error: LineError) -> ConvertError {
             path,
             found,
             expected,
+            column,
         } => ConvertError::TypeConflict {
-            location: location(None),
+            location: location(column),
             path,
             found,
             expected,

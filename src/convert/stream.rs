@@ -27,6 +27,8 @@ pub enum LineError {
         path: String,
         found: String,
         expected: String,
+        /// 1-based byte column where the conflicting value starts.
+        column: Option<u64>,
     },
     IntegerOutOfRange {
         path: String,
@@ -197,6 +199,7 @@ impl Failure {
                 path,
                 found,
                 expected,
+                column: None,
             },
             FailureKind::IntegerOutOfRange { value } => {
                 LineError::IntegerOutOfRange { path, value }
@@ -240,6 +243,17 @@ where
     match result {
         Ok(value) => Ok(value),
         Err(error) => match std::mem::take(&mut *slot.failure.borrow_mut()).into_error() {
+            Some(LineError::Conflict {
+                path,
+                found,
+                expected,
+                ..
+            }) => Err(LineError::Conflict {
+                path,
+                found,
+                expected,
+                column: value_start(line, error.column()),
+            }),
             Some(failure) => Err(failure),
             None => Err(syntax(&error)),
         },
@@ -247,6 +261,37 @@ where
 }
 
 use serde::Deserialize as _;
+
+/// Where the value serde_json stopped at begins (1-based byte column). serde_json places a
+/// visitor's error after a scalar it read (`"xy"`, `12`, `true`) but on the `{` or `[` of a
+/// container it was about to enter; either way, the value's first byte.
+fn value_start(line: &str, column: usize) -> Option<u64> {
+    let bytes = line.as_bytes();
+    let last = column.checked_sub(1).filter(|&i| i < bytes.len())?;
+    let start = match bytes[last] {
+        b'{' | b'[' => last,
+        b'"' => {
+            // The opening quote: the previous one not escaped by an odd run of backslashes.
+            let mut i = last;
+            loop {
+                i = bytes[..i].iter().rposition(|&b| b == b'"')?;
+                let backslashes = bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count();
+                if backslashes % 2 == 0 {
+                    break i;
+                }
+            }
+        }
+        _ => {
+            let run = bytes[..=last]
+                .iter()
+                .rev()
+                .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+                .count();
+            last + 1 - run
+        }
+    };
+    Some(start as u64 + 1)
+}
 
 fn syntax(error: &serde_json::Error) -> LineError {
     let text = error.to_string();

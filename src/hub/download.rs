@@ -115,8 +115,10 @@ impl HubClient {
                 .http
                 .send(&request, None)
                 .map_err(|err| self.storage_error(object, &action.href, err))?;
+            // 0666 less the umask, as git and git-lfs create files (tempfile's own is 0600).
             let mut temp = tempfile::Builder::new()
                 .prefix(".hf-relay-download-")
+                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
                 .tempfile_in(&folder)
                 .map_err(local("could not create a temporary file in", &folder))?;
             let mut body = Counted::new(response.into_body().into_reader(), &mut *high, progress);

@@ -18,10 +18,14 @@ pub use diff::{
     ConfigSchemaChange, DatasetDiff, FileDiff, FileStatus, ReadmeDiff, SplitDiff, diff, unified,
 };
 pub use log::{LogEntry, SplitRows, log, tags_by_commit};
-pub use meta::{MetaChange, flow};
+pub use meta::{MetaChange, diff as meta_diff, flow};
 pub use pushed_tags::{pushed_tags_path, read_pushed_tags, record_pushed_tags};
 pub use schema::{SchemaChange, SchemaChangeKind, file_features};
 pub use state::{Card, DatasetState, Source, resolve, short_id};
-pub use status::{CommitLine, RemoteHead, Status, TagLine, remote_head, remote_ref, status};
+pub use status::{
+    CommitLine, RemoteHead, Status, TagLine, remote_head, remote_ref, status, unpushed_tag_commits,
+};
 pub use tree::{ChangeKind, Content, Files, WorktreeChange};
-pub use verify::{Hashing, Problem, VerifyReport, is_binary, verify};
+pub use verify::{
+    Hashing, Problem, VerifyReport, is_binary, verify, verify_commits, verify_unpublished,
+};

@@ -176,6 +176,19 @@ pub fn status(clone: &Clone) -> anyhow::Result<Status> {
     })
 }
 
+/// The commits of the local tags the Hub does not have (all of them when the branch was never
+/// published): with the branch's unpublished commits, what a push publishes.
+pub fn unpushed_tag_commits(clone: &Clone) -> anyhow::Result<Vec<git2::Oid>> {
+    let tags = match remote_head(clone)? {
+        Some(_) => unpushed_tags(&clone.repo)?,
+        None => all_tags(&clone.repo)?,
+    };
+    Ok(tags
+        .iter()
+        .filter_map(|tag| git2::Oid::from_str(&tag.commit).ok())
+        .collect())
+}
+
 /// The LFS objects (oid → size) referenced anywhere in the history of `tip`.
 fn history_pointers(
     repo: &git2::Repository,

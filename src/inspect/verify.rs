@@ -343,6 +343,141 @@ pub fn verify(
     })
 }
 
+/// `verify` without a revision: HEAD as [`verify`] checks it, and the LFS objects of every
+/// commit and tag a push would publish (the branch's commits the last known remote state lacks,
+/// the tags the Hub lacks): an older unpublished commit's object is uploaded too.
+pub fn verify_unpublished(
+    clone: &Clone,
+    hashing: Hashing,
+    verified: &mut VerifiedLfs,
+) -> anyhow::Result<VerifyReport> {
+    let mut report = verify(clone, "HEAD", hashing, verified)?;
+    let head = clone.head_id()?;
+    let skip = crate::repo::remote::lfs_pointers_at(clone, head)?
+        .into_iter()
+        .map(|(_, pointer)| pointer.oid)
+        .collect();
+    let have: Vec<git2::Oid> = super::status::remote_head(clone)?.into_iter().collect();
+    let mut tips = vec![head];
+    tips.extend(super::status::unpushed_tag_commits(clone)?);
+    let older = verify_commits(clone, &have, &tips, &skip, hashing, verified)?;
+    report.problems.extend(older);
+    Ok(report)
+}
+
+/// Checks the LFS objects of the commits reachable from `tips` and from none of `have` (what a
+/// push of them publishes), as [`verify`] checks those of one tree: present, with the pointer's
+/// size and sha256 (hashed unless `hashing` lets `verified` vouch for it). Objects in `skip`
+/// (already checked) are left out. Each problem names the file and the newest such commit
+/// holding it, with its tags: `data/train-00000.parquet (commit 1a2b3c4, tag v1)`.
+pub fn verify_commits(
+    clone: &Clone,
+    have: &[git2::Oid],
+    tips: &[git2::Oid],
+    skip: &std::collections::HashSet<String>,
+    hashing: Hashing,
+    verified: &mut VerifiedLfs,
+) -> anyhow::Result<Vec<Problem>> {
+    let repo = &clone.repo;
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)?;
+    for tip in tips {
+        walk.push(*tip)?;
+    }
+    for id in have {
+        if repo.find_commit(*id).is_ok() {
+            walk.hide(*id)?;
+        }
+    }
+    // oid → (pointer, path, commit), the newest commit first seen.
+    let mut found: std::collections::BTreeMap<String, (Pointer, String, git2::Oid)> =
+        Default::default();
+    let mut seen_trees = std::collections::HashSet::new();
+    for id in walk {
+        let id = id?;
+        let tree = repo.find_commit(id)?.tree()?;
+        pointers_of_tree(repo, &tree, "", id, &mut seen_trees, &mut found)?;
+    }
+    found.retain(|oid, (pointer, _, _)| pointer.size > 0 && !skip.contains(oid));
+    let tags = super::log::tags_by_commit(repo)?;
+    let git_dir = repo.path();
+    let vouched = verified as &VerifiedLfs;
+    let verdicts: Vec<(String, Result<Checked, String>)> = found
+        .par_iter()
+        .map_init(lfs::Hasher::new, |hasher, (oid, (pointer, _, _))| {
+            (
+                oid.clone(),
+                check_object(git_dir, pointer, hasher, hashing, vouched),
+            )
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for (oid, verdict) in verdicts {
+        match verdict {
+            Ok(Checked::Hashed {
+                stamps,
+                recorded_ns,
+            }) => verified.record(&oid, stamps, recorded_ns),
+            Ok(Checked::Vouched) => {}
+            Err(message) => {
+                verified.forget(&oid);
+                let (_, path, commit) = &found[&oid];
+                let mut names = vec![format!("commit {}", short_id(repo, *commit))];
+                for tag in tags.get(commit).into_iter().flatten() {
+                    names.push(format!("tag {tag}"));
+                }
+                problems.push(Problem {
+                    path: format!("{path} ({})", names.join(", ")),
+                    message,
+                });
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// Adds the LFS pointers of `tree` (at `prefix`) not yet in `out`, attributed to `commit`;
+/// subtrees already visited are skipped (their pointers are in `out` already).
+fn pointers_of_tree(
+    repo: &git2::Repository,
+    tree: &git2::Tree,
+    prefix: &str,
+    commit: git2::Oid,
+    seen_trees: &mut std::collections::HashSet<git2::Oid>,
+    out: &mut std::collections::BTreeMap<String, (Pointer, String, git2::Oid)>,
+) -> anyhow::Result<()> {
+    if !seen_trees.insert(tree.id()) {
+        return Ok(());
+    }
+    let odb = repo.odb()?;
+    for entry in tree.iter() {
+        let name = String::from_utf8_lossy(entry.name_bytes());
+        let path = if prefix.is_empty() {
+            name.into_owned()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        match entry.kind() {
+            Some(git2::ObjectType::Tree) => {
+                let subtree = repo.find_tree(entry.id())?;
+                pointers_of_tree(repo, &subtree, &path, commit, seen_trees, out)?;
+            }
+            Some(git2::ObjectType::Blob) => {
+                let (size, _) = odb.read_header(entry.id())?;
+                if size == 0 || size >= 1024 {
+                    continue;
+                }
+                if let Some(pointer) = Pointer::parse(repo.find_blob(entry.id())?.content()) {
+                    out.entry(pointer.oid.clone())
+                        .or_insert((pointer, path, commit));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// How an object was found intact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Checked {

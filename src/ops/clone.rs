@@ -153,6 +153,16 @@ fn finish(
     reporter: &dyn Reporter,
 ) -> anyhow::Result<CloneOutcome> {
     crate::interrupt::check()?;
+    // Every tag of a fresh clone came from the Hub: record them as pushed, or `status` would
+    // list them as tags to push (see `inspect::pushed_tags`).
+    let fetched: Vec<(String, String)> = clone
+        .tags()?
+        .into_iter()
+        .map(|(name, id)| (name, id.to_string()))
+        .collect();
+    if !fetched.is_empty() {
+        crate::inspect::record_pushed_tags(clone.repo.path(), &fetched)?;
+    }
     let head = clone.head_id()?;
     let files = clone.head_file_count()?;
     let pointers = remote::lfs_pointers_at(clone, head)?;

@@ -73,10 +73,10 @@ impl Reporter for Quiet {
     }
 }
 
-/// Opens the clone at `dir`, saying so when opening it completed a commit a killed hf-relay
-/// had left half-applied.
+/// Opens the clone that holds `dir` (found upwards, as git does), saying so when opening it
+/// completed a commit a killed hf-relay had left half-applied.
 pub fn open_clone(dir: &Path, reporter: &dyn Reporter) -> anyhow::Result<Clone> {
-    let clone = Clone::open(dir)?;
+    let clone = Clone::discover(dir)?;
     if let Some(recovered) = &clone.recovered {
         reporter.status(&format!(
             "Completed the interrupted commit {} {} (an hf-relay process was killed while \

@@ -166,6 +166,45 @@ saved_model/**/* filter=lfs diff=lfs merge=lfs -text
 pub const DEFAULT_GITIGNORE: &str = ".env\n.env.*\n";
 
 impl Clone {
+    /// Opens the clone that holds `dir`, looking upwards from it as git does (so a command run
+    /// in `data/` finds the clone above it); `dir` must exist. Then as [`Clone::open`].
+    pub fn discover(dir: &Path) -> anyhow::Result<Clone> {
+        let shown = dir.display();
+        match fs::metadata(dir) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => bail!("{shown} is not a folder"),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                bail!("{shown} does not exist")
+            }
+            Err(error) => return Err(error).with_context(|| format!("cannot read {shown}")),
+        }
+        let repo = match git2::Repository::discover(dir) {
+            Ok(repo) => repo,
+            Err(error) if error.code() == git2::ErrorCode::NotFound => bail!(
+                "{shown} is not in a git repository (nor is any folder above it); run \
+                 `hf-relay init OWNER/NAME` or `hf-relay clone OWNER/NAME` first, or give the \
+                 clone with --dir"
+            ),
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot open the git repository of {shown}"));
+            }
+        };
+        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        match repo.workdir() {
+            // Messages then name the folder as the user gave it.
+            Some(root) if same(root, dir) => Clone::open(dir),
+            Some(root) => Clone::open(root),
+            None => Err(anyhow::anyhow!(
+                "{shown} is in a bare repository ({}), without a working tree",
+                repo.path().display()
+            )),
+        }
+    }
+
     /// Opens the clone whose working tree root is `dir`; HEAD must be a branch with commits.
     ///
     /// When no other process holds the lock, first completes a commit a killed process left

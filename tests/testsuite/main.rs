@@ -14,6 +14,7 @@ mod card_gates;
 mod clone;
 mod everyday_output;
 mod everyday_publish;
+mod everyday_review;
 mod hardening;
 mod hostile_git;
 mod hostile_lfs;

@@ -197,5 +197,5 @@ fn tag_refuses_invalid_names_unknown_revisions_and_duplicates() {
 fn tag_outside_a_clone_fails_clearly() {
     let env = TestEnv::new();
     let output = env.hf_relay().args(["tag", "v1"]).output().unwrap();
-    assert_failure(&output, "is not a git repository");
+    assert_failure(&output, "is not in a git repository");
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::next_state::{NextState, ShardStatus, SplitSummary};
 use super::plan::BuildPlan;
 use crate::convert::Converted;
+use crate::inspect::{Card, MetaChange, flow};
 use crate::units::{human_bytes, plural, rows, thousands};
 
 fn rows_with_delta(split: &SplitSummary) -> String {
@@ -21,21 +22,115 @@ fn rows_with_delta(split: &SplitSummary) -> String {
     }
 }
 
-/// Subject, body (splits, shards, schema) and provenance trailers.
+/// Card keys a build generates from the data: their changes go with the data's.
+const GENERATED_KEYS: [&str; 3] = ["dataset_info", "configs", "size_categories"];
+
+/// What a build changes in the card besides what the data dictates.
+struct CardChanges {
+    /// The front matter's changes outside [`GENERATED_KEYS`].
+    keys: Vec<MetaChange>,
+    /// The Markdown body changed (counted only when the data did not change, since a data
+    /// change refreshes the body's tables).
+    prose: bool,
+}
+
+impl CardChanges {
+    fn of(old: Option<&str>, new: &str, data_changed: bool) -> CardChanges {
+        let new = Card::parse(new.to_string());
+        let old = old.map(|text| Card::parse(text.to_string()));
+        let keys = match (old.as_ref().map(|card| &card.meta), &new.meta) {
+            (Some(Ok(old)), Ok(new)) => crate::inspect::meta_diff(old, new),
+            (None, Ok(new)) => crate::inspect::meta_diff(&Default::default(), new),
+            _ => Vec::new(),
+        }
+        .into_iter()
+        .filter(|change| !GENERATED_KEYS.contains(&top_key(&change.path)))
+        .collect();
+        let prose = !data_changed && old.is_some_and(|old| old.body != new.body);
+        CardChanges { keys, prose }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty() && !self.prose
+    }
+
+    /// `language en, license mit, prose`: each key with its new value when short.
+    fn summary(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut keys: Vec<&str> = Vec::new();
+        for change in &self.keys {
+            let key = top_key(&change.path);
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        for key in keys {
+            let changes: Vec<&MetaChange> = self
+                .keys
+                .iter()
+                .filter(|change| top_key(&change.path) == key)
+                .collect();
+            let whole = match changes.as_slice() {
+                [change] if change.path == key => Some(*change),
+                _ => None,
+            };
+            let value = whole.map(|change| match &change.new {
+                None => "removed".to_string(),
+                Some(serde_json::Value::Array(items)) if items.len() == 1 => flow(&items[0]),
+                Some(value) => flow(value),
+            });
+            parts.push(match value {
+                Some(value) if value.chars().count() <= 40 => format!("{key} {value}"),
+                _ => key.to_string(),
+            });
+        }
+        if self.prose {
+            parts.push("prose".to_string());
+        }
+        parts.join(", ")
+    }
+}
+
+/// `language` of `language`, `dataset_info` of `dataset_info.splits[train].num_bytes`.
+fn top_key(path: &str) -> &str {
+    path.split(['.', '[']).next().unwrap_or(path)
+}
+
+/// Whether the build changes the data: rows, shards or schema.
+fn data_changed(state: &NextState) -> bool {
+    !state.schema_changes.is_empty()
+        || state.splits.iter().any(|split| {
+            split.previous_examples != Some(split.num_examples)
+                || !split.removed_shards.is_empty()
+                || split
+                    .shards
+                    .iter()
+                    .any(|shard| shard.status != ShardStatus::Unchanged)
+        })
+}
+
+/// Subject, body (splits, shards, schema, card) and provenance trailers. `old_readme` is the
+/// card of HEAD.
 pub(super) fn commit_message(
     clone_root: &Path,
     plan: &BuildPlan,
     state: &NextState,
     converted: &Converted,
     subject: Option<&str>,
+    old_readme: Option<&str>,
 ) -> String {
     let prefix = if plan.config_name == "default" {
         String::new()
     } else {
         format!("{}/", plan.config_name)
     };
+    let data_changed = data_changed(state);
+    let first_build = state.splits.iter().all(|s| s.previous_examples.is_none());
+    let card = CardChanges::of(old_readme, &state.readme, data_changed);
     let subject = match subject {
         Some(subject) => subject.to_string(),
+        // Only the card changed: say how, not that the rows stayed the same.
+        None if !data_changed && !card.is_empty() => format!("Update card: {}", card.summary()),
         None => {
             let parts: Vec<String> = state
                 .splits
@@ -50,12 +145,12 @@ pub(super) fn commit_message(
                     )
                 })
                 .collect();
-            let verb = if state.splits.iter().all(|s| s.previous_examples.is_none()) {
-                "Add"
-            } else {
-                "Update"
+            let verb = if first_build { "Add" } else { "Update" };
+            let card = match card.keys.is_empty() || first_build {
+                true => String::new(),
+                false => format!("; card: {}", card.summary()),
             };
-            format!("{verb} {}", parts.join("; "))
+            format!("{verb} {}{card}", parts.join("; "))
         }
     };
     let mut body = String::new();
@@ -109,6 +204,15 @@ pub(super) fn commit_message(
         let _ = writeln!(body, "\nSchema:");
         for line in &state.schema_changes {
             let _ = writeln!(body, "  {line}");
+        }
+    }
+    if !first_build && !card.is_empty() {
+        let _ = writeln!(body, "\nCard:");
+        for change in &card.keys {
+            let _ = writeln!(body, "  {change}");
+        }
+        if card.prose {
+            let _ = writeln!(body, "  the prose (Markdown body) changed");
         }
     }
     let _ = writeln!(body);

@@ -151,6 +151,9 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
         &state,
         &converted,
         options.message.as_deref(),
+        head.committed_readme
+            .as_deref()
+            .and_then(|bytes| std::str::from_utf8(bytes).ok()),
     );
     let subject = message.lines().next().unwrap_or_default().to_string();
     if crate::interrupt::interrupted() {

@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use git2::{Oid, Tree};
 
 use crate::card::{CardRequest, MetadataFlags, merge_cards, read_configs, render};
+use crate::error::UserError;
 use crate::repo::lfs::Pointer;
 use crate::repo::{Change, Clone};
 use crate::repo_id::from_dataset_url;
@@ -85,10 +86,13 @@ pub fn integrate_ref(clone: &Clone, remote_tip: Oid, label: &str) -> anyhow::Res
                     path,
                     bytes: union_lines(&ours, &theirs).into_bytes(),
                 },
-                _ => bail!(
-                    "{path} was changed both here and on the Hub since the last publish; \
-                     resolve it by hand, or push with --force to overwrite the Hub's version"
-                ),
+                (_, ours, theirs) => {
+                    let data = [ours, theirs]
+                        .iter()
+                        .flatten()
+                        .any(|text| Pointer::parse(text.as_bytes()).is_some());
+                    return Err(both_changed(&path, label, data).into());
+                }
             }
         };
         changes.push(resolved);
@@ -106,6 +110,37 @@ pub fn integrate_ref(clone: &Clone, remote_tip: Oid, label: &str) -> anyhow::Res
         .merge_commit(changes, &message, remote_tip)
         .context("cannot commit the merge")?;
     Ok(Some(id))
+}
+
+/// `path` changed on both sides: the error, with the steps that resolve it by hand in the
+/// clone (the push's fetch left the Hub's `label` in its remote-tracking ref). Data (an LFS
+/// file) cannot be merged line by line: the way is to keep this clone's, recording the Hub's
+/// commits as merged.
+fn both_changed(path: &str, label: &str, data: bool) -> UserError {
+    let remote_ref = match label.starts_with("refs/") {
+        true => label.to_string(),
+        false => format!("refs/heads/{label}"),
+    };
+    let tracking = crate::repo::remote::tracking_ref(&remote_ref);
+    let tracking = tracking.trim_start_matches("refs/remotes/");
+    let error = UserError::new(format!(
+        "{path} was changed both here and on the Hub's {label} since the last publish; nothing \
+         was pushed"
+    ));
+    let error = if data {
+        error.hint(format!(
+            "to keep this clone's data and record the Hub's commits as merged (its version stays \
+             in the history): `git merge -s ours {tracking} -m \"Keep the local data\"`, then \
+             `hf-relay push`; to take the Hub's data instead, start from a fresh `hf-relay clone`"
+        ))
+    } else {
+        error.hint(format!(
+            "to resolve it by hand in the clone: `git merge {tracking}`, edit {path} (keep what \
+             you want, remove the conflict markers), `git add {path} && git commit --no-edit`, \
+             then `hf-relay push`"
+        ))
+    };
+    error.hint("or push with --force to overwrite the Hub's version")
 }
 
 /// Regenerates the machine-owned parts of a merged card from our data (the Hub's side may

@@ -222,6 +222,9 @@ impl Target {
             .hint("fix it (e.g. rebuild) and run `hf-relay verify`")
             .into());
         }
+        // The older commits' objects too, against the last known remote state, before any
+        // request (step 4 checks again against what the Hub has then).
+        check_objects_to_publish(clone, &[inspect::remote_head(clone)?], clone.head_id()?)?;
         // Card metadata the Hub's YAML verification would refuse stops the push here, before
         // any request (the Hub's pre-receive check would refuse it only after every upload).
         if let Some(readme) = head_readme(clone)? {
@@ -560,6 +563,7 @@ fn upload(
     options: &PushOptions,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<Transfer> {
+    check_objects_to_publish(clone, &[hub_main.tip, hub_main.main], head)?;
     let objects = lfs_objects_to_publish(clone, &[hub_main.tip, hub_main.main], head)?;
     if options.dry_run {
         let wanted: Vec<LfsObject> = objects.iter().map(|(object, _)| object.clone()).collect();
@@ -604,6 +608,50 @@ fn upload(
         bytes: stats.bytes_uploaded,
         skipped: stats.objects_skipped,
     })
+}
+
+/// Step 4a: every object to upload has the bytes its pointer names, older commits' included
+/// (step 1 checked HEAD's): the Hub would refuse corrupt bytes only after the upload, and a
+/// corrupt object is best found here, with the file and commit that hold it. Objects whose
+/// stamps the cache of verified objects vouches for are not hashed again.
+fn check_objects_to_publish(
+    clone: &Clone,
+    hub_tips: &[Option<Oid>],
+    head: Oid,
+) -> anyhow::Result<()> {
+    let have: Vec<Oid> = hub_tips.iter().flatten().copied().collect();
+    let mut verified = VerifiedLfs::load(clone.repo.path());
+    let problems = inspect::verify_commits(
+        clone,
+        &have,
+        &[head],
+        &Default::default(),
+        Hashing::Unvouched,
+        &mut verified,
+    )?;
+    // Best effort: a lost record only means hashing again next time.
+    let _ = verified.save();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    Err(UserError::new(format!(
+        "refusing to push: {} of the commits to publish {} (the Hub would refuse {}); nothing \
+         was uploaded:\n  {}",
+        count(problems.len(), "LFS object"),
+        match problems.len() {
+            1 => "does not match its pointer",
+            _ => "do not match their pointers",
+        },
+        if problems.len() == 1 { "it" } else { "them" },
+        lines.join("\n  ")
+    ))
+    .hint(
+        "put each object's original bytes back at .git/lfs/objects/XX/YY/OID (XX and YY: the \
+         first two pairs of hex digits of its id), e.g. copied from another clone of the dataset \
+         or a backup, then push again; `hf-relay verify` lists every damaged object",
+    )
+    .into())
 }
 
 /// The non-empty LFS objects of the commits between the Hub's refs and `head`, each with its
@@ -696,6 +744,11 @@ fn push_refs(
         }
         .context("cannot record the published state")
     };
+    let hub_tags: Vec<(String, String)> = hub_main
+        .tags
+        .iter()
+        .map(|(name, id)| (name.clone(), id.to_string()))
+        .collect();
     if !main_moves && new_tags.is_empty() {
         reporter.status(&format!(
             "Everything up to date: the Hub's {} is at {}",
@@ -703,6 +756,10 @@ fn push_refs(
             short_id(&head.to_string())
         ));
         record("up to date")?;
+        // The fetch brought the tags made on the Hub since: they are not ours to push.
+        if !options.dry_run && with_tags {
+            inspect::record_pushed_tags(clone.repo.path(), &hub_tags)?;
+        }
         return Ok(Vec::new());
     }
     if options.dry_run {
@@ -711,11 +768,7 @@ fn push_refs(
     }
     push_refs_waiting_for_the_hub(clone, &target.token, &refspecs, options.force, reporter)?;
     record("pushed")?;
-    let mut published: Vec<(String, String)> = hub_main
-        .tags
-        .iter()
-        .map(|(name, id)| (name.clone(), id.to_string()))
-        .collect();
+    let mut published = hub_tags;
     published.extend(new_tags);
     inspect::record_pushed_tags(clone.repo.path(), &published)?;
     reporter.status(&format!(

@@ -90,6 +90,7 @@ pub fn checkout_lfs(clone: &Clone, fetch_object: FetchObject<'_>) -> anyhow::Res
             .with_context(|| format!("cannot create {}", tmp_dir.display()))?;
         let download = tempfile::Builder::new()
             .prefix(&format!("{}-", file.pointer.oid))
+            .permissions(umask_mode())
             .tempfile_in(&tmp_dir)
             .with_context(|| format!("cannot create a temporary file in {}", tmp_dir.display()))?
             .into_temp_path();
@@ -132,14 +133,18 @@ pub fn checkout_lfs(clone: &Clone, fetch_object: FetchObject<'_>) -> anyhow::Res
         match worktree_state(&target, &file.pointer, &mut hasher)? {
             Worktree::Pointer => {
                 let object = lfs::store_path(git_dir, &file.pointer.oid);
-                let copy = tempfile::Builder::new()
+                let mut copy = tempfile::Builder::new()
                     .prefix(".hf-relay-lfs-")
+                    .permissions(umask_mode())
                     .tempfile_in(target.parent().unwrap_or(&clone.root))
-                    .context("cannot create a temporary file in the working tree")?
-                    .into_temp_path();
-                fs::copy(&object, &copy).with_context(|| {
-                    format!("cannot copy {} to {}", object.display(), file.path)
-                })?;
+                    .context("cannot create a temporary file in the working tree")?;
+                // Not `fs::copy`, which would give the file the object's mode.
+                fs::File::open(&object)
+                    .and_then(|mut source| io::copy(&mut source, copy.as_file_mut()))
+                    .with_context(|| {
+                        format!("cannot copy {} to {}", object.display(), file.path)
+                    })?;
+                let copy = copy.into_temp_path();
                 settle(&copy, settled_mtime)?;
                 copy.persist(&target)
                     .with_context(|| format!("cannot write {}", target.display()))?;
@@ -159,6 +164,12 @@ pub fn checkout_lfs(clone: &Clone, fetch_object: FetchObject<'_>) -> anyhow::Res
     }
     index.write().context("cannot write the git index")?;
     Ok(report)
+}
+
+/// The mode of a new file: 0666 less the umask, as git and git-lfs create files (tempfile's
+/// own is 0600).
+fn umask_mode() -> fs::Permissions {
+    std::os::unix::fs::PermissionsExt::from_mode(0o666)
 }
 
 /// Whether the store holds `pointer`'s object with the right size.
