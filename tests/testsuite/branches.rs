@@ -363,3 +363,44 @@ fn a_closed_pull_request_refuses_pushes_and_main_is_untouched() {
     assert_eq!(hub_ref(&hub, "ds", "refs/heads/main"), Some(main));
     assert_eq!(hub_ref(&hub, "ds", "refs/pr/7"), None);
 }
+
+/// Regression (issue 21): on the branch `clone --revision review` checked out, a plain `push`
+/// published HEAD to the Hub's main (`Would push refs/heads/review:refs/heads/main`). It goes
+/// to the branch the clone tracks, as `status` measures it; main stays where it was.
+#[test]
+fn a_plain_push_from_a_cloned_branch_goes_to_that_branch_not_main() {
+    let hub = TestHub::start();
+    let env = TestEnv::new();
+    let (clone, main) = published(&env, &hub, "ds");
+    build(&env, &clone, &[friction(1), friction(2)]);
+    assert_success(&push(&env, &clone, &["--branch", "review"]));
+
+    let output = run(env
+        .hf_relay()
+        .args(["clone", "alice/ds", "review-clone", "--revision", "review"])
+        .args(["--endpoint", &hub.url]));
+    assert_success(&output);
+    let cloned = env.path().join("review-clone");
+    build(&env, &cloned, &[friction(2)]);
+
+    let output = push(&env, &cloned, &["--dry-run"]);
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("refs/heads/review:refs/heads/review"),
+        "{}",
+        stderr(&output)
+    );
+    let result = json_of(&push(&env, &cloned, &["--json"]));
+    assert_eq!(result["remote_ref"], "refs/heads/review", "{result}");
+    let head = env
+        .git_out(&cloned, &["rev-parse", "HEAD"])
+        .trim()
+        .to_string();
+    assert_eq!(hub_ref(&hub, "ds", "refs/heads/review"), Some(head));
+    assert_eq!(hub_ref(&hub, "ds", "refs/heads/main"), Some(main));
+    let status = json_of(&run(env
+        .hf_relay()
+        .args(["status", "--json", "--dir"])
+        .arg(&cloned)));
+    assert_eq!(status["ahead"], 0, "{status}");
+}

@@ -316,7 +316,11 @@ fn quickstart_from_init_to_a_second_clone() {
     // The Hub's own tag came with the clone: nothing to push, as `push --dry-run` agrees.
     assert!(status.contains("Tags not pushed: none"), "{status}");
     let output = shell.ok(&second, &["push", "--dry-run"]);
-    assert!(stderr(&output).contains("Everything up to date"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Everything up to date"),
+        "{}",
+        stderr(&output)
+    );
     // Run from a subfolder, as git finds its repository upwards.
     let output = shell.ok(&second.join("data"), &["verify"]);
     assert!(stdout(&output).contains("verify: OK") || stderr(&output).contains("verify: OK"));

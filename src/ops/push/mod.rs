@@ -265,7 +265,15 @@ impl Destination {
             integrate_from: name,
         };
         Ok(match to {
-            PushTo::Main => both(remote::MAIN.to_string()),
+            // No destination given: the Hub's branch the clone's branch tracks, as `status`
+            // measures it (`clone --revision review` works on `review`: a push from there must
+            // not land on main); a local branch the Hub never had goes to main.
+            PushTo::Main => {
+                match crate::inspect::remote_ref(clone).strip_prefix("refs/remotes/origin/") {
+                    Some(branch) if branch != "main" => both(format!("refs/heads/{branch}")),
+                    _ => both(remote::MAIN.to_string()),
+                }
+            }
             PushTo::Branch(name) => {
                 let full = format!("refs/heads/{name}");
                 if name.is_empty() || !git2::Reference::is_valid_name(&full) {
