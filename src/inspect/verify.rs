@@ -5,7 +5,6 @@ use std::fmt;
 use std::path::Path;
 
 use anyhow::Context as _;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -539,9 +538,15 @@ fn check_object(
 fn read_footer(path: &Path) -> anyhow::Result<(u64, Option<Features>)> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
-    let num_rows = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
-    Ok((num_rows, file_features(builder.schema())))
+    // A shard may come from the Hub: its footer is bounded before it is read, as an input's.
+    let metadata = crate::convert::parquet_bounds::load(&file).map_err(|reason| {
+        anyhow::anyhow!(
+            "{} is not a readable Parquet file: {reason}",
+            path.display()
+        )
+    })?;
+    let num_rows = u64::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
+    Ok((num_rows, file_features(metadata.schema())))
 }
 
 /// How the file's features differ from the card's, in words; `None` when they are equal.

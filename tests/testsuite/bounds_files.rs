@@ -516,3 +516,61 @@ fn page_of_one_gib_is_refused(name: &str, understated: bool, args: &[&str]) {
         ],
     );
 }
+
+/// A committed shard is read with the same bounds as an input: `verify` on a clone whose shard
+/// (as a Hub could serve it) has a schema nested 100,000 deep names the file and goes on
+/// instead of overflowing the stack in parquet's schema conversion (SIGABRT before).
+#[test]
+fn verify_reads_a_committed_shard_with_the_bounds_of_an_input() {
+    let env = TestEnv::new();
+    let clone = env.init("hostile-shard");
+    let input = friction(1);
+    assert_success(&run_build(&env, &clone, &[input.to_str().unwrap()]));
+    let mut t = Thrift::default();
+    t.begin();
+    t.i32(1, 1); // version
+    t.list(2, STRUCT, 100_002);
+    t.schema_element("schema", 0, Some(1));
+    for _ in 0..100_000 {
+        t.schema_element("g", 0, Some(1));
+    }
+    t.schema_element("x", 1, None); // INT32
+    t.i64(3, 0); // num_rows
+    t.list(4, STRUCT, 0); // row_groups
+    t.end();
+    let bytes = parquet_file(&[], &t.out);
+    let oid = sha256_hex(&bytes);
+    let object = clone
+        .join(".git/lfs/objects")
+        .join(&oid[..2])
+        .join(&oid[2..4])
+        .join(&oid);
+    std::fs::create_dir_all(object.parent().unwrap()).unwrap();
+    std::fs::write(&object, &bytes).unwrap();
+    // Committed as git-lfs would: the pointer in git, the bytes in the store and the tree.
+    let pointer = format!(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {}\n",
+        bytes.len()
+    );
+    std::fs::create_dir_all(clone.join("data")).unwrap();
+    let shard = clone.join("data/train-00000.parquet");
+    std::fs::write(&shard, &pointer).unwrap();
+    env.git_out(&clone, &["add", "data/train-00000.parquet"]);
+    env.git_out(
+        &clone,
+        &["commit", "--quiet", "-m", "A shard from elsewhere"],
+    );
+    std::fs::write(&shard, &bytes).unwrap();
+
+    let mut command = env.hf_relay();
+    command.arg("verify").arg("--dir").arg(&clone);
+    let (output, kib) = run_measured(&command);
+    assert_refused(&output, kib, &["verify found"]);
+    // The problems are the result, on stdout.
+    let problems = stdout(&output);
+    assert!(
+        problems.contains("data/train-00000.parquet")
+            && problems.contains("its schema is nested more than 100 levels deep"),
+        "{problems}"
+    );
+}
