@@ -17,6 +17,7 @@ mod inputs;
 mod net;
 mod push;
 mod review;
+mod rowdiff;
 mod shards;
 mod support;
 mod tag;
