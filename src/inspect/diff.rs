@@ -4,12 +4,11 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use anyhow::Context as _;
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
 use super::meta::{self, MetaChange};
-use super::rowdiff::{RowDiff, RowOptions, row_diff};
+use super::rowdiff::{NoSuchKey, RowDiff, RowOptions, row_diff};
 use super::schema::{self, SchemaChange};
 use super::state::{Card, DatasetState, shards_in};
 use super::tree::Content;
@@ -81,6 +80,8 @@ pub struct SplitDiff {
     /// Which rows differ ([`add_row_diffs`]); `None` until read, or when the split is
     /// unchanged.
     pub row_diff: Option<RowDiff>,
+    /// Why the rows could not be compared (an LFS object not fetched, an unreadable file).
+    pub row_error: Option<String>,
     /// Each side's shards, for reading their rows.
     #[serde(skip)]
     pub shards_before_list: Vec<(String, Content)>,
@@ -143,9 +144,13 @@ pub fn add_row_diffs(
             new,
             &split.shards_after_list,
             options,
-        )
-        .with_context(|| format!("cannot compare the rows of split {}", split.split))?;
-        split.row_diff = Some(rows);
+        );
+        match rows {
+            Ok(rows) => split.row_diff = Some(rows),
+            Err(error) if error.is::<NoSuchKey>() => return Err(error),
+            // An object not fetched, an unreadable file: the files are still compared.
+            Err(error) => split.row_error = Some(format!("{error:#}")),
+        }
     }
     Ok(())
 }
@@ -307,6 +312,7 @@ fn split_diffs(
             };
             SplitDiff {
                 row_diff: None,
+                row_error: None,
                 shards_before_list: owned(&before),
                 shards_after_list: owned(&after),
                 changed: rows_before != rows_after || !shards.is_empty(),

@@ -61,6 +61,9 @@ pub fn render(diff: &DatasetDiff, from: &str, to: &str, colour: bool) -> String 
             match &split.row_diff {
                 Some(rows) if !one_side_only(rows) => render_rows(&mut out, rows, colour),
                 _ => {
+                    if let Some(error) = &split.row_error {
+                        let _ = writeln!(out, "    rows not compared: {error}");
+                    }
                     for shard in &split.shards {
                         let _ = writeln!(out, "    {}", file_line(shard));
                     }

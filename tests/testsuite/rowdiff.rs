@@ -366,3 +366,46 @@ fn git_diff_with_the_textconv_driver_shows_the_changed_row() {
     let out = env.git_out(&clone, &["log", "-p", "-1", "--", "data/"]);
     assert!(out.contains(&new), "{out}");
 }
+
+#[test]
+fn a_shard_whose_object_is_missing_leaves_its_rows_uncompared_and_the_diff_goes_on() {
+    let env = TestEnv::new();
+    let mut rows: Vec<Value> = (0..ROWS).map(|i| row(i, true)).collect();
+    let (clone, input) = built(&env, &rows);
+    rows[321]["question"] = json!("An edited question");
+    rebuild(&env, &clone, &input, &rows);
+    // The old version of the changed shard, as a clone that never fetched it would lack it.
+    let changed = env.git_out(
+        &clone,
+        &["diff", "--name-only", "HEAD~1", "HEAD", "--", "data/"],
+    );
+    let path = changed.trim();
+    let pointer = env.git_out(&clone, &["cat-file", "-p", &format!("HEAD~1:{path}")]);
+    let oid = pointer
+        .lines()
+        .find_map(|l| l.strip_prefix("oid sha256:"))
+        .unwrap();
+    std::fs::remove_file(
+        clone
+            .join(".git/lfs/objects")
+            .join(&oid[..2])
+            .join(&oid[2..4])
+            .join(oid),
+    )
+    .unwrap();
+
+    let out = diff(&env, &clone, &["HEAD~1", "HEAD"]);
+    let lines = data_lines(&out);
+    assert_eq!(
+        lines[0],
+        format!(
+            "    rows not compared: {path}: its LFS object {oid} is not in {}",
+            clone.join(".git/lfs/objects").display()
+        ),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("    changed {path} (")),
+        "{out}"
+    );
+}
