@@ -102,6 +102,8 @@ for round in $(seq "$rounds"); do
   ratio="$(awk -v a="${theirs%% *}" -v b="$ours" 'BEGIN {printf "%.1f", a / b}')"
   echo "round $round: hf-relay diff ${ours}s (peak ${rss} MiB), duckdb EXCEPT ALL ${theirs} → ${ratio}×"
 done
+read -r secs rss < <(measure "$bin" diff --dir "$clone" "$base" "$one")
+echo "one-row edit, full listing (the row decoded again, its fields compared): ${secs}s, peak ${rss} MiB"
 read -r secs rss < <(measure "$bin" diff --dir "$clone" "$one" "$every")
 echo "every row changed: hf-relay diff ${secs}s, peak ${rss} MiB: $(sed -n '/^Data:/{n;n;p}' "$work/out")"
 read -r secs rss < <(measure "$bin" diff --dir "$clone" "$one" "$every" --key id)
