@@ -42,6 +42,9 @@ pub enum Command {
     Log(LogArgs),
     /// Check LFS objects (hashing every one), Parquet files and the card against each other.
     Verify(VerifyArgs),
+    /// Print a Parquet file (or the LFS object its pointer names) as one JSON line per row,
+    /// for git: `git config diff.parquet.textconv "hf-relay textconv"`.
+    Textconv(TextconvArgs),
 }
 
 #[derive(Debug, Args)]
@@ -176,7 +179,7 @@ pub struct DiffArgs {
     pub from: Option<String>,
     /// The newer state (default: the working tree).
     pub to: Option<String>,
-    /// Only the summary: rows and shards per split, schema changes.
+    /// Only the summary: rows added, removed and changed per split, shards, schema changes.
     #[arg(long)]
     pub stat: bool,
     /// Print the differences as JSON on stdout.
@@ -185,6 +188,19 @@ pub struct DiffArgs {
     /// Exit with 1 when there are differences, like git diff --exit-code.
     #[arg(long)]
     pub exit_code: bool,
+    /// How many changed rows to list per split.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub rows: usize,
+    /// The column that identifies a row, to tell a changed row from a removed and an added
+    /// one (default: a unique column named id, *_id, uuid or key; else rows pair by position).
+    #[arg(long, value_name = "COLUMN")]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TextconvArgs {
+    /// The Parquet file, or a Git LFS pointer to one (read from the clone's LFS store).
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ use std::io::IsTerminal as _;
 
 use super::SilentExit;
 use crate::cli::DiffArgs;
-use crate::inspect::{self, DatasetState};
+use crate::inspect::{self, DatasetState, RowOptions};
 use crate::output::diff::{render, render_stat};
 
 pub fn run(args: DiffArgs) -> anyhow::Result<()> {
@@ -18,7 +18,12 @@ pub fn run(args: DiffArgs) -> anyhow::Result<()> {
         Some(rev) => DatasetState::at_rev(&clone, rev)?,
         None => DatasetState::worktree(&clone)?.0,
     };
-    let diff = inspect::diff(&old, &new);
+    let mut diff = inspect::diff(&old, &new);
+    let options = RowOptions {
+        max_rows: if args.stat { 0 } else { args.rows },
+        key: args.key.clone(),
+    };
+    inspect::add_row_diffs(&clone, &old, &new, &mut diff, &options)?;
     let from = old.label(&clone);
     let to = new.label(&clone);
 

@@ -12,6 +12,7 @@ mod publish;
 mod push;
 mod status;
 mod tag;
+mod textconv;
 mod verify;
 
 use std::path::Path;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Diff(args) => diff::run(args),
         Command::Log(args) => log::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Textconv(args) => textconv::run(args),
     }
 }
 

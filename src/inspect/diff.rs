@@ -8,9 +8,11 @@ use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
 use super::meta::{self, MetaChange};
+use super::rowdiff::{NoSuchKey, RowDiff, RowOptions, row_diff};
 use super::schema::{self, SchemaChange};
 use super::state::{Card, DatasetState, shards_in};
 use super::tree::Content;
+use crate::repo;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DatasetDiff {
@@ -75,6 +77,16 @@ pub struct SplitDiff {
     pub shards: Vec<FileDiff>,
     /// Rows or shards differ.
     pub changed: bool,
+    /// Which rows differ ([`add_row_diffs`]); `None` until read, or when the split is
+    /// unchanged.
+    pub row_diff: Option<RowDiff>,
+    /// Why the rows could not be compared (an LFS object not fetched, an unreadable file).
+    pub row_error: Option<String>,
+    /// Each side's shards, for reading their rows.
+    #[serde(skip)]
+    pub shards_before_list: Vec<(String, Content)>,
+    #[serde(skip)]
+    pub shards_after_list: Vec<(String, Content)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -114,6 +126,33 @@ pub fn diff(old: &DatasetState, new: &DatasetState) -> DatasetDiff {
         schema,
         other_files,
     }
+}
+
+/// Reads the rows of every changed split (only the shards that differ) into `row_diff`.
+pub fn add_row_diffs(
+    clone: &repo::Clone,
+    old: &DatasetState,
+    new: &DatasetState,
+    diff: &mut DatasetDiff,
+    options: &RowOptions,
+) -> anyhow::Result<()> {
+    for split in diff.splits.iter_mut().filter(|s| s.changed) {
+        let rows = row_diff(
+            clone,
+            old,
+            &split.shards_before_list,
+            new,
+            &split.shards_after_list,
+            options,
+        );
+        match rows {
+            Ok(rows) => split.row_diff = Some(rows),
+            Err(error) if error.is::<NoSuchKey>() => return Err(error),
+            // An object not fetched, an unreadable file: the files are still compared.
+            Err(error) => split.row_error = Some(format!("{error:#}")),
+        }
+    }
+    Ok(())
 }
 
 fn readme_diff(old: Option<&Card>, new: Option<&Card>) -> ReadmeDiff {
@@ -266,7 +305,16 @@ fn split_diffs(
                 }
             }
             let (rows_before, rows_after) = (rows(old), rows(new));
+            let owned = |list: &[(&str, &Content)]| {
+                list.iter()
+                    .map(|(p, c)| (p.to_string(), (*c).clone()))
+                    .collect()
+            };
             SplitDiff {
+                row_diff: None,
+                row_error: None,
+                shards_before_list: owned(&before),
+                shards_after_list: owned(&after),
                 changed: rows_before != rows_after || !shards.is_empty(),
                 rows_before,
                 rows_after,

@@ -8,6 +8,8 @@ mod diff;
 mod log;
 mod meta;
 pub mod pushed_tags;
+mod rowdiff;
+mod rowvalues;
 mod schema;
 mod state;
 mod status;
@@ -15,11 +17,14 @@ mod tree;
 mod verify;
 
 pub use diff::{
-    ConfigSchemaChange, DatasetDiff, FileDiff, FileStatus, ReadmeDiff, SplitDiff, diff, unified,
+    ConfigSchemaChange, DatasetDiff, FileDiff, FileStatus, ReadmeDiff, SplitDiff, add_row_diffs,
+    diff, unified,
 };
 pub use log::{LogEntry, SplitRows, log, tags_by_commit};
 pub use meta::{MetaChange, diff as meta_diff, flow};
 pub use pushed_tags::{pushed_tags_path, read_pushed_tags, record_pushed_tags};
+pub use rowdiff::{Pairing, RowChange, RowDiff, RowKind, RowOptions, write_rows_json};
+pub use rowvalues::{FieldChange, Shown};
 pub use schema::{SchemaChange, SchemaChangeKind, file_features};
 pub use state::{Card, DatasetState, Source, resolve, short_id};
 pub use status::{

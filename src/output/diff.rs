@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::inspect::{self, DatasetDiff, FileDiff, FileStatus, SplitDiff};
+use crate::inspect::{
+    self, DatasetDiff, FileDiff, FileStatus, Pairing, RowDiff, RowKind, SplitDiff,
+};
 use crate::units::{human_bytes, thousands};
 
 const RED: &str = "\x1b[31m";
@@ -56,8 +58,16 @@ pub fn render(diff: &DatasetDiff, from: &str, to: &str, colour: bool) -> String 
         let _ = writeln!(out, "\nData:");
         for split in changed {
             let _ = writeln!(out, "  {}", split_line(split, multi));
-            for shard in &split.shards {
-                let _ = writeln!(out, "    {}", file_line(shard));
+            match &split.row_diff {
+                Some(rows) if !one_side_only(rows) => render_rows(&mut out, rows, colour),
+                _ => {
+                    if let Some(error) = &split.row_error {
+                        let _ = writeln!(out, "    rows not compared: {error}");
+                    }
+                    for shard in &split.shards {
+                        let _ = writeln!(out, "    {}", file_line(shard));
+                    }
+                }
             }
         }
     }
@@ -91,6 +101,9 @@ pub fn render_stat(diff: &DatasetDiff) -> String {
             .collect();
         if !counts.is_empty() {
             let _ = write!(line, " (shards: {})", counts.join(", "));
+        }
+        if let Some(rows) = &split.row_diff {
+            let _ = write!(line, "; {}", row_counts(rows));
         }
         let _ = writeln!(out, "{line}");
     }
@@ -202,5 +215,132 @@ fn schema_line(change: &inspect::ConfigSchemaChange, multi: bool) -> String {
         format!("{}: {}", change.config, change.change)
     } else {
         change.change.to_string()
+    }
+}
+
+/// `1 row changed, 3 rows added, 0 removed`.
+fn row_counts(rows: &RowDiff) -> String {
+    let n = |count: u64| {
+        format!(
+            "{} row{}",
+            thousands(count),
+            if count == 1 { "" } else { "s" }
+        )
+    };
+    if rows.same_rows {
+        return "rows: the same, only the shards' encoding differs".to_string();
+    }
+    format!(
+        "{} changed, {} added, {} removed",
+        n(rows.changed),
+        n(rows.added),
+        thousands(rows.removed)
+    )
+}
+
+/// A new or removed split: its rows are all added or all removed, which its line says; its
+/// shards are listed instead of its rows.
+fn one_side_only(rows: &RowDiff) -> bool {
+    rows.shards_read == 0 && (rows.added == 0 || rows.removed == 0)
+}
+
+/// How wide a value is shown on a row's line.
+const VALUE_WIDTH: usize = 60;
+
+/// The row summary of a split, then the rows (or one line saying why they are not listed).
+fn render_rows(out: &mut String, rows: &RowDiff, colour: bool) {
+    let pairing = match &rows.pairing {
+        Pairing::Key { column, .. } => format!("rows paired by key {column}"),
+        Pairing::Position => "no key column: rows paired by position".to_string(),
+    };
+    if let Some(why) = &rows.wholesale {
+        let _ = writeln!(
+            out,
+            "    rows not listed: {why} ({} added, {} removed; {} of {} shard files read)",
+            thousands(rows.added),
+            thousands(rows.removed),
+            rows.shards_read,
+            rows.shards_total
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "    {} — {} of {} shard files read; {pairing}",
+        row_counts(rows),
+        rows.shards_read,
+        rows.shards_total
+    );
+    for row in &rows.rows {
+        let position = match (row.old_position, row.new_position) {
+            (Some(o), Some(n)) if o != n => format!("row {} → {}", thousands(o), thousands(n)),
+            (Some(p), _) | (None, Some(p)) => format!("row {}", thousands(p)),
+            (None, None) => "row".to_string(),
+        };
+        let key = match (&row.key, &rows.pairing) {
+            (Some(value), Pairing::Key { column, .. }) => {
+                format!(" ({column} {})", value.line(VALUE_WIDTH))
+            }
+            _ => String::new(),
+        };
+        match row.kind {
+            RowKind::Changed => {
+                let _ = writeln!(
+                    out,
+                    "    {}",
+                    paint_kind(&format!("~ {position}{key}"), "~", colour)
+                );
+                for field in &row.fields {
+                    let side = |shown: &Option<inspect::Shown>| {
+                        shown
+                            .as_ref()
+                            .map_or_else(|| "(none)".to_string(), |v| v.line(VALUE_WIDTH))
+                    };
+                    let _ = writeln!(
+                        out,
+                        "        {}: {} → {}",
+                        field.path,
+                        side(&field.old),
+                        side(&field.new)
+                    );
+                }
+            }
+            RowKind::Added | RowKind::Removed => {
+                let sign = if row.kind == RowKind::Added { "+" } else { "-" };
+                let text = row
+                    .row
+                    .as_ref()
+                    .map(|r| {
+                        inspect::Shown::new(&serde_json::Value::Object(r.clone()))
+                            .line(VALUE_WIDTH * 2)
+                    })
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "    {}",
+                    paint_kind(&format!("{sign} {position}{key}: {text}"), sign, colour)
+                );
+            }
+        }
+    }
+    if rows.rows_not_listed > 0 {
+        let _ = writeln!(
+            out,
+            "    … and {} more (--rows N lists more)",
+            thousands(rows.rows_not_listed)
+        );
+    }
+}
+
+fn paint_kind(line: &str, sign: &str, colour: bool) -> String {
+    let code = match sign {
+        "+" => GREEN,
+        "-" => RED,
+        _ => CYAN,
+    };
+    if colour {
+        format!("{code}{line}{RESET}")
+    } else {
+        line.to_string()
     }
 }

@@ -23,6 +23,7 @@ mod journeys;
 mod net;
 mod push;
 mod review;
+mod rowdiff;
 mod shards;
 mod support;
 mod tag;
