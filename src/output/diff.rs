@@ -102,7 +102,8 @@ pub fn render_stat(diff: &DatasetDiff) -> String {
         if !counts.is_empty() {
             let _ = write!(line, " (shards: {})", counts.join(", "));
         }
-        if let Some(rows) = &split.row_diff {
+        // A new or removed split is all added or all removed: its line says so already.
+        if let Some(rows) = split.row_diff.as_ref().filter(|rows| !one_side_only(rows)) {
             let _ = write!(line, "; {}", row_counts(rows));
         }
         let _ = writeln!(out, "{line}");
