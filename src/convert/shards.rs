@@ -56,6 +56,20 @@ const MAX_CHUNKED_ENCODERS: usize = 4;
 const CHUNKED_QUEUE_BYTES: usize = 96 << 20;
 /// Row groups and shards queued for the assembler.
 const FILE_QUEUE: usize = 16;
+/// Rows are handed to the encoder in batches of this many bytes (by the rows' size estimate,
+/// the last row included) or [`BATCH_ROWS`] rows, counted from the start of the row group.
+/// The encoder's page breaks and dictionary fallback depend on where its batches end
+/// (parquet-rs checks them per batch), so batches end where the shard's own rows say, never
+/// where a decoded chunk of the input happened to end or where a rebuild started decoding:
+/// a shard's bytes depend on its rows and the options only.
+const BATCH_BYTES: u64 = 1 << 20;
+const BATCH_ROWS: usize = 64 * 1024;
+
+/// What a shard's bytes depend on in how this writer encodes, for the format key: shards of
+/// an hf-relay that batched rows otherwise are never reused.
+pub fn encoding_key() -> String {
+    format!("batches of {BATCH_BYTES} bytes or {BATCH_ROWS} rows from each row group's start")
+}
 
 /// Where shards end: after `min` bytes, at the first row with `hash % divisor < row size`,
 /// so each further byte has a `1 / divisor` chance to end the shard; never past `max`.
@@ -634,6 +648,11 @@ struct OpenShard {
     row_group_open: bool,
     row_group_bytes: u64,
     row_group_rows: usize,
+    /// The rows of the next batch for the encoder, and their count and size (see
+    /// [`BATCH_BYTES`]).
+    pending: Vec<RecordBatch>,
+    batch_rows: usize,
+    batch_bytes: u64,
 }
 
 /// Writes the rows of one split into `{dir}/{split}-NNNNN.parquet`.
@@ -846,11 +865,18 @@ impl ShardWriter {
             open.row_group_bytes += size;
             open.row_group_rows += 1;
             add_row(&mut open.digest, &mut open.lines, size, hash);
+            open.batch_rows += 1;
+            open.batch_bytes += size;
+            let batch_full = open.batch_bytes >= BATCH_BYTES || open.batch_rows >= BATCH_ROWS;
             let shard_bytes = open.shard.num_bytes;
             if self.boundaries.ends_after(shard_bytes, size, hash) {
                 self.write_slice(batch, start, i + 1)?;
                 start = i + 1;
                 self.close_shard(Cut::Content)?;
+            } else if batch_full {
+                self.write_slice(batch, start, i + 1)?;
+                start = i + 1;
+                self.send_batch()?;
             }
             i += 1;
         }
@@ -942,6 +968,8 @@ impl ShardWriter {
         result
     }
 
+    /// Adds rows `start..end` of `batch` (counted into the open shard) to the next batch for
+    /// the encoder.
     fn write_slice(
         &mut self,
         batch: &RecordBatch,
@@ -955,9 +983,34 @@ impl ShardWriter {
             .open
             .as_mut()
             .expect("rows were counted into an open shard");
+        open.pending.push(batch.slice(start, end - start));
+        Ok(())
+    }
+
+    /// Hands the rows gathered since the last batch to the encoder, as one batch.
+    fn send_batch(&mut self) -> Result<(), WriteError> {
+        let Some(open) = self.open.as_mut() else {
+            return Ok(());
+        };
+        open.batch_rows = 0;
+        open.batch_bytes = 0;
+        let mut parts = std::mem::take(&mut open.pending);
+        let Some(first) = parts.first() else {
+            return Ok(());
+        };
+        // The rows are copied into arrays of their own: parquet-rs's chunker hashes the
+        // values of a nested column from the start of the child array, not from the first
+        // value the sliced rows refer to, so a slice of a decoded chunk would be chunked by
+        // rows outside it (hence by where the chunk began). Concatenating with an empty slice
+        // copies even a single part.
+        let empty = first.slice(0, 0);
+        parts.push(empty);
+        let slice = arrow_select::concat::concat_batches(&parts[0].schema(), &parts)
+            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
+        drop(parts);
         if let Some(chunked) = &self.chunked {
             open.row_group_open = true;
-            chunked.rows(batch.slice(start, end - start))?;
+            chunked.rows(slice)?;
             return Ok(());
         }
         let encoders = self
@@ -975,7 +1028,6 @@ impl ShardWriter {
             }
             open.row_group_open = true;
         }
-        let slice = batch.slice(start, end - start);
         let mut columns = encoders.columns.iter();
         for (field, array) in self.schema.fields().iter().zip(slice.columns()) {
             for leaf in compute_leaves(field, array)? {
@@ -990,6 +1042,7 @@ impl ShardWriter {
     }
 
     fn finish_row_group(&mut self) -> Result<(), WriteError> {
+        self.send_batch()?;
         let Some(open) = self.open.as_mut() else {
             return Ok(());
         };
@@ -1071,6 +1124,9 @@ impl ShardWriter {
                 row_group_open: false,
                 row_group_bytes: 0,
                 row_group_rows: 0,
+                pending: Vec::new(),
+                batch_rows: 0,
+                batch_bytes: 0,
             });
         }
         Ok(self.open.as_mut().expect("just opened"))

@@ -17,6 +17,7 @@ mod inputs;
 mod net;
 mod push;
 mod review;
+mod shard_bytes;
 mod shards;
 mod support;
 mod tag;
