@@ -51,9 +51,11 @@ const COLUMN_QUEUE: usize = 2;
 const ENCODER_STACK: usize = 32 << 20;
 /// Shards encoded at once with content-defined chunking (at most one per core).
 const MAX_CHUNKED_ENCODERS: usize = 4;
-/// Rows queued for the chunking encoders, in bytes of Arrow memory: what lets the encoder of
-/// one shard go on while the next shard is filled.
-const CHUNKED_QUEUE_BYTES: usize = 96 << 20;
+/// Memory the chunking encoders may hold, in bytes: the rows queued for them (Arrow memory),
+/// which let the encoder of one shard go on while the next shard is filled, plus the row
+/// groups their writers buffer until the row group closes (encoded and compressed pages,
+/// dictionaries). What keeps a build's peak RSS under 256 MiB with several encoders.
+const CHUNKED_MEMORY_BYTES: usize = 128 << 20;
 /// Row groups and shards queued for the assembler.
 const FILE_QUEUE: usize = 16;
 /// Rows are handed to the encoder in batches of this many bytes (by the rows' size estimate,
@@ -374,7 +376,8 @@ enum ChunkedMessage {
 /// after the other (the column-parallel [`Encoders`] cannot chunk). So shards are encoded in
 /// parallel instead: shard `i` goes to encoder `i % n`, and while the feeding thread fills the
 /// next shard, the encoder of the last one works through the rows queued for it. The rows
-/// queued for all encoders hold at most [`CHUNKED_QUEUE_BYTES`]. Each shard is one writer's
+/// queued for all encoders and the row groups their writers buffer hold at most
+/// [`CHUNKED_MEMORY_BYTES`]. Each shard is one writer's
 /// work from start to end, so the bytes do not depend on timing or on the number of encoders.
 ///
 /// parquet-rs 60.1 sometimes writes an empty data page (apache/arrow-rs#10929): after each
@@ -401,56 +404,80 @@ struct Chunked {
     opened: Cell<usize>,
 }
 
-/// Bytes of rows queued for the chunking encoders: taken by the feeding thread, given back
-/// by an encoder once written.
+/// The memory of the chunking encoders ([`CHUNKED_MEMORY_BYTES`]): rows queued, taken by the
+/// feeding thread and given back by an encoder once written, and what each encoder's writer
+/// buffers.
 struct Budget {
-    free: Mutex<(usize, bool)>,
+    state: Mutex<BudgetState>,
     changed: Condvar,
 }
 
+#[derive(Default)]
+struct BudgetState {
+    queued: usize,
+    /// Per encoder: the memory its writer holds.
+    buffered: Vec<usize>,
+    failed: bool,
+}
+
 impl Budget {
-    /// Waits until `bytes` are free (all of it, for rows larger than the whole budget);
+    fn new(encoders: usize) -> Budget {
+        Budget {
+            state: Mutex::new(BudgetState {
+                buffered: vec![0; encoders],
+                ..BudgetState::default()
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Waits until `bytes` more fit in the budget, or nothing is queued (the encoders' writers
+    /// may hold the whole budget until the rows that close their row groups reach them);
     /// `Stopped` once an encoder has failed.
     fn take(&self, bytes: usize) -> Result<usize, Stopped> {
-        let bytes = bytes.min(CHUNKED_QUEUE_BYTES);
-        let mut free = self.free.lock().expect("budget lock");
-        while free.0 < bytes && !free.1 {
-            free = self.changed.wait(free).expect("budget lock");
+        let mut state = self.state.lock().expect("budget lock");
+        loop {
+            if state.failed {
+                return Err(Stopped);
+            }
+            let held = state.queued + state.buffered.iter().sum::<usize>();
+            if state.queued == 0 || held + bytes <= CHUNKED_MEMORY_BYTES {
+                break;
+            }
+            state = self.changed.wait(state).expect("budget lock");
         }
-        if free.1 {
-            return Err(Stopped);
-        }
-        free.0 -= bytes;
+        state.queued += bytes;
         Ok(bytes)
     }
 
-    fn give(&self, bytes: usize) {
-        self.free.lock().expect("budget lock").0 += bytes;
+    /// An encoder wrote rows of `bytes`, and its writer now holds `buffered` bytes.
+    fn give(&self, encoder: usize, bytes: usize, buffered: usize) {
+        let mut state = self.state.lock().expect("budget lock");
+        state.queued -= bytes;
+        state.buffered[encoder] = buffered;
+        drop(state);
         self.changed.notify_all();
     }
 
     /// An encoder failed, or the writer is discarded: every encoder stops at its next message.
     fn fail(&self) {
-        self.free.lock().expect("budget lock").1 = true;
+        self.state.lock().expect("budget lock").failed = true;
         self.changed.notify_all();
     }
 
     fn failed(&self) -> bool {
-        self.free.lock().expect("budget lock").1
+        self.state.lock().expect("budget lock").failed
     }
 }
 
 impl Chunked {
     fn start(schema: SchemaRef, properties: &WriterProperties) -> Chunked {
         let (closed_sender, closed) = std::sync::mpsc::channel();
-        let budget = Arc::new(Budget {
-            free: Mutex::new((CHUNKED_QUEUE_BYTES, false)),
-            changed: Condvar::new(),
-        });
         let fallback = unchunked(properties);
         let count = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .clamp(1, MAX_CHUNKED_ENCODERS);
+        let budget = Arc::new(Budget::new(count));
         let encoders = (0..count)
             .map(|number| {
                 let (inbox, messages) = std::sync::mpsc::channel::<ChunkedMessage>();
@@ -463,8 +490,14 @@ impl Chunked {
                     // accepted nesting needs more than a spawned thread's default 2 MiB.
                     .stack_size(ENCODER_STACK)
                     .spawn(move || {
-                        let result =
-                            encode_shards(messages, &schema, &fallback, &closed_sender, &budget);
+                        let result = encode_shards(
+                            number,
+                            messages,
+                            &schema,
+                            &fallback,
+                            &closed_sender,
+                            &budget,
+                        );
                         if result.is_err() {
                             budget.fail();
                         }
@@ -541,6 +574,7 @@ impl Chunked {
 
 /// One chunking encoder: writes the shards it is sent, one after the other.
 fn encode_shards(
+    number: usize,
     messages: Receiver<ChunkedMessage>,
     schema: &SchemaRef,
     fallback: &WriterProperties,
@@ -555,16 +589,22 @@ fn encode_shards(
         match message {
             ChunkedMessage::Open(writer, path, index) => open = Some((writer, path, index)),
             ChunkedMessage::Rows(rows, bytes) => {
-                let result = open.as_mut().expect("a shard is open").0.write(&rows);
+                let writer = &mut open.as_mut().expect("a shard is open").0;
+                let result = writer.write(&rows);
                 drop(rows);
-                budget.give(bytes);
+                budget.give(number, bytes, writer.memory_size());
                 result?;
             }
-            ChunkedMessage::RowGroup => open.as_mut().expect("a shard is open").0.flush()?,
+            ChunkedMessage::RowGroup => {
+                let writer = &mut open.as_mut().expect("a shard is open").0;
+                writer.flush()?;
+                budget.give(number, 0, writer.memory_size());
+            }
             ChunkedMessage::Close => {
                 let (mut writer, path, index) = open.take().expect("a shard is open");
                 // `finish` writes the footer and flushes every buffer.
                 let metadata = writer.finish()?;
+                budget.give(number, 0, 0);
                 let sink = writer.inner();
                 let written = (hex(&sink.hasher.clone().finalize()), sink.written);
                 drop(writer);
