@@ -54,8 +54,9 @@ const MAX_CHUNKED_ENCODERS: usize = 4;
 /// Memory the chunking encoders may hold, in bytes: the rows queued for them (Arrow memory),
 /// which let the encoder of one shard go on while the next shard is filled, plus the row
 /// groups their writers buffer until the row group closes (encoded and compressed pages,
-/// dictionaries). What keeps a build's peak RSS under 256 MiB with several encoders.
-const CHUNKED_MEMORY_BYTES: usize = 128 << 20;
+/// dictionaries). What keeps a build's peak RSS under 256 MiB with several encoders (1 GB
+/// benchmark: 206 MiB with 32 MiB, 305 MiB with 128 MiB, at the same speed; BENCHMARKS.md).
+const CHUNKED_MEMORY_BYTES: usize = 32 << 20;
 /// Row groups and shards queued for the assembler.
 const FILE_QUEUE: usize = 16;
 /// Rows are handed to the encoder in batches of this many bytes (by the rows' size estimate,
