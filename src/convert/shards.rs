@@ -55,7 +55,8 @@ const MAX_CHUNKED_ENCODERS: usize = 4;
 /// which let the encoder of one shard go on while the next shard is filled, plus the row
 /// groups their writers buffer until the row group closes (encoded and compressed pages,
 /// dictionaries). What keeps a build's peak RSS under 256 MiB with several encoders (1 GB
-/// benchmark: 206 MiB with 32 MiB, 305 MiB with 128 MiB, at the same speed; BENCHMARKS.md).
+/// benchmark: 193–219 MiB with 32 MiB, 305–315 MiB with 128 MiB, at about the same speed;
+/// BENCHMARKS.md).
 const CHUNKED_MEMORY_BYTES: usize = 32 << 20;
 /// Row groups and shards queued for the assembler.
 const FILE_QUEUE: usize = 16;
