@@ -339,8 +339,9 @@ pub(crate) fn format_key(
 ) -> String {
     use sha2::{Digest, Sha256};
     let text = format!(
-        "{}\n{:?}\n{}\n{:?}\n{}\n{}",
+        "{}\n{}\n{:?}\n{}\n{:?}\n{}\n{}",
         env!("CARGO_PKG_VERSION"),
+        shards::encoding_key(),
         schema.fields(),
         huggingface_metadata(features),
         options.codec,

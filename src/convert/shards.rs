@@ -51,11 +51,29 @@ const COLUMN_QUEUE: usize = 2;
 const ENCODER_STACK: usize = 32 << 20;
 /// Shards encoded at once with content-defined chunking (at most one per core).
 const MAX_CHUNKED_ENCODERS: usize = 4;
-/// Rows queued for the chunking encoders, in bytes of Arrow memory: what lets the encoder of
-/// one shard go on while the next shard is filled.
-const CHUNKED_QUEUE_BYTES: usize = 96 << 20;
+/// Memory the chunking encoders may hold, in bytes: the rows queued for them (Arrow memory),
+/// which let the encoder of one shard go on while the next shard is filled, plus the row
+/// groups their writers buffer until the row group closes (encoded and compressed pages,
+/// dictionaries). What keeps a build's peak RSS under 256 MiB with several encoders (1 GB
+/// benchmark: 193–219 MiB with 32 MiB, 305–315 MiB with 128 MiB, at about the same speed;
+/// BENCHMARKS.md).
+const CHUNKED_MEMORY_BYTES: usize = 32 << 20;
 /// Row groups and shards queued for the assembler.
 const FILE_QUEUE: usize = 16;
+/// Rows are handed to the encoder in batches of this many bytes (by the rows' size estimate,
+/// the last row included) or [`BATCH_ROWS`] rows, counted from the start of the row group.
+/// The encoder's page breaks and dictionary fallback depend on where its batches end
+/// (parquet-rs checks them per batch), so batches end where the shard's own rows say, never
+/// where a decoded chunk of the input happened to end or where a rebuild started decoding:
+/// a shard's bytes depend on its rows and the options only.
+const BATCH_BYTES: u64 = 1 << 20;
+const BATCH_ROWS: usize = 64 * 1024;
+
+/// What a shard's bytes depend on in how this writer encodes, for the format key: shards of
+/// an hf-relay that batched rows otherwise are never reused.
+pub fn encoding_key() -> String {
+    format!("batches of {BATCH_BYTES} bytes or {BATCH_ROWS} rows from each row group's start")
+}
 
 /// Where shards end: after `min` bytes, at the first row with `hash % divisor < row size`,
 /// so each further byte has a `1 / divisor` chance to end the shard; never past `max`.
@@ -360,7 +378,8 @@ enum ChunkedMessage {
 /// after the other (the column-parallel [`Encoders`] cannot chunk). So shards are encoded in
 /// parallel instead: shard `i` goes to encoder `i % n`, and while the feeding thread fills the
 /// next shard, the encoder of the last one works through the rows queued for it. The rows
-/// queued for all encoders hold at most [`CHUNKED_QUEUE_BYTES`]. Each shard is one writer's
+/// queued for all encoders and the row groups their writers buffer hold at most
+/// [`CHUNKED_MEMORY_BYTES`]. Each shard is one writer's
 /// work from start to end, so the bytes do not depend on timing or on the number of encoders.
 ///
 /// parquet-rs 60.1 sometimes writes an empty data page (apache/arrow-rs#10929): after each
@@ -387,56 +406,80 @@ struct Chunked {
     opened: Cell<usize>,
 }
 
-/// Bytes of rows queued for the chunking encoders: taken by the feeding thread, given back
-/// by an encoder once written.
+/// The memory of the chunking encoders ([`CHUNKED_MEMORY_BYTES`]): rows queued, taken by the
+/// feeding thread and given back by an encoder once written, and what each encoder's writer
+/// buffers.
 struct Budget {
-    free: Mutex<(usize, bool)>,
+    state: Mutex<BudgetState>,
     changed: Condvar,
 }
 
+#[derive(Default)]
+struct BudgetState {
+    queued: usize,
+    /// Per encoder: the memory its writer holds.
+    buffered: Vec<usize>,
+    failed: bool,
+}
+
 impl Budget {
-    /// Waits until `bytes` are free (all of it, for rows larger than the whole budget);
+    fn new(encoders: usize) -> Budget {
+        Budget {
+            state: Mutex::new(BudgetState {
+                buffered: vec![0; encoders],
+                ..BudgetState::default()
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Waits until `bytes` more fit in the budget, or nothing is queued (the encoders' writers
+    /// may hold the whole budget until the rows that close their row groups reach them);
     /// `Stopped` once an encoder has failed.
     fn take(&self, bytes: usize) -> Result<usize, Stopped> {
-        let bytes = bytes.min(CHUNKED_QUEUE_BYTES);
-        let mut free = self.free.lock().expect("budget lock");
-        while free.0 < bytes && !free.1 {
-            free = self.changed.wait(free).expect("budget lock");
+        let mut state = self.state.lock().expect("budget lock");
+        loop {
+            if state.failed {
+                return Err(Stopped);
+            }
+            let held = state.queued + state.buffered.iter().sum::<usize>();
+            if state.queued == 0 || held + bytes <= CHUNKED_MEMORY_BYTES {
+                break;
+            }
+            state = self.changed.wait(state).expect("budget lock");
         }
-        if free.1 {
-            return Err(Stopped);
-        }
-        free.0 -= bytes;
+        state.queued += bytes;
         Ok(bytes)
     }
 
-    fn give(&self, bytes: usize) {
-        self.free.lock().expect("budget lock").0 += bytes;
+    /// An encoder wrote rows of `bytes`, and its writer now holds `buffered` bytes.
+    fn give(&self, encoder: usize, bytes: usize, buffered: usize) {
+        let mut state = self.state.lock().expect("budget lock");
+        state.queued -= bytes;
+        state.buffered[encoder] = buffered;
+        drop(state);
         self.changed.notify_all();
     }
 
     /// An encoder failed, or the writer is discarded: every encoder stops at its next message.
     fn fail(&self) {
-        self.free.lock().expect("budget lock").1 = true;
+        self.state.lock().expect("budget lock").failed = true;
         self.changed.notify_all();
     }
 
     fn failed(&self) -> bool {
-        self.free.lock().expect("budget lock").1
+        self.state.lock().expect("budget lock").failed
     }
 }
 
 impl Chunked {
     fn start(schema: SchemaRef, properties: &WriterProperties) -> Chunked {
         let (closed_sender, closed) = std::sync::mpsc::channel();
-        let budget = Arc::new(Budget {
-            free: Mutex::new((CHUNKED_QUEUE_BYTES, false)),
-            changed: Condvar::new(),
-        });
         let fallback = unchunked(properties);
         let count = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .clamp(1, MAX_CHUNKED_ENCODERS);
+        let budget = Arc::new(Budget::new(count));
         let encoders = (0..count)
             .map(|number| {
                 let (inbox, messages) = std::sync::mpsc::channel::<ChunkedMessage>();
@@ -449,8 +492,14 @@ impl Chunked {
                     // accepted nesting needs more than a spawned thread's default 2 MiB.
                     .stack_size(ENCODER_STACK)
                     .spawn(move || {
-                        let result =
-                            encode_shards(messages, &schema, &fallback, &closed_sender, &budget);
+                        let result = encode_shards(
+                            number,
+                            messages,
+                            &schema,
+                            &fallback,
+                            &closed_sender,
+                            &budget,
+                        );
                         if result.is_err() {
                             budget.fail();
                         }
@@ -527,6 +576,7 @@ impl Chunked {
 
 /// One chunking encoder: writes the shards it is sent, one after the other.
 fn encode_shards(
+    number: usize,
     messages: Receiver<ChunkedMessage>,
     schema: &SchemaRef,
     fallback: &WriterProperties,
@@ -541,16 +591,22 @@ fn encode_shards(
         match message {
             ChunkedMessage::Open(writer, path, index) => open = Some((writer, path, index)),
             ChunkedMessage::Rows(rows, bytes) => {
-                let result = open.as_mut().expect("a shard is open").0.write(&rows);
+                let writer = &mut open.as_mut().expect("a shard is open").0;
+                let result = writer.write(&rows);
                 drop(rows);
-                budget.give(bytes);
+                budget.give(number, bytes, writer.memory_size());
                 result?;
             }
-            ChunkedMessage::RowGroup => open.as_mut().expect("a shard is open").0.flush()?,
+            ChunkedMessage::RowGroup => {
+                let writer = &mut open.as_mut().expect("a shard is open").0;
+                writer.flush()?;
+                budget.give(number, 0, writer.memory_size());
+            }
             ChunkedMessage::Close => {
                 let (mut writer, path, index) = open.take().expect("a shard is open");
                 // `finish` writes the footer and flushes every buffer.
                 let metadata = writer.finish()?;
+                budget.give(number, 0, 0);
                 let sink = writer.inner();
                 let written = (hex(&sink.hasher.clone().finalize()), sink.written);
                 drop(writer);
@@ -634,6 +690,11 @@ struct OpenShard {
     row_group_open: bool,
     row_group_bytes: u64,
     row_group_rows: usize,
+    /// The rows of the next batch for the encoder, and their count and size (see
+    /// [`BATCH_BYTES`]).
+    pending: Vec<RecordBatch>,
+    batch_rows: usize,
+    batch_bytes: u64,
 }
 
 /// Writes the rows of one split into `{dir}/{split}-NNNNN.parquet`.
@@ -846,11 +907,18 @@ impl ShardWriter {
             open.row_group_bytes += size;
             open.row_group_rows += 1;
             add_row(&mut open.digest, &mut open.lines, size, hash);
+            open.batch_rows += 1;
+            open.batch_bytes += size;
+            let batch_full = open.batch_bytes >= BATCH_BYTES || open.batch_rows >= BATCH_ROWS;
             let shard_bytes = open.shard.num_bytes;
             if self.boundaries.ends_after(shard_bytes, size, hash) {
                 self.write_slice(batch, start, i + 1)?;
                 start = i + 1;
                 self.close_shard(Cut::Content)?;
+            } else if batch_full {
+                self.write_slice(batch, start, i + 1)?;
+                start = i + 1;
+                self.send_batch()?;
             }
             i += 1;
         }
@@ -942,6 +1010,8 @@ impl ShardWriter {
         result
     }
 
+    /// Adds rows `start..end` of `batch` (counted into the open shard) to the next batch for
+    /// the encoder.
     fn write_slice(
         &mut self,
         batch: &RecordBatch,
@@ -955,9 +1025,34 @@ impl ShardWriter {
             .open
             .as_mut()
             .expect("rows were counted into an open shard");
+        open.pending.push(batch.slice(start, end - start));
+        Ok(())
+    }
+
+    /// Hands the rows gathered since the last batch to the encoder, as one batch.
+    fn send_batch(&mut self) -> Result<(), WriteError> {
+        let Some(open) = self.open.as_mut() else {
+            return Ok(());
+        };
+        open.batch_rows = 0;
+        open.batch_bytes = 0;
+        let mut parts = std::mem::take(&mut open.pending);
+        let Some(first) = parts.first() else {
+            return Ok(());
+        };
+        // The rows are copied into arrays of their own: parquet-rs's chunker hashes the
+        // values of a nested column from the start of the child array, not from the first
+        // value the sliced rows refer to, so a slice of a decoded chunk would be chunked by
+        // rows outside it (hence by where the chunk began). Concatenating with an empty slice
+        // copies even a single part.
+        let empty = first.slice(0, 0);
+        parts.push(empty);
+        let slice = arrow_select::concat::concat_batches(&parts[0].schema(), &parts)
+            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
+        drop(parts);
         if let Some(chunked) = &self.chunked {
             open.row_group_open = true;
-            chunked.rows(batch.slice(start, end - start))?;
+            chunked.rows(slice)?;
             return Ok(());
         }
         let encoders = self
@@ -975,7 +1070,6 @@ impl ShardWriter {
             }
             open.row_group_open = true;
         }
-        let slice = batch.slice(start, end - start);
         let mut columns = encoders.columns.iter();
         for (field, array) in self.schema.fields().iter().zip(slice.columns()) {
             for leaf in compute_leaves(field, array)? {
@@ -990,6 +1084,7 @@ impl ShardWriter {
     }
 
     fn finish_row_group(&mut self) -> Result<(), WriteError> {
+        self.send_batch()?;
         let Some(open) = self.open.as_mut() else {
             return Ok(());
         };
@@ -1071,6 +1166,9 @@ impl ShardWriter {
                 row_group_open: false,
                 row_group_bytes: 0,
                 row_group_rows: 0,
+                pending: Vec::new(),
+                batch_rows: 0,
+                batch_bytes: 0,
             });
         }
         Ok(self.open.as_mut().expect("just opened"))

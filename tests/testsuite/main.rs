@@ -24,6 +24,7 @@ mod net;
 mod push;
 mod review;
 mod rowdiff;
+mod shard_bytes;
 mod shards;
 mod support;
 mod tag;
