@@ -15,6 +15,8 @@ use serde_json::{Map, Value};
 
 /// How many characters of a value's JSON text are kept when it is shown.
 pub const SHOWN_CHARS: usize = 200;
+/// How many characters before the first difference a changed value is shown from.
+const DIFF_CONTEXT: usize = 20;
 
 /// Row `i` of `batch` as a JSON object, columns in the schema's order.
 pub fn row_json(batch: &RecordBatch, i: usize) -> Map<String, Value> {
@@ -116,6 +118,27 @@ impl Shown {
         }
     }
 
+    /// Two versions of a changed value, each shown from a little before the first character
+    /// where their JSON texts differ (`…` marks what was left out), so that an edit at the
+    /// end of a long text is seen rather than hidden behind the start both share.
+    pub fn pair(old: &Value, new: &Value) -> (Shown, Shown) {
+        let (a, b) = (old.to_string(), new.to_string());
+        let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+        if common <= DIFF_CONTEXT {
+            return (Shown::new(old), Shown::new(new));
+        }
+        let from = common - DIFF_CONTEXT;
+        let window = |text: &str| {
+            let start = text.char_indices().nth(from).map_or(text.len(), |(i, _)| i);
+            Shown {
+                value: Value::String(format!("…{}", shorten(&text[start..], SHOWN_CHARS))),
+                chars: text.chars().count(),
+                truncated: true,
+            }
+        };
+        (window(&a), window(&b))
+    }
+
     /// The value as one line of at most `max` characters (plus the length when shortened).
     pub fn line(&self, max: usize) -> String {
         let text = match &self.value {
@@ -206,11 +229,14 @@ fn compare(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
                 }
             }
         }
-        _ => out.push(FieldChange {
-            path: path.to_string(),
-            old: Some(Shown::new(old)),
-            new: Some(Shown::new(new)),
-        }),
+        _ => {
+            let (old, new) = Shown::pair(old, new);
+            out.push(FieldChange {
+                path: path.to_string(),
+                old: Some(old),
+                new: Some(new),
+            })
+        }
     }
 }
 
@@ -262,6 +288,26 @@ mod tests {
         assert_eq!(paths, ["r[0].t", "r[2]", "s.k"]);
         assert_eq!(changes[1].old, None);
         assert_eq!(changes[2].new.as_ref().unwrap().value, json!(false));
+    }
+
+    #[test]
+    fn a_change_at_the_end_of_a_long_text_is_shown_where_it_is() {
+        let start = "word ".repeat(60);
+        let old = Value::String(format!("{start}end"));
+        let new = Value::String(format!("{start}end (edited)"));
+        let changes = field_changes(
+            json!({"t": old}).as_object().unwrap(),
+            json!({"t": new}).as_object().unwrap(),
+        );
+        let (old, new) = (
+            changes[0].old.as_ref().unwrap(),
+            changes[0].new.as_ref().unwrap(),
+        );
+        assert_eq!(old.line(60), "…d word word word end\" (305 chars)");
+        assert_eq!(new.line(60), "…d word word word end (edited)\" (314 chars)");
+        // A change near the start is shown from the start.
+        let (a, _) = Shown::pair(&json!("abc"), &json!("abd"));
+        assert_eq!(a.line(60), "\"abc\"");
     }
 
     #[test]
