@@ -224,6 +224,12 @@ fn quickstart_from_init_to_a_second_clone() {
         "quickstart_03_build_schema_change",
         shell.transcript(&output)
     );
+    // The row counts stay the same: the subject says what changed.
+    let subject = shell.env.git_out(&clone, &["log", "-1", "--format=%s"]);
+    assert!(
+        subject.contains("; schema: added column lang (string)"),
+        "{subject}"
+    );
     assert!(
         text(&clone.join("README.md")).contains("name: lang"),
         "the card's features gain the column"

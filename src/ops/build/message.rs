@@ -146,11 +146,18 @@ pub(super) fn commit_message(
                 })
                 .collect();
             let verb = if first_build { "Add" } else { "Update" };
+            // A schema change keeps every row count: the subject must still say it.
+            let schema = match state.schema_changes.as_slice() {
+                _ if first_build => String::new(),
+                [] => String::new(),
+                [one] => format!("; schema: {one}"),
+                many => format!("; schema: {} changes", many.len()),
+            };
             let card = match card.keys.is_empty() || first_build {
                 true => String::new(),
                 false => format!("; card: {}", card.summary()),
             };
-            format!("{verb} {}{card}", parts.join("; "))
+            format!("{verb} {}{schema}{card}", parts.join("; "))
         }
     };
     let mut body = String::new();
