@@ -36,6 +36,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sha2::{Digest, Sha256};
 
 use super::reuse::Cut;
+use super::row_hash::RowHasher;
 use super::shards::{self, Shard, ShardWriter, hex};
 use super::{
     ConvertError, Converted, Options, Progress, SplitInput, SplitOutput, parquet_bounds, reuse,
@@ -633,7 +634,7 @@ fn rewrite_file(
         .with_batch_size(REWRITE_BATCH_ROWS)
         .build()
         .map_err(|e| read_error(e.to_string()))?;
-    let mut converter: Option<arrow_row::RowConverter> = None;
+    let mut hasher: Option<RowHasher> = None;
     let mut total_bytes = 0u64;
     let result = (|| {
         for batch in reader {
@@ -643,28 +644,17 @@ fn rewrite_file(
             let batch = batch.map_err(|e| read_error(e.to_string()))?;
             let batch = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
                 .map_err(|e| read_error(e.to_string()))?;
-            if converter.is_none() {
-                let fields = schema
-                    .fields()
-                    .iter()
-                    .map(|f| arrow_row::SortField::new(f.data_type().clone()))
-                    .collect();
-                converter = Some(
-                    arrow_row::RowConverter::new(fields)
+            if hasher.is_none() {
+                hasher = Some(
+                    RowHasher::new(&schema)
                         .map_err(|e| read_error(format!("cannot hash its rows: {e}")))?,
                 );
             }
-            let converter = converter.as_ref().expect("made above");
-            let rows = converter
-                .convert_columns(batch.columns())
+            let (row_bytes, row_hashes) = hasher
+                .as_ref()
+                .expect("made above")
+                .hash(&batch)
                 .map_err(|e| read_error(format!("cannot hash its rows: {e}")))?;
-            let mut row_bytes = Vec::with_capacity(rows.num_rows());
-            let mut row_hashes = Vec::with_capacity(rows.num_rows());
-            for row in rows.iter() {
-                let bytes = row.as_ref();
-                row_bytes.push(bytes.len() as u64);
-                row_hashes.push(twox_hash::XxHash3_128::oneshot(bytes));
-            }
             total_bytes += row_bytes.iter().sum::<u64>();
             writer
                 .write(&batch, &row_bytes, &row_hashes)

@@ -17,6 +17,7 @@ pub mod naming;
 pub mod parquet_bounds;
 pub mod prefix;
 pub mod reuse;
+pub mod row_hash;
 pub mod shards;
 pub mod source;
 pub mod stream;

@@ -29,6 +29,7 @@ use similar::{Algorithm, DiffOp};
 use super::rowvalues::{self, FieldChange, Shown};
 use super::state::{DatasetState, Source};
 use super::tree::Content;
+use crate::convert::row_hash::RowHasher;
 use crate::repo::Clone;
 use crate::repo::lfs;
 
@@ -231,29 +232,20 @@ struct Hashed {
 fn hash_rows(side: &Side, shards: &[Shard], key: Option<&str>) -> anyhow::Result<Hashed> {
     let mut out = Hashed::default();
     for shard in shards {
-        let mut converter: Option<arrow_row::RowConverter> = None;
+        let mut hasher: Option<RowHasher> = None;
         batches(side.open(shard)?, shard.path, |batch| {
-            if converter.is_none() {
-                let fields = batch
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| arrow_row::SortField::new(f.data_type().clone()))
-                    .collect();
-                converter = Some(
-                    arrow_row::RowConverter::new(fields)
+            if hasher.is_none() {
+                hasher = Some(
+                    RowHasher::new(&batch.schema())
                         .with_context(|| format!("{}: cannot hash its rows", shard.path))?,
                 );
             }
-            let rows = converter
+            let (_, hashes) = hasher
                 .as_ref()
                 .expect("made above")
-                .convert_columns(batch.columns())
+                .hash(batch)
                 .with_context(|| format!("{}: cannot hash its rows", shard.path))?;
-            out.rows.extend(
-                rows.iter()
-                    .map(|row| twox_hash::XxHash3_128::oneshot(row.as_ref())),
-            );
+            out.rows.extend(hashes);
             if let Some(key) = key {
                 let column = batch
                     .column_by_name(key)
