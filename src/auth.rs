@@ -60,13 +60,6 @@ impl fmt::Display for MissingToken {
     }
 }
 
-impl MissingToken {
-    /// What to do about it, printed after the message.
-    pub fn hints(&self) -> Vec<String> {
-        vec!["set HF_TOKEN, or run `hf auth login`".to_string()]
-    }
-}
-
 impl std::error::Error for MissingToken {}
 
 /// Finds the token in the process environment, `.env` files in `cwd` then `clone_dir`, then
@@ -657,7 +650,6 @@ mod tests {
             )
         );
         assert_eq!(lines.len(), 7);
-        assert_eq!(err.hints(), ["set HF_TOKEN, or run `hf auth login`"]);
     }
 
     #[test]

@@ -16,6 +16,12 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 #[error("interrupted")]
 pub struct Interrupted;
 
+/// Whether `error` is a Ctrl-C: [`Interrupted`] anywhere in its cause chain. The one answer to
+/// "was this Ctrl-C?" (the exit code 130, a clone that says it was interrupted).
+pub fn is_interrupted(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.is::<Interrupted>())
+}
+
 /// Installs the Ctrl-C handler (once per process; a failure only means Ctrl-C kills the
 /// process the default way).
 pub fn install_handler() {

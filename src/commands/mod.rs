@@ -5,6 +5,7 @@
 mod build;
 mod card;
 mod clone;
+pub mod diagnose;
 mod diff;
 mod init;
 mod log;
@@ -21,7 +22,6 @@ use anyhow::Context as _;
 
 use crate::cli::{CardFlags, Cli, Command, Compression, InputArgs, OnTypeConflict, VisibilityArgs};
 use crate::convert::Codec;
-use crate::error::diagnose;
 use crate::ops::build::{CardOptions, InputOptions};
 use crate::output::TerminalReporter;
 use crate::repo::Clone;
@@ -121,11 +121,11 @@ pub fn report_error(error: &anyhow::Error) -> u8 {
     // defence for the terminal.
     use crate::output::stderr_line;
     let safe = |text: String| crate::sanitize::terminal(&text);
-    stderr_line(format_args!("{}", safe(format!("Error: {error}"))));
-    for cause in error.chain().skip(1) {
-        stderr_line(format_args!("{}", safe(format!("Caused by: {cause}"))));
+    for (i, line) in diagnose::chain_lines(error).into_iter().enumerate() {
+        let label = if i == 0 { "Error" } else { "Caused by" };
+        stderr_line(format_args!("{}", safe(format!("{label}: {line}"))));
     }
-    let diagnosis = diagnose(error);
+    let diagnosis = diagnose::diagnose(error);
     for hint in &diagnosis.hints {
         stderr_line(format_args!("{}", safe(format!("Hint: {hint}"))));
     }

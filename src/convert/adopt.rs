@@ -536,7 +536,7 @@ fn copy_hashing(
         let read = (|| {
             loop {
                 if interrupted.load(Ordering::Relaxed) {
-                    return Err(ConvertError::Interrupted);
+                    return Err(ConvertError::Interrupted(crate::interrupt::Interrupted));
                 }
                 // The writer stopped on an error: `join` below reports it.
                 let Ok(mut buffer) = empty.recv() else {
@@ -594,7 +594,7 @@ fn hash_file(path: &Path, interrupted: &AtomicBool) -> Result<String, ConvertErr
     let mut buffer = vec![0; COPY_BUFFER];
     loop {
         if interrupted.load(Ordering::Relaxed) {
-            return Err(ConvertError::Interrupted);
+            return Err(ConvertError::Interrupted(crate::interrupt::Interrupted));
         }
         match file.read(&mut buffer) {
             Ok(0) => break,
@@ -639,7 +639,7 @@ fn rewrite_file(
     let result = (|| {
         for batch in reader {
             if interrupted.load(Ordering::Relaxed) {
-                return Err(ConvertError::Interrupted);
+                return Err(ConvertError::Interrupted(crate::interrupt::Interrupted));
             }
             let batch = batch.map_err(|e| read_error(e.to_string()))?;
             let batch = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())

@@ -140,22 +140,12 @@ pub enum ConvertError {
         limit >> 20
     )]
     LineTooLong { location: Location, limit: u64 },
+    /// Ctrl-C; carries [`Interrupted`] so that `interrupt::is_interrupted` finds it.
     #[error("interrupted")]
-    Interrupted,
+    Interrupted(#[from] crate::interrupt::Interrupted),
 }
 
 impl ConvertError {
-    /// What the user can do about it, where that is known.
-    pub fn hints(&self) -> Vec<String> {
-        match self {
-            ConvertError::TypeConflict { path, .. } => vec![format!(
-                "to keep the mixed values, store `{path}` as JSON text with --on-type-conflict \
-                 string; or make the input consistent at the line named"
-            )],
-            _ => Vec::new(),
-        }
-    }
-
     /// The input whose text the error is about (not for failures to read it).
     pub fn input_file(&self) -> Option<&std::path::Path> {
         use ConvertError::*;
@@ -178,7 +168,7 @@ impl ConvertError {
             | MixedFormats { .. }
             // A hostile length, not damaged text: the archive is not read again to blame it.
             | LineTooLong { .. }
-            | Interrupted => None,
+            | Interrupted(_) => None,
         }
     }
 }

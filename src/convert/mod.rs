@@ -932,7 +932,7 @@ fn for_each_chunk<T: Send>(
         });
         for receiver in pending {
             if interrupted.load(Ordering::Relaxed) {
-                return Err(ConvertError::Interrupted);
+                return Err(ConvertError::Interrupted(crate::interrupt::Interrupted));
             }
             let (mut chunk, value) = receiver.recv().expect("every task sends its result")?;
             let flow = consume(&mut chunk, value)?;
@@ -944,7 +944,7 @@ fn for_each_chunk<T: Send>(
             }
         }
         if interrupted.load(Ordering::Relaxed) {
-            return Err(ConvertError::Interrupted);
+            return Err(ConvertError::Interrupted(crate::interrupt::Interrupted));
         }
         Ok(Some(
             producer.join().expect("the reader thread does not panic"),

@@ -10,7 +10,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum HubError {
     /// HTTP 401. On a repo URL this is deliberately ambiguous on the Hub (hub-protocol.md §7.1).
-    #[error("{}", unauthorized_text(url, *invalid_token, *sent_token, message, request_id))]
+    #[error("{}", unauthorized_text(url, unauthorized_meaning(*invalid_token, *sent_token), message, request_id))]
     Unauthorized {
         url: String,
         /// `X-Error-Message` said the credentials are invalid: the token itself was refused.
@@ -198,6 +198,20 @@ impl HubError {
         }
     }
 
+    /// A 401's message with `what` (its meaning in the caller's words) in place of the facts
+    /// the message gives; `None` for other errors.
+    pub fn unauthorized_message(&self, what: &str) -> Option<String> {
+        match self {
+            HubError::Unauthorized {
+                url,
+                message,
+                request_id,
+                ..
+            } => Some(unauthorized_text(url, what, message, request_id)),
+            _ => None,
+        }
+    }
+
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -245,23 +259,24 @@ fn wait_text(retry_after: &Option<Duration>) -> String {
     }
 }
 
-fn unauthorized_text(
-    url: &str,
-    invalid_token: bool,
-    sent_token: bool,
-    message: &Option<String>,
-    request_id: &Option<String>,
-) -> String {
-    let what = if invalid_token {
-        "the token was refused (invalid or expired); set HF_TOKEN to a valid token, or run \
-         `hf auth login`"
+/// What a 401 means, as facts (the CLI words what to do about it, `commands::diagnose`).
+fn unauthorized_meaning(invalid_token: bool, sent_token: bool) -> &'static str {
+    if invalid_token {
+        "the token was refused (invalid or expired)"
     } else if sent_token {
         "the repository is private or does not exist (or this token cannot see it), or the \
          token was refused (invalid or expired)"
     } else {
-        "no token was sent: this needs a token (set HF_TOKEN, or run `hf auth login`), or the \
-         repository is private or does not exist"
-    };
+        "no token was sent: this needs a token, or the repository is private or does not exist"
+    }
+}
+
+fn unauthorized_text(
+    url: &str,
+    what: &str,
+    message: &Option<String>,
+    request_id: &Option<String>,
+) -> String {
     format!(
         "unauthorized (HTTP 401) at {url}{}: {what}{}",
         detail(message),

@@ -88,8 +88,7 @@ pub fn clone(options: &CloneOptions, reporter: &dyn Reporter) -> anyhow::Result<
         }
         Err(error) => {
             created.remove();
-            let interrupted =
-                crate::error::diagnose(&error).kind == crate::error::ErrorKind::Interrupted;
+            let interrupted = crate::interrupt::is_interrupted(&error);
             let context = if interrupted {
                 format!(
                     "clone of {repo_id} interrupted; the partial clone in {} was removed",

@@ -165,6 +165,15 @@ saved_model/**/* filter=lfs diff=lfs merge=lfs -text
 /// The `.gitignore` of a new clone: keeps a token in `.env` out of git.
 pub const DEFAULT_GITIGNORE: &str = ".env\n.env.*\n";
 
+/// A folder that holds no clone (the CLI names the commands that make one).
+#[derive(Debug, thiserror::Error)]
+pub enum NoClone {
+    #[error("{0} is not a git repository")]
+    NotARepository(String),
+    #[error("{0} is not in a git repository (nor is any folder above it)")]
+    NotInARepository(String),
+}
+
 impl Clone {
     /// Opens the clone that holds `dir`, looking upwards from it as git does (so a command run
     /// in `data/` finds the clone above it); `dir` must exist. Then as [`Clone::open`].
@@ -180,11 +189,9 @@ impl Clone {
         }
         let repo = match git2::Repository::discover(dir) {
             Ok(repo) => repo,
-            Err(error) if error.code() == git2::ErrorCode::NotFound => bail!(
-                "{shown} is not in a git repository (nor is any folder above it); run \
-                 `hf-relay init OWNER/NAME` or `hf-relay clone OWNER/NAME` first, or give the \
-                 clone with --dir"
-            ),
+            Err(error) if error.code() == git2::ErrorCode::NotFound => {
+                return Err(NoClone::NotInARepository(shown.to_string()).into());
+            }
             Err(error) => {
                 return Err(error)
                     .with_context(|| format!("cannot open the git repository of {shown}"));
@@ -212,12 +219,7 @@ impl Clone {
     /// killed processes. Otherwise nothing is written.
     pub fn open(dir: &Path) -> anyhow::Result<Clone> {
         let shown = dir.display();
-        let not_a_repo = || {
-            anyhow::anyhow!(
-                "{shown} is not a git repository; run `hf-relay init OWNER/NAME` or \
-                 `hf-relay clone OWNER/NAME` first"
-            )
-        };
+        let not_a_repo = || anyhow::Error::new(NoClone::NotARepository(shown.to_string()));
         let repo = match git2::Repository::open(dir) {
             Ok(repo) => repo,
             Err(error) if error.code() == git2::ErrorCode::NotFound => return Err(not_a_repo()),

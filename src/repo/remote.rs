@@ -124,22 +124,12 @@ pub enum RemoteError {
     },
 }
 
-impl RemoteError {
-    /// What the user can do about it, printed as `Hint:` lines after the message.
-    pub fn hints(&self) -> Vec<String> {
-        let hint = match self {
-            RemoteError::TokenNeeded { .. } => "set HF_TOKEN to a token that can access it",
-            RemoteError::AuthFailed { .. } => {
-                "check the token with `hf auth whoami`, or set HF_TOKEN to one with access"
-            }
-            RemoteError::NotFastForward => {
-                "run push again to integrate them, or use --force to overwrite them"
-            }
-            _ => return Vec::new(),
-        };
-        vec![hint.to_string()]
-    }
+/// A clone asked for a branch or tag the Hub's repository does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("the Hub has no branch or tag `{0}` in this repository")]
+pub struct UnknownRevision(pub String);
 
+impl RemoteError {
     /// Whether trying again later may succeed (hub-protocol §7: 408, 429, 5xx, network errors).
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -575,11 +565,7 @@ fn check_out_revision(repo: &git2::Repository, revision: &str) -> anyhow::Result
         )?;
         (MAIN.to_string(), commit)
     } else {
-        return Err(crate::error::UserError::new(format!(
-            "the Hub has no branch or tag `{revision}` in this repository"
-        ))
-        .hint("`git ls-remote` lists its branches and tags; the default is main")
-        .into());
+        return Err(UnknownRevision(revision.to_string()).into());
     };
     let mut checkout = git2::build::CheckoutBuilder::new();
     checkout.force();

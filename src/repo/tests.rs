@@ -221,11 +221,8 @@ fn open_explains_what_is_wrong() {
     let error = Clone::open(&plain).err().unwrap().to_string();
     assert_eq!(
         error,
-        format!(
-            "{} is not a git repository; run `hf-relay init OWNER/NAME` or `hf-relay clone \
-             OWNER/NAME` first",
-            plain.display()
-        )
+        // The commands that make one are named by the CLI (`commands::diagnose`).
+        format!("{} is not a git repository", plain.display())
     );
 
     let unborn = tmp.path().join("unborn");

@@ -25,7 +25,7 @@ pub use self::plan::{
     BuildPlan, CardOptions, InputOptions, check_config_name, check_split_name, read_template,
 };
 use super::Reporter;
-use crate::convert::{self, ConvertError};
+use crate::convert;
 use crate::ids::short_id;
 use crate::repo::{Change, CommitOutcome};
 use crate::repo_id::from_dataset_url;
@@ -157,7 +157,7 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     );
     let subject = message.lines().next().unwrap_or_default().to_string();
     if crate::interrupt::interrupted() {
-        return Err(ConvertError::Interrupted.into());
+        return Err(crate::interrupt::Interrupted.into());
     }
     let card_changed = head.committed_readme.as_deref() != Some(state.readme.as_bytes());
     let shard_records = records::of_build(&converted, &state);

@@ -181,6 +181,12 @@ pub fn push(
     })
 }
 
+/// The card's metadata would be refused by the Hub: the push stops before any request (the
+/// CLI says how to check the card again).
+#[derive(Debug, thiserror::Error)]
+#[error("refusing to push")]
+pub struct CardRefused(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
 /// Step 1: everything resolved and checked before any request — offline mode, the lock, the
 /// repo id and endpoint from `origin`, the token, and a consistent clone.
 struct Target {
@@ -229,7 +235,7 @@ impl Target {
         // any request (the Hub's pre-receive check would refuse it only after every upload).
         if let Some(readme) = head_readme(clone)? {
             crate::card::validate::check_readme(&readme)
-                .context("refusing to push (fix README.md, then run `hf-relay card --check`)")?;
+                .map_err(|source| CardRefused(source.into()))?;
         }
         Ok(Target {
             _lock: lock,
