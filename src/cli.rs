@@ -268,9 +268,10 @@ pub struct InputArgs {
     /// Dataset config (subset) name; its files go under a folder of that name.
     #[arg(long, default_value = "default", value_name = "NAME")]
     pub config: String,
-    /// Largest uncompressed size of one shard, e.g. 500MB, 1GB, 200MiB.
-    #[arg(long, default_value = "500MB", value_name = "SIZE")]
-    pub max_shard_size: String,
+    /// Largest uncompressed size of one shard, e.g. 500MB, 1GB, 200MiB (a bad size is a usage
+    /// error, exit 2).
+    #[arg(long, default_value = "500MB", value_name = "SIZE", value_parser = crate::units::parse_size)]
+    pub max_shard_size: u64,
     /// Parquet compression codec.
     #[arg(long, value_enum, default_value_t = Compression::Snappy)]
     pub compression: Compression,

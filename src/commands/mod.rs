@@ -58,7 +58,7 @@ fn input_options(args: &InputArgs) -> InputOptions {
         inputs: args.inputs.clone(),
         splits: args.splits.clone(),
         config: args.config.clone(),
-        max_shard_size: args.max_shard_size.clone(),
+        max_shard_bytes: args.max_shard_size,
         codec: match args.compression {
             Compression::Snappy => Codec::Snappy,
             Compression::Zstd => Codec::Zstd,

@@ -18,8 +18,8 @@ pub struct InputOptions {
     pub splits: Vec<String>,
     /// The config (subset) name; `default` for the `data/` folder.
     pub config: String,
-    /// Largest uncompressed shard, as written (`500MB`).
-    pub max_shard_size: String,
+    /// Largest uncompressed shard, in bytes.
+    pub max_shard_bytes: u64,
     pub codec: Codec,
     /// Store a column whose values conflict in type as JSON text instead of failing.
     pub conflicts_as_json: bool,
@@ -124,10 +124,8 @@ impl BuildPlan {
             bail!("no input: give JSONL files (split train) or --split NAME=FILE");
         }
 
-        let max_shard_bytes =
-            crate::units::parse_size(&inputs.max_shard_size).context("invalid --max-shard-size")?;
         let options = Options {
-            max_shard_bytes,
+            max_shard_bytes: inputs.max_shard_bytes,
             codec: inputs.codec,
             conflicts_as_json: inputs.conflicts_as_json,
             content_defined_pages: true,
