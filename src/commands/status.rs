@@ -1,10 +1,7 @@
 //! `hf-relay status`: what is not published yet, against the last known remote state.
 
-use std::fmt::Write as _;
-
 use crate::cli::StatusArgs;
-use crate::inspect::{self, Status};
-use crate::units::{human_bytes, thousands};
+use crate::inspect;
 
 pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     let clone = super::open_clone(&args.dir)?;
@@ -14,85 +11,6 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
         value["ahead"] = status.ahead().into();
         super::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))
     } else {
-        super::print_stdout(&render(&status))
+        super::print_stdout(&crate::output::status::render(&status))
     }
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!(
-        "{} {}",
-        thousands(n as u64),
-        if n == 1 { one } else { many }
-    )
-}
-
-fn render(status: &Status) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "On branch {}", status.branch);
-    let ahead = plural(status.ahead(), "commit", "commits");
-    let _ = match &status.remote {
-        None => writeln!(
-            out,
-            "Never published (no origin/{}): {ahead} to push",
-            status.branch
-        ),
-        Some(remote) if status.ahead() == 0 && status.behind == 0 => {
-            writeln!(out, "Up to date with {} ({})", remote.name, remote.short)
-        }
-        Some(remote) => writeln!(
-            out,
-            "{ahead} ahead, {} behind {} ({}, the last known remote state)",
-            thousands(status.behind as u64),
-            remote.name,
-            remote.short
-        ),
-    };
-    for commit in &status.unpublished {
-        let _ = writeln!(out, "  {} {}", commit.short, commit.subject);
-    }
-    if status.lfs_objects == 0 {
-        let _ = writeln!(out, "LFS objects to upload: none");
-    } else {
-        let _ = write!(
-            out,
-            "LFS objects to upload: {}, {}",
-            thousands(status.lfs_objects as u64),
-            human_bytes(status.lfs_bytes)
-        );
-        if status.lfs_missing > 0 {
-            let _ = write!(
-                out,
-                " ({} missing from .git/lfs/objects; run `hf-relay verify`)",
-                thousands(status.lfs_missing as u64)
-            );
-        }
-        out.push('\n');
-    }
-    if status.uncommitted.is_empty() {
-        let _ = writeln!(out, "Uncommitted changes: none");
-    } else {
-        let _ = writeln!(out, "Uncommitted changes:");
-        for change in &status.uncommitted {
-            let _ = writeln!(
-                out,
-                "  {:<9} {}",
-                format!("{}:", change.kind.label()),
-                change.path
-            );
-        }
-    }
-    if status.unpushed_tags.is_empty() {
-        let _ = writeln!(out, "Tags not pushed: none");
-    } else {
-        let _ = writeln!(out, "Tags not pushed:");
-        for tag in &status.unpushed_tags {
-            let moved = if tag.moved {
-                " (moved since it was pushed)"
-            } else {
-                ""
-            };
-            let _ = writeln!(out, "  {} → {}{moved}", tag.name, tag.short);
-        }
-    }
-    out
 }

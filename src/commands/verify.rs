@@ -18,7 +18,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     if let Ok(Some(_lock)) = clone.try_lock() {
         let _ = verified.save();
     }
-    super::print_stdout(&format!("{report}\n"))?;
+    super::print_stdout(&crate::output::verify::render(&report))?;
     if !report.is_ok() {
         let n = report.problems.len();
         anyhow::bail!(

@@ -53,31 +53,6 @@ impl VerifyReport {
     }
 }
 
-impl fmt::Display for VerifyReport {
-    /// `verify: OK (…)`, or the problems, one per line.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_ok() {
-            let count = |n: u64, one: &str, many: &str| {
-                format!("{} {}", thousands(n), if n == 1 { one } else { many })
-            };
-            return write!(
-                f,
-                "verify: OK ({}, {}, {})",
-                count(self.files as u64, "file", "files"),
-                count(self.lfs_objects as u64, "LFS object", "LFS objects"),
-                count(self.rows, "row", "rows")
-            );
-        }
-        for (i, problem) in self.problems.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{problem}")?;
-        }
-        Ok(())
-    }
-}
-
 /// Which LFS objects [`verify`] hashes; every object's presence and size are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hashing {

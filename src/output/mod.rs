@@ -8,6 +8,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use crate::convert::Progress;
 
 pub mod diff;
+pub mod log;
+pub mod status;
+pub mod verify;
 
 /// A byte progress bar on stderr, drawn only when stderr is a terminal.
 pub struct BarProgress {

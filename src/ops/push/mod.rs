@@ -223,7 +223,13 @@ impl Target {
         let _ = verified.save();
         if !report.is_ok() {
             return Err(UserError::new(format!(
-                "refusing to publish an inconsistent repository:\n{report}"
+                "refusing to publish an inconsistent repository:\n{}",
+                report
+                    .problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
             ))
             .hint("fix it (e.g. rebuild) and run `hf-relay verify`")
             .into());
