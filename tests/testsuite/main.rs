@@ -28,3 +28,4 @@ mod shard_bytes;
 mod shards;
 mod support;
 mod tag;
+mod transcripts;
