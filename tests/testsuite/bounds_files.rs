@@ -7,58 +7,16 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use crate::support::*;
 
 /// Longest any command here may take: every refusal is quick, a hang is killed at this.
-const LIMIT_SECS: u32 = 60;
+const LIMIT: Duration = Duration::from_secs(60);
 /// Peak RSS allowed for a refused input (KiB): well under the ~1 GiB the issue allows, and far
 /// from what the unbounded reads took (2 to 6 GiB).
 const MAX_RSS_KIB: u64 = 512 * 1024;
-
-/// Runs `command` under `timeout` (killed after [`LIMIT_SECS`]) and `/usr/bin/time`: its
-/// output and its peak RSS in KiB. A hang fails the test.
-fn run_measured(command: &Command) -> (Output, u64) {
-    let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("time");
-    let mut measured = Command::new("/usr/bin/time");
-    measured
-        .arg("-v")
-        .arg("-o")
-        .arg(&report)
-        .args(["timeout", "--signal=KILL", &format!("{LIMIT_SECS}s")])
-        .arg(command.get_program())
-        .args(command.get_args())
-        .env_clear()
-        .stdin(Stdio::null());
-    for (key, value) in command.get_envs() {
-        if let Some(value) = value {
-            measured.env(key, value);
-        }
-    }
-    if let Some(cwd) = command.get_current_dir() {
-        measured.current_dir(cwd);
-    }
-    let output = measured.output().unwrap();
-    let report = std::fs::read_to_string(&report).unwrap();
-    assert!(
-        !report.contains("signal 9") && output.status.code() != Some(137),
-        "{command:?} did not finish within {LIMIT_SECS} s (a hang); stderr:\n{}",
-        stderr(&output)
-    );
-    let kib = report
-        .lines()
-        .find_map(|line| {
-            line.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .unwrap_or_else(|| panic!("no peak RSS in:\n{report}"))
-        .trim()
-        .parse()
-        .unwrap();
-    (output, kib)
-}
 
 /// Exit 1 with every one of `parts` in stderr, no panic, and a peak RSS under the bound.
 #[track_caller]
@@ -94,7 +52,7 @@ fn build_refused(env: &TestEnv, name: &str, input: &Path, args: &[&str]) -> (Out
         .arg(&clone)
         .args(args)
         .arg(input);
-    let (output, kib) = run_measured(&command);
+    let (output, kib) = peak_rss_kib(&command, LIMIT);
     assert!(
         env.snapshot(&clone) == before,
         "the failed build changed the clone:\n{}",
@@ -161,7 +119,7 @@ fn a_ca_bundle_that_is_a_fifo_a_device_or_huge_is_refused_without_reading_it() {
                 "http://127.0.0.1:9",
             ])
             .env(var, path);
-        let (output, kib) = run_measured(&command);
+        let (output, kib) = peak_rss_kib(&command, LIMIT);
         let named = format!("{var}={}", path.display());
         assert_refused(&output, kib, &[&named, message]);
         assert!(!env.path().join("copy").exists());
@@ -564,7 +522,7 @@ fn verify_reads_a_committed_shard_with_the_bounds_of_an_input() {
 
     let mut command = env.hf_relay();
     command.arg("verify").arg("--dir").arg(&clone);
-    let (output, kib) = run_measured(&command);
+    let (output, kib) = peak_rss_kib(&command, LIMIT);
     assert_refused(&output, kib, &["verify found"]);
     // The problems are the result, on stdout.
     let problems = stdout(&output);

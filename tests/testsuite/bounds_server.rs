@@ -5,10 +5,10 @@
 //! succeed) with a clear message, no control character and no form of the token on the
 //! terminal, bounded memory, and the clone and the Hub unchanged.
 
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::*;
 use base64::Engine as _;
@@ -17,6 +17,16 @@ use hf_relay_test_support::{TestHub, WRITE_TOKEN};
 
 /// Longest a command may take before the test calls it a hang.
 const LIMIT: Duration = Duration::from_secs(120);
+
+fn run(command: &mut Command) -> Output {
+    run_bounded(command, LIMIT).0
+}
+
+/// `command`'s output and its peak RSS in MiB, bounded by [`LIMIT`].
+fn peak_rss_mib(command: &Command) -> (Output, u64) {
+    let (output, kib) = peak_rss_kib(command, LIMIT);
+    (output, kib / 1024)
+}
 
 /// The hostile proxy in front of a test Hub; its mode is a file re-read on every request.
 struct Proxy {
@@ -84,28 +94,13 @@ impl Scene {
         let env = TestEnv::new();
         hub.create_dataset("alice", name, false);
         assert_success(
-            &env.hf_relay()
-                .args([
-                    "clone",
-                    &format!("alice/{name}"),
-                    name,
-                    "--endpoint",
-                    &proxy.url,
-                ])
-                .env("HF_TOKEN", WRITE_TOKEN)
+            &clone_command(&env, &proxy.url, name, name)
                 .output()
                 .unwrap(),
         );
         let clone = env.path().join(name);
-        assert_success(
-            &env.hf_relay()
-                .arg("build")
-                .arg("--dir")
-                .arg(&clone)
-                .arg(friction(1))
-                .output()
-                .unwrap(),
-        );
+        let input = friction(1);
+        assert_success(&run_build(&env, &clone, &[input.to_str().unwrap()]));
         Scene {
             hub,
             proxy,
@@ -126,12 +121,7 @@ impl Scene {
     }
 
     fn clone_command(&self, dest: &str) -> Command {
-        let mut command = self.env.hf_relay();
-        command
-            .args(["clone", &format!("alice/{}", self.name), dest])
-            .args(["--endpoint", &self.proxy.url])
-            .env("HF_TOKEN", WRITE_TOKEN);
-        command
+        clone_command(&self.env, &self.proxy.url, &self.name, dest)
     }
 
     /// Every ref of the clone and of the Hub's repository, HEAD, and the work tree's state.
@@ -154,81 +144,6 @@ impl Scene {
             refs(&self.hub.bare_repo("alice", &self.name)),
         )
     }
-}
-
-/// Runs `command` to completion, killing it (and failing the test) after `LIMIT`.
-fn run_bounded(command: &mut Command) -> Output {
-    let start = Instant::now();
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = out.read_to_end(&mut bytes);
-        bytes
-    });
-    let err = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = err.read_to_end(&mut bytes);
-        bytes
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the command hung for {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
-/// `command` under `/usr/bin/time -v`, bounded in time: its output (time's report removed
-/// from stderr) and its peak RSS in MiB.
-fn peak_rss(command: &Command) -> (Output, u64) {
-    let mut timed = Command::new("/usr/bin/time");
-    timed
-        .arg("-v")
-        .arg(command.get_program())
-        .args(command.get_args())
-        .env_clear();
-    for (key, value) in command.get_envs() {
-        if let Some(value) = value {
-            timed.env(key, value);
-        }
-    }
-    if let Some(dir) = command.get_current_dir() {
-        timed.current_dir(dir);
-    }
-    let mut output = run_bounded(&mut timed);
-    let err = stderr(&output);
-    let (own, report) = err
-        .split_once("\tCommand being timed:")
-        .unwrap_or_else(|| panic!("no report from time in:\n{err}"));
-    let kib: u64 = report
-        .lines()
-        .find_map(|line| {
-            line.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .unwrap_or_else(|| panic!("no peak RSS in:\n{report}"))
-        .trim()
-        .parse()
-        .unwrap();
-    output.stderr = own.as_bytes().to_vec();
-    (output, kib / 1024)
 }
 
 /// Every form in which the token may travel or be rendered: raw, the Basic payload, base64 of
@@ -283,7 +198,7 @@ fn server_text_reaches_the_terminal_sanitised_and_redacted() {
         "api_hostile",
     ] {
         scene.proxy.set(mode);
-        let pushed = run_bounded(&mut scene.push_command());
+        let pushed = run(&mut scene.push_command());
         eprintln!("{mode}, push:\n{}", stderr(&pushed));
         assert_failure(&pushed, "HOSTILE");
         assert!(
@@ -294,7 +209,7 @@ fn server_text_reaches_the_terminal_sanitised_and_redacted() {
         assert_displayable(&pushed);
         assert_eq!(scene.state(), before, "{mode} changed the clone or the Hub");
         if mode.starts_with("refs_") {
-            let cloned = run_bounded(&mut scene.clone_command("fresh"));
+            let cloned = run(&mut scene.clone_command("fresh"));
             eprintln!("{mode}, clone:\n{}", stderr(&cloned));
             assert_failure(&cloned, "HOSTILE");
             assert_displayable(&cloned);
@@ -315,7 +230,7 @@ fn server_text_reaches_the_terminal_sanitised_and_redacted() {
 fn a_flood_of_side_band_progress_costs_push_no_memory() {
     let scene = Scene::new("flood");
     scene.proxy.set("push_flood:256");
-    let (pushed, mib) = peak_rss(&scene.push_command());
+    let (pushed, mib) = peak_rss_mib(&scene.push_command());
     eprintln!("peak RSS of push under 256 MiB of side-band: {mib} MiB");
     assert_success(&pushed);
     assert_displayable(&pushed);
@@ -341,8 +256,8 @@ fn a_huge_ref_advertisement_is_refused_in_bounded_memory() {
     let scene = Scene::new("many");
     let before = scene.state();
     scene.proxy.set("refs_many:300000");
-    let (cloned, clone_mib) = peak_rss(&scene.clone_command("fresh"));
-    let (pushed, push_mib) = peak_rss(&scene.push_command());
+    let (cloned, clone_mib) = peak_rss_mib(&scene.clone_command("fresh"));
+    let (pushed, push_mib) = peak_rss_mib(&scene.push_command());
     eprintln!("peak RSS with 300,000 refs advertised: clone {clone_mib} MiB, push {push_mib} MiB");
     for output in [&cloned, &pushed] {
         assert_failure(output, "more than 100000 refs");
@@ -363,8 +278,8 @@ fn an_invalid_pkt_line_is_named_not_no_error() {
     let scene = Scene::new("pkt");
     let before = scene.state();
     scene.proxy.set("refs_0003");
-    let cloned = run_bounded(&mut scene.clone_command("fresh"));
-    let pushed = run_bounded(&mut scene.push_command());
+    let cloned = run(&mut scene.clone_command("fresh"));
+    let pushed = run(&mut scene.push_command());
     for output in [&cloned, &pushed] {
         eprintln!("{}", stderr(output));
         assert_failure(output, "0003");

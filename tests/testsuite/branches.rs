@@ -26,13 +26,7 @@ fn build(env: &TestEnv, clone: &Path, inputs: &[PathBuf]) {
 /// `hf-relay init alice/NAME`, a build of the first friction file, and a push of main;
 /// returns the clone and the Hub's main after it.
 fn published(env: &TestEnv, hub: &TestHub, name: &str) -> (PathBuf, String) {
-    assert_success(&run(env.hf_relay().args([
-        "init",
-        &format!("alice/{name}"),
-        "--endpoint",
-        &hub.url,
-    ])));
-    let clone = env.path().join(name);
+    let clone = env.init_on(&hub.url, name);
     build(env, &clone, &[friction(1)]);
     assert_success(&push(env, &clone, &[]));
     let main = hub_ref(hub, name, "refs/heads/main").expect("main on the Hub");

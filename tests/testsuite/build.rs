@@ -12,16 +12,6 @@ fn friction_inputs() -> Vec<PathBuf> {
     ]
 }
 
-fn build(env: &TestEnv, clone: &std::path::Path, args: &[&str]) -> std::process::Output {
-    env.hf_relay()
-        .arg("build")
-        .arg("--dir")
-        .arg(clone)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn init_creates_a_clone_with_lfs_attributes_and_a_first_commit() {
     let env = TestEnv::new();
@@ -126,7 +116,7 @@ fn friction_example_builds_a_clone_that_git_lfs_and_datasets_read_back() {
     );
     args.extend(friction_inputs().iter().map(|p| p.display().to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let output = build(&env, &clone, &args);
+    let output = run_build(&env, &clone, &args);
     assert_success(&output);
 
     // One new commit with a descriptive message and provenance trailers.
@@ -191,10 +181,10 @@ fn an_identical_rebuild_makes_no_commit() {
     let env = TestEnv::new();
     let clone = env.init("same");
     let input = friction_inputs()[0].display().to_string();
-    assert_success(&build(&env, &clone, &[&input]));
+    assert_success(&run_build(&env, &clone, &[&input]));
     let head = env.git_out(&clone, &["rev-parse", "HEAD"]);
     let before = env.snapshot(&clone);
-    let output = build(&env, &clone, &[&input, "--json"]);
+    let output = run_build(&env, &clone, &[&input, "--json"]);
     assert_success(&output);
     assert!(
         stderr(&output).contains("Nothing to commit"),
@@ -217,7 +207,7 @@ fn appending_rows_changes_only_the_last_shard() {
         .map(String::from)
         .collect();
     let base = env.write("grow.jsonl", lines[..60].join("\n") + "\n");
-    let first = build(
+    let first = run_build(
         &env,
         &clone,
         &[base.to_str().unwrap(), "--max-shard-size", "60KB"],
@@ -229,7 +219,7 @@ fn appending_rows_changes_only_the_last_shard() {
 
     // Append 20 more rows (a third more) to the same input.
     env.write("grow.jsonl", lines[..80].join("\n") + "\n");
-    let output = build(
+    let output = run_build(
         &env,
         &clone,
         &[base.to_str().unwrap(), "--max-shard-size", "60KB", "--json"],
@@ -288,13 +278,17 @@ fn removed_shards_go_in_the_same_commit() {
     let env = TestEnv::new();
     let clone = env.init("shrink");
     let input = friction_inputs()[0].display().to_string();
-    assert_success(&build(&env, &clone, &[&input, "--max-shard-size", "100KB"]));
+    assert_success(&run_build(
+        &env,
+        &clone,
+        &[&input, "--max-shard-size", "100KB"],
+    ));
     let many = env
         .git_out(&clone, &["ls-tree", "-r", "--name-only", "HEAD", "data/"])
         .lines()
         .count();
     assert!(many > 1);
-    assert_success(&build(&env, &clone, &[&input]));
+    assert_success(&run_build(&env, &clone, &[&input]));
     let files = env.git_out(&clone, &["ls-tree", "-r", "--name-only", "HEAD", "data/"]);
     assert_eq!(files.trim(), "data/train-00000.parquet");
     assert!(!clone.join("data/train-00001.parquet").exists());
@@ -308,7 +302,7 @@ fn output_is_deterministic_across_clones() {
     let mut results = Vec::new();
     for name in ["zq-first", "zq-second"] {
         let clone = env.init(name);
-        assert_success(&build(
+        assert_success(&run_build(
             &env,
             &clone,
             &[&input, "--split", &format!("test={input}")],
@@ -384,7 +378,7 @@ fn schema_is_inferred_over_the_whole_input() {
     }
     lines.push(r#"{"id": 500, "tags": ["late"], "score": 0.5, "meta": {"a": 1.5, "b": "x"}, "late_key": "only here"}"#.to_string());
     let input = env.write("schema.jsonl", lines.join("\r\n") + "\r\n\r\n");
-    let output = build(&env, &clone, &[input.to_str().unwrap()]);
+    let output = run_build(&env, &clone, &[input.to_str().unwrap()]);
     assert_success(&output);
     let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
     let front = readme.split("\n---\n").next().unwrap();
@@ -428,7 +422,7 @@ fn lines_past_the_first_chunk_that_widen_the_schema_are_not_lost() {
         "test.jsonl",
         r#"{"id": 1, "score": 2, "note": null, "text": "t", "test_only": true}"#.to_string() + "\n",
     );
-    let output = build(
+    let output = run_build(
         &env,
         &clone,
         &[
@@ -471,7 +465,7 @@ fn assert_rejected(
 ) {
     let before = env.snapshot(clone);
     let input = env.write(name, contents);
-    let output = build(env, clone, &[input.to_str().unwrap()]);
+    let output = run_build(env, clone, &[input.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1), "{name}: {}", stderr(&output));
     let err = stderr(&output);
     for part in expected {
@@ -485,7 +479,7 @@ fn bad_input_gets_a_precise_error_and_leaves_the_clone_untouched() {
     let env = TestEnv::new();
     let clone = env.init("bad");
     let good = friction_inputs()[1].display().to_string();
-    assert_success(&build(&env, &clone, &[&good]));
+    assert_success(&run_build(&env, &clone, &[&good]));
 
     assert_rejected(
         &env,
@@ -526,7 +520,7 @@ fn bad_input_gets_a_precise_error_and_leaves_the_clone_untouched() {
 
     // Unknown flags are usage errors (exit 2), and nothing is written either.
     let before = env.snapshot(&clone);
-    let output = build(&env, &clone, &[&good, "--frobnicate"]);
+    let output = run_build(&env, &clone, &[&good, "--frobnicate"]);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(env.snapshot(&clone), before);
 }
@@ -539,7 +533,7 @@ fn type_conflicts_can_be_stored_as_json_text() {
         "c.jsonl",
         "{\"x\": \"s\"}\n{\"x\": {\"k\": [1]}}\n{\"x\": null}\n",
     );
-    let output = build(
+    let output = run_build(
         &env,
         &clone,
         &[input.to_str().unwrap(), "--on-type-conflict", "string"],
@@ -574,7 +568,7 @@ fn the_provenance_trailer_names_inputs_without_the_users_folders() {
     let inside = clone.join("raw/in.jsonl");
     std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
     std::fs::write(&inside, "{\"text\": \"c\"}\n").unwrap();
-    let output = build(
+    let output = run_build(
         &env,
         &clone,
         &[outside.to_str().unwrap(), inside.to_str().unwrap()],
@@ -618,7 +612,11 @@ fn card_preview_prints_the_next_card_and_writes_nothing() {
     assert_eq!(env.snapshot(&clone), before);
 
     // After a build, the preview without inputs equals the committed card.
-    assert_success(&build(&env, &clone, &[&input, "--license", "apache-2.0"]));
+    assert_success(&run_build(
+        &env,
+        &clone,
+        &[&input, "--license", "apache-2.0"],
+    ));
     let output = env
         .hf_relay()
         .args(["card", "--preview", "--dir"])
@@ -637,7 +635,7 @@ fn card_keeps_user_keys_and_prose_across_builds() {
     let env = TestEnv::new();
     let clone = env.init("prose");
     let input = friction_inputs()[1].display().to_string();
-    assert_success(&build(
+    assert_success(&run_build(
         &env,
         &clone,
         &[&input, "--license", "mit", "--tag", "friction"],
@@ -651,7 +649,7 @@ fn card_keeps_user_keys_and_prose_across_builds() {
         "more.jsonl",
         std::fs::read_to_string(&friction_inputs()[0]).unwrap(),
     );
-    let output = build(
+    let output = run_build(
         &env,
         &clone,
         &[&input, "--split", &format!("test={}", more.display())],
@@ -685,10 +683,10 @@ fn an_unchanged_rebuild_skips_the_conversion_and_a_change_does_not() {
         .unwrap();
     assert!(touch.success());
     let input = input.display().to_string();
-    assert_success(&build(&env, &clone, &[&input, "--license", "mit"]));
+    assert_success(&run_build(&env, &clone, &[&input, "--license", "mit"]));
     let head = env.git_out(&clone, &["rev-parse", "HEAD"]);
 
-    let output = build(&env, &clone, &[&input, "--license", "mit"]);
+    let output = run_build(&env, &clone, &[&input, "--license", "mit"]);
     assert_success(&output);
     assert!(
         stderr(&output).contains("inputs and options are those of the last build"),
@@ -703,14 +701,14 @@ fn an_unchanged_rebuild_skips_the_conversion_and_a_change_does_not() {
     assert_eq!(env.git_out(&clone, &["rev-parse", "HEAD"]), head);
 
     // A new card flag: converted again, the card changes, the data does not.
-    let output = build(&env, &clone, &[&input, "--license", "apache-2.0"]);
+    let output = run_build(&env, &clone, &[&input, "--license", "apache-2.0"]);
     assert_success(&output);
     assert!(stderr(&output).contains("Converted"), "{}", stderr(&output));
     let changed = env.git_out(&clone, &["diff", "--name-only", "HEAD~1", "HEAD"]);
     assert_eq!(changed.trim(), "README.md");
 
     // Other options and other bytes are never taken from the cache.
-    let output = build(
+    let output = run_build(
         &env,
         &clone,
         &[&input, "--license", "apache-2.0", "--compression", "zstd"],
@@ -728,7 +726,7 @@ fn an_unchanged_rebuild_skips_the_conversion_and_a_change_does_not() {
         .status()
         .unwrap();
     assert!(touch.success());
-    let output = build(
+    let output = run_build(
         &env,
         &clone,
         &[&input, "--license", "apache-2.0", "--compression", "zstd"],
@@ -758,7 +756,7 @@ fn an_unchanged_rebuild_skips_the_conversion_and_a_change_does_not() {
         assert!(touch.success());
     };
     touch_to("2020-01-03");
-    let output = build(&env, &clone, &args);
+    let output = run_build(&env, &clone, &args);
     assert_success(&output);
     assert!(
         stderr(&output).contains("(same SHA-256)"),
@@ -779,7 +777,7 @@ fn an_unchanged_rebuild_skips_the_conversion_and_a_change_does_not() {
     assert_eq!(changed.len(), text.len());
     std::fs::write(&input, changed).unwrap();
     touch_to("2020-01-04");
-    let output = build(&env, &clone, &args);
+    let output = run_build(&env, &clone, &args);
     assert_success(&output);
     assert!(stderr(&output).contains("Converted"), "{}", stderr(&output));
     assert_ne!(env.git_out(&clone, &["rev-parse", "HEAD"]), head);
@@ -790,10 +788,10 @@ fn schema_drift_warns_and_strict_schema_refuses() {
     let env = TestEnv::new();
     let clone = env.init("drift");
     let v1 = env.write("v1.jsonl", "{\"a\": 1}\n{\"a\": 2}\n");
-    assert_success(&build(&env, &clone, &[v1.to_str().unwrap()]));
+    assert_success(&run_build(&env, &clone, &[v1.to_str().unwrap()]));
     let v2 = env.write("v2.jsonl", "{\"a\": 1, \"b\": \"new\"}\n{\"a\": 2.5}\n");
     let before = env.snapshot(&clone);
-    let output = build(&env, &clone, &[v2.to_str().unwrap(), "--strict-schema"]);
+    let output = run_build(&env, &clone, &[v2.to_str().unwrap(), "--strict-schema"]);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
@@ -801,7 +799,7 @@ fn schema_drift_warns_and_strict_schema_refuses() {
         "{err}"
     );
     assert_eq!(env.snapshot(&clone), before);
-    let output = build(&env, &clone, &[v2.to_str().unwrap()]);
+    let output = run_build(&env, &clone, &[v2.to_str().unwrap()]);
     assert_success(&output);
     assert!(
         stderr(&output).contains("warning: the schema changes"),
@@ -853,7 +851,7 @@ fn progress_is_drawn_on_a_terminal_and_never_in_a_pipe() {
 
     // The same build with stderr in a pipe: status lines only, no bar, no cursor movement.
     let clone = env.init("in-pipe");
-    let output = build(&env, &clone, &[input.to_str().unwrap()]);
+    let output = run_build(&env, &clone, &[input.to_str().unwrap()]);
     assert_success(&output);
     let messages = stderr(&output);
     assert!(!messages.contains("Converting"), "{messages}");
@@ -879,7 +877,7 @@ fn ctrl_c_and_a_concurrent_build_leave_the_clone_as_it_was() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     // Meanwhile a second process on the same clone fails at once, clearly.
-    let second = build(&env, &clone, &[input.to_str().unwrap()]);
+    let second = run_build(&env, &clone, &[input.to_str().unwrap()]);
     assert_eq!(second.status.code(), Some(1));
     assert!(
         stderr(&second).contains("another hf-relay process"),

@@ -2,10 +2,9 @@
 //! metadata the Hub would refuse is caught before anything is written (flags) or uploaded
 //! (push), as the Hub's YAML verification would catch it.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use crate::support::*;
 use hf_relay_test_support::{TestHub, WRITE_TOKEN};
@@ -16,58 +15,14 @@ const TIME_LIMIT: Duration = Duration::from_secs(120);
 /// build, far below what an unbounded alias expansion takes.
 const MEMORY_LIMIT: u64 = 4 << 30;
 
-/// `command` (an `env.hf_relay()`) run under `prlimit --as`, killed after [`TIME_LIMIT`].
-fn run_bounded(command: Command) -> Output {
-    let mut bounded = Command::new("prlimit");
-    bounded
-        .arg(format!("--as={MEMORY_LIMIT}"))
-        .arg("--")
-        .arg(command.get_program())
-        .args(command.get_args())
-        .env_clear();
-    for (key, value) in command.get_envs() {
-        if let Some(value) = value {
-            bounded.env(key, value);
-        }
-    }
-    if let Some(dir) = command.get_current_dir() {
-        bounded.current_dir(dir);
-    }
-    let start = Instant::now();
-    let mut child = bounded
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = out.read_to_end(&mut bytes);
-        bytes
-    });
-    let err = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = err.read_to_end(&mut bytes);
-        bytes
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > TIME_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command:?} did not finish within {TIME_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+/// `command` (an `env.hf_relay()`) run with its address space capped at [`MEMORY_LIMIT`],
+/// killed after [`TIME_LIMIT`].
+fn run_capped(command: Command) -> Output {
+    run_bounded(
+        &mut with_address_space_limit(&command, MEMORY_LIMIT),
+        TIME_LIMIT,
+    )
+    .0
 }
 
 /// A "billion laughs" front matter: `levels` anchors, each a list of nine aliases to the one
@@ -97,7 +52,7 @@ fn build(env: &TestEnv, clone: &Path, args: &[&str], input: &Path) -> Output {
         .arg(clone)
         .args(args)
         .arg(input);
-    run_bounded(command)
+    run_capped(command)
 }
 
 /// Writes README.md by hand and commits it with plain git (as a user's edit would land).
@@ -110,7 +65,7 @@ fn commit_readme(env: &TestEnv, clone: &Path, text: &str) {
 fn card_check(env: &TestEnv, clone: &Path) -> Output {
     let mut command = env.hf_relay();
     command.args(["card", "--check", "--dir"]).arg(clone);
-    run_bounded(command)
+    run_capped(command)
 }
 
 /// The clone is as it was: same files, same bytes (the names of what differs on failure). The
@@ -174,7 +129,7 @@ fn an_alias_bomb_card_is_refused_by_build_diff_and_verify_and_the_clone_stays() 
     command.args(["card", "--check", "--dir"]).arg(&clone);
     commands.push(("card --check", command));
     for (name, command) in commands {
-        let output = run_bounded(command);
+        let output = run_capped(command);
         // diff reports the card as "cannot be compared" (on stdout) and goes on with the data;
         // the others fail.
         let said = format!("{}{}", stdout(&output), stderr(&output));
@@ -227,7 +182,7 @@ fn clone_of_a_served_alias_bomb_card_stays_bounded() {
     command
         .args(["clone", "alice/bomb", "--endpoint", &hub.url])
         .env("HF_TOKEN", WRITE_TOKEN);
-    let output = run_bounded(command);
+    let output = run_capped(command);
     // clone does not read the card's metadata: it succeeds, in bounded time and memory, and
     // the commands that do read it refuse it.
     assert_success(&output);
@@ -284,7 +239,7 @@ fn invalid_card_flags_are_refused_before_anything_is_written() {
             .args(["card", "--preview", "--dir"])
             .arg(&clone)
             .args(args);
-        assert_failure(&run_bounded(command), &format!("{value:?}"));
+        assert_failure(&run_capped(command), &format!("{value:?}"));
     }
     // Several at once: every problem is listed.
     let output = build(
@@ -341,13 +296,7 @@ fn valid_card_flags_pass_and_card_check_says_so() {
 fn a_hand_edited_invalid_card_warns_at_build_fails_card_check_and_blocks_push() {
     let hub = TestHub::start();
     let env = TestEnv::new();
-    let output = env
-        .hf_relay()
-        .args(["init", "alice/edited", "--endpoint", &hub.url])
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let clone = env.path().join("edited");
+    let clone = env.init_on(&hub.url, "edited");
     assert_success(&build(&env, &clone, &[], &friction(1)));
     let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
     let edited = readme.replacen(
@@ -383,7 +332,7 @@ fn a_hand_edited_invalid_card_warns_at_build_fails_card_check_and_blocks_push() 
         .args(["push", "--dir"])
         .arg(&clone)
         .env("HF_TOKEN", WRITE_TOKEN);
-    let output = run_bounded(command);
+    let output = run_capped(command);
     assert_failure(&output, "refusing to push");
     assert!(stderr(&output).contains("license: \"apache2\""));
     assert_no_upload(&hub);
@@ -397,13 +346,7 @@ fn a_hand_edited_invalid_card_warns_at_build_fails_card_check_and_blocks_push() 
 
 /// A clone of `alice/NAME` on the Hub with one build in it.
 fn hub_clone(env: &TestEnv, hub: &TestHub, name: &str) -> PathBuf {
-    let output = env
-        .hf_relay()
-        .args(["init", &format!("alice/{name}"), "--endpoint", &hub.url])
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let clone = env.path().join(name);
+    let clone = env.init_on(&hub.url, name);
     assert_success(&build(env, &clone, &["--license", "mit"], &friction(1)));
     clone
 }
@@ -414,7 +357,7 @@ fn push(env: &TestEnv, clone: &Path) -> Output {
         .args(["push", "--dir"])
         .arg(clone)
         .env("HF_TOKEN", WRITE_TOKEN);
-    run_bounded(command)
+    run_capped(command)
 }
 
 #[test]

@@ -440,13 +440,7 @@ fn push_and_dry_run_warn_naming_the_fields_without_a_description() {
 fn push_of_a_fully_described_card_has_no_warning() {
     let hub = TestHub::start();
     let env = TestEnv::new();
-    let output = env
-        .hf_relay()
-        .args(["init", "alice/described", "--endpoint", &hub.url])
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let clone = env.path().join("described");
+    let clone = env.init_on(&hub.url, "described");
     assert_success(&build_friction_example(&env, &clone, &[]));
     let output = push(&env, &clone, &[]);
     assert_success(&output);

@@ -22,28 +22,11 @@ fn run(env: &TestEnv, command: &str, clone: &Path, args: &[&str]) -> Output {
 
 /// `hf-relay clone alice/NAME DEST` from the test Hub, under `umask` (a shell sets it).
 fn hf_clone(env: &TestEnv, hub: &TestHub, name: &str, dest: &str, umask: &str) -> PathBuf {
-    let mut command = std::process::Command::new("sh");
-    command
-        .arg("-c")
-        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_hf-relay"))
-        .args([
-            "clone",
-            &format!("alice/{name}"),
-            dest,
-            "--endpoint",
-            &hub.url,
-        ]);
-    // The sealed environment of `hf_relay()`, run through the shell.
-    let sealed = env.hf_relay();
-    command.env_clear().current_dir(env.path());
-    for (key, value) in sealed.get_envs() {
-        if let Some(value) = value {
-            command.env(key, value);
-        }
-    }
-    command.env("HF_TOKEN", WRITE_TOKEN);
-    let output = command.output().unwrap();
+    let script = format!("umask {umask} && exec \"$0\" \"$@\"");
+    let clone = clone_command(env, &hub.url, name, dest);
+    let output = run_under("sh", &["-c".as_ref(), script.as_ref()], &clone)
+        .output()
+        .unwrap();
     assert_success(&output);
     env.path().join(dest)
 }

@@ -20,15 +20,6 @@ fn push(env: &TestEnv, clone: &Path) -> Output {
         .unwrap()
 }
 
-fn clone_cmd(env: &TestEnv, hub: &TestHub, repo: &str, dir: &str, extra: &[&str]) -> Output {
-    env.hf_relay()
-        .args(["clone", repo, dir, "--endpoint", &hub.url])
-        .args(extra)
-        .env("HF_TOKEN", WRITE_TOKEN)
-        .output()
-        .unwrap()
-}
-
 /// Every form in which the token may travel: raw, the Basic payload hf-relay sends, base64 of
 /// the token alone, URL-encoded (as Python's `quote` and byte by byte).
 fn token_forms() -> Vec<String> {
@@ -140,7 +131,9 @@ fn a_git_redirect_to_another_origin_gets_no_token_for_push_or_clone() {
                 "host"
             }
         );
-        let cloned = clone_cmd(&env, &hub, "alice/moved", &dest, &[]);
+        let cloned = clone_command(&env, &hub.url, "moved", &dest)
+            .output()
+            .unwrap();
         assert_no_credential_sent(&foreign);
         assert_failure(&cloned, "redirected git for alice/moved");
         assert!(
@@ -172,7 +165,10 @@ fn a_git_redirect_within_the_hubs_origin_is_followed() {
         .to_string(),
     );
 
-    let cloned = clone_cmd(&env, &hub, "alice/alias", "through-alias", &["--no-lfs"]);
+    let cloned = clone_command(&env, &hub.url, "alias", "through-alias")
+        .arg("--no-lfs")
+        .output()
+        .unwrap();
     assert_success(&cloned);
     assert_eq!(
         env.git_out(&env.path().join("through-alias"), &["rev-parse", "HEAD"]),

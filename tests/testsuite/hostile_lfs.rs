@@ -9,26 +9,15 @@ use std::time::{Duration, Instant};
 use crate::support::*;
 use hf_relay_test_support::{TestHub, WRITE_TOKEN};
 
+/// Longest a push or clone here may take before the test calls it a hang.
+const LIMIT: Duration = Duration::from_secs(120);
+
 fn push_command(env: &TestEnv, clone: &Path) -> Command {
     let mut command = env.hf_relay();
     command
         .arg("push")
         .arg("--dir")
         .arg(clone)
-        .env("HF_TOKEN", WRITE_TOKEN);
-    command
-}
-
-fn clone_command(env: &TestEnv, hub: &TestHub, name: &str, dest: &str) -> Command {
-    let mut command = env.hf_relay();
-    command
-        .args([
-            "clone",
-            &format!("alice/{name}"),
-            dest,
-            "--endpoint",
-            &hub.url,
-        ])
         .env("HF_TOKEN", WRITE_TOKEN);
     command
 }
@@ -91,26 +80,6 @@ fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> (ExitStatus, 
     }
 }
 
-/// Runs `command` with its output captured, bounded by `limit`.
-fn run_bounded(command: &mut Command, limit: Duration, what: &str) -> (Output, Duration) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let err = dir.path().join("err");
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .unwrap();
-    let (status, elapsed) = wait_bounded(&mut child, limit, what);
-    let output = Output {
-        status,
-        stdout: std::fs::read(&out).unwrap(),
-        stderr: std::fs::read(&err).unwrap(),
-    };
-    (output, elapsed)
-}
-
 /// Starts `command`, sends it SIGINT after `after`, and waits (at most `limit`) for it to end.
 fn interrupted(command: &mut Command, after: Duration, limit: Duration) -> (Output, Duration) {
     let dir = tempfile::tempdir().unwrap();
@@ -142,37 +111,6 @@ fn interrupted(command: &mut Command, after: Duration, limit: Duration) -> (Outp
     (output, elapsed)
 }
 
-/// `command` under `/usr/bin/time -v`: its output and its peak RSS in KiB.
-fn peak_rss(command: &Command) -> (Output, u64) {
-    let mut timed = Command::new("/usr/bin/time");
-    timed
-        .arg("-v")
-        .arg(command.get_program())
-        .args(command.get_args());
-    timed.env_clear();
-    for (key, value) in command.get_envs() {
-        if let Some(value) = value {
-            timed.env(key, value);
-        }
-    }
-    if let Some(dir) = command.get_current_dir() {
-        timed.current_dir(dir);
-    }
-    let output = timed.output().unwrap();
-    let err = stderr(&output);
-    let kib = err
-        .lines()
-        .find_map(|line| {
-            line.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .unwrap_or_else(|| panic!("no peak RSS in:\n{err}"))
-        .trim()
-        .parse()
-        .unwrap();
-    (output, kib)
-}
-
 #[test]
 fn a_batch_answer_padded_with_unasked_objects_costs_no_memory() {
     let hub = TestHub::start();
@@ -180,11 +118,11 @@ fn a_batch_answer_padded_with_unasked_objects_costs_no_memory() {
     // The same push twice, on two repos: once plain, once with a batch answer padded with
     // 60,000 objects nobody asked for (~12 MB of JSON, one in ten with an error).
     let plain = prepared_clone(&env, &hub, "plain");
-    let (output, plain_kib) = peak_rss(&push_command(&env, &plain));
+    let (output, plain_kib) = peak_rss_kib(&push_command(&env, &plain), LIMIT);
     assert!(output.status.success(), "{}", stderr(&output));
     let padded = prepared_clone(&env, &hub, "padded");
     hub.set_faults(r#"{"batch_pad": 60000}"#);
-    let (output, padded_kib) = peak_rss(&push_command(&env, &padded));
+    let (output, padded_kib) = peak_rss_kib(&push_command(&env, &padded), LIMIT);
     hub.clear_faults();
     eprintln!("peak RSS: plain push {plain_kib} KiB, padded batch answer {padded_kib} KiB");
     // The unasked objects (and their errors) are ignored: the push publishes.
@@ -204,11 +142,7 @@ fn a_batch_answer_far_larger_than_the_objects_asked_is_refused_without_retrying(
     let clone = prepared_clone(&env, &hub, "huge");
     // ~30 MB of answer for one object asked (the limit is 17.8 MB for one object).
     hub.set_faults(r#"{"batch_pad": 150000}"#);
-    let (output, _) = run_bounded(
-        &mut push_command(&env, &clone),
-        Duration::from_secs(120),
-        "push",
-    );
+    let (output, _) = run_bounded(&mut push_command(&env, &clone), LIMIT);
     hub.clear_faults();
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
@@ -233,11 +167,7 @@ fn upload_hrefs_with_userinfo_or_another_scheme_are_refused() {
         let clone = prepared_clone(&env, &hub, &name);
         let oid = short_oid(&env, &clone, "data/train-00000.parquet");
         hub.set_faults(&format!(r#"{{"href": "{mode}"}}"#));
-        let (output, _) = run_bounded(
-            &mut push_command(&env, &clone),
-            Duration::from_secs(120),
-            "push",
-        );
+        let (output, _) = run_bounded(&mut push_command(&env, &clone), LIMIT);
         hub.clear_faults();
         let err = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{mode}: {err}");
@@ -269,11 +199,7 @@ fn download_hrefs_with_userinfo_or_another_scheme_are_refused_by_clone() {
     for mode in ["userinfo", "file", "ftp"] {
         hub.set_faults(&format!(r#"{{"href": "{mode}"}}"#));
         let dest = format!("copy-{mode}");
-        let (output, _) = run_bounded(
-            &mut clone_command(&env, &hub, "served", &dest),
-            Duration::from_secs(120),
-            "clone",
-        );
+        let (output, _) = run_bounded(&mut clone_command(&env, &hub.url, "served", &dest), LIMIT);
         hub.clear_faults();
         let err = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{mode}: {err}");
@@ -292,11 +218,7 @@ fn a_dripping_batch_answer_ends_the_push_with_a_clear_error_in_bounded_time() {
     let hub = TestHub::start();
     let env = TestEnv::new();
     let clone = prepared_clone(&env, &hub, "drip");
-    let (output, _) = run_bounded(
-        &mut push_command(&env, &clone),
-        Duration::from_secs(120),
-        "push",
-    );
+    let (output, _) = run_bounded(&mut push_command(&env, &clone), LIMIT);
     assert_success(&output);
     let before = remote_main(&hub, "drip");
     let output = env
@@ -310,11 +232,7 @@ fn a_dripping_batch_answer_ends_the_push_with_a_clear_error_in_bounded_time() {
     assert_success(&output);
     // One byte a second: before the fix, 6 attempts of a 120 s timeout (12.5 minutes).
     hub.set_faults(r#"{"drip_batch": true}"#);
-    let (output, elapsed) = run_bounded(
-        &mut push_command(&env, &clone),
-        Duration::from_secs(120),
-        "push against a dripping Hub",
-    );
+    let (output, elapsed) = run_bounded(&mut push_command(&env, &clone), LIMIT);
     hub.clear_faults();
     let err = stderr(&output);
     eprintln!(
@@ -371,7 +289,7 @@ fn ctrl_c_stops_a_clone_during_a_slow_lfs_download_and_leaves_nothing() {
     assert_success(&push_command(&env, &clone).output().unwrap());
     hub.set_faults(r#"{"drip_storage": true}"#);
     let (output, elapsed) = interrupted(
-        &mut clone_command(&env, &hub, "served", "copy"),
+        &mut clone_command(&env, &hub.url, "served", "copy"),
         Duration::from_secs(3),
         Duration::from_secs(15),
     );
@@ -392,7 +310,7 @@ fn ctrl_c_stops_a_clone_during_a_slow_lfs_download_and_leaves_nothing() {
         !env.path().join("copy").exists(),
         "a partial clone was left"
     );
-    let output = clone_command(&env, &hub, "served", "copy")
+    let output = clone_command(&env, &hub.url, "served", "copy")
         .output()
         .unwrap();
     assert_success(&output);

@@ -3,117 +3,12 @@
 //! verify), `publish` into the folder it made before, and clone → rebuild → push from the clone.
 //! What a person reads along the quickstart is pinned as transcripts (stdout, stderr and exit
 //! code, `snapshots/`), with the parts that change from run to run (temp paths, the Hub's port,
-//! commit ids and hashes, dates) written as `[ROOT]`, `[HUB]`, `[HASH]`, `[DATE]`.
+//! commit ids and hashes, dates) written as `[ROOT]`, `[HUB]`, `[HASH]`, `[DATE]`
+//! (`support::Shell::transcript`).
 
 use std::path::Path;
-use std::process::Output;
 
 use crate::support::*;
-use hf_relay_test_support::{TestHub, WRITE_TOKEN};
-
-/// A person at a shell: the sealed environment, the test Hub and a token in `HF_TOKEN`.
-struct Shell {
-    env: TestEnv,
-    hub: TestHub,
-}
-
-impl Shell {
-    fn new() -> Shell {
-        Shell {
-            env: TestEnv::new(),
-            hub: TestHub::start(),
-        }
-    }
-
-    /// `hf-relay ARGS...` run in `cwd` (as after `cd`), with the token and the Hub endpoint.
-    fn hf_relay(&self, cwd: &Path, args: &[&str]) -> Output {
-        self.env
-            .hf_relay()
-            .current_dir(cwd)
-            .args(args)
-            .env("HF_TOKEN", WRITE_TOKEN)
-            .env("HF_ENDPOINT", &self.hub.url)
-            .output()
-            .unwrap()
-    }
-
-    /// Like `hf_relay`, failing the test when the command fails.
-    #[track_caller]
-    fn ok(&self, cwd: &Path, args: &[&str]) -> Output {
-        let output = self.hf_relay(cwd, args);
-        assert_success(&output);
-        output
-    }
-
-    fn root(&self) -> &Path {
-        self.env.path()
-    }
-
-    /// What the person read, with what changes from run to run replaced (see the module doc).
-    fn transcript(&self, output: &Output) -> String {
-        let text = transcript(&self.env, output)
-            .replace(&self.hub.url, "[HUB]")
-            .replace(
-                &self.hub.root.path().to_string_lossy().into_owned(),
-                "[HUBROOT]",
-            );
-        scrub_dates(&scrub_hashes(&text))
-    }
-}
-
-/// Hex runs (commit ids, short ids, SHA-256) become `[HASH]`: 12 characters or more, or 7 to
-/// 11 with a digit.
-fn scrub_hashes(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        let hex = word.len() >= 7
-            && word
-                .chars()
-                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-            // Without a digit, 7 to 11 letters a-f may be a word; 12 never are. (The 7-character
-            // ids the transcripts show are of commits with fixed dates: stable anyway.)
-            && (word.len() >= 12 || word.chars().any(|c| c.is_ascii_digit()));
-        out.push_str(if hex { "[HASH]" } else { word });
-        word.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
-}
-
-/// `2026-12-07 18:38:51` becomes `[DATE]`.
-fn scrub_dates(text: &str) -> String {
-    const SHAPE: &str = "dddd-dd-dd dd:dd:dd";
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let fits = chars.len() - i >= SHAPE.len()
-            && SHAPE
-                .chars()
-                .zip(&chars[i..])
-                .all(|(shape, c)| match shape {
-                    'd' => c.is_ascii_digit(),
-                    other => other == *c,
-                });
-        if fits {
-            out.push_str("[DATE]");
-            i += SHAPE.len();
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
-}
 
 /// `input` with `"lang": "en"` added to every row: the same data with one more column.
 fn with_lang_column(input: &Path) -> String {

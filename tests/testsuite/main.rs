@@ -28,4 +28,5 @@ mod shard_bytes;
 mod shards;
 mod support;
 mod tag;
+mod transcripts;
 mod usage;

@@ -64,18 +64,10 @@ fn publish(env: &TestEnv, endpoint: &str, name: &str, vars: &[(&str, &str)]) -> 
 }
 
 fn clone(env: &TestEnv, endpoint: &str, name: &str, dir: &str, vars: &[(&str, &str)]) -> Output {
-    let mut command = env.hf_relay();
-    command
-        .args([
-            "clone",
-            &format!("alice/{name}"),
-            dir,
-            "--endpoint",
-            endpoint,
-        ])
-        .env("HF_TOKEN", WRITE_TOKEN);
-    command.envs(vars.iter().copied());
-    command.output().unwrap()
+    clone_command(env, endpoint, name, dir)
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap()
 }
 
 /// `push` of new data in `clone` (a build first).

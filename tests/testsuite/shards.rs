@@ -272,13 +272,7 @@ fn unchanged_shards_are_reused_and_equal_a_fresh_build() {
         before.len()
     );
 
-    let fresh = env.path().join("fresh");
-    let output = env
-        .hf_relay()
-        .args(["init", "you/fresh", "--endpoint", "http://127.0.0.1:9"])
-        .output()
-        .unwrap();
-    assert_success(&output);
+    let fresh = env.init("fresh");
     build(&env, &fresh, &input);
     let oids = |shards: &[(String, String)]| -> Vec<String> {
         shards.iter().map(|(_, oid)| oid.clone()).collect()
@@ -487,13 +481,7 @@ fn push_after_an_edit_uploads_only_the_shards_with_new_bytes() {
     use hf_relay_test_support::{TestHub, WRITE_TOKEN};
     let env = TestEnv::new();
     let hub = TestHub::start();
-    let output = env
-        .hf_relay()
-        .args(["init", "alice/edits", "--endpoint", &hub.url])
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let clone = env.path().join("edits");
+    let clone = env.init_on(&hub.url, "edits");
     let mut lines = rows(1500, 1);
     let result = build(&env, &clone, &write_input(&env, &lines));
     let count = result["splits"][0]["shards"].as_array().unwrap().len();

@@ -2,8 +2,12 @@
 //! Hugging Face or git identity variables, fixed commit dates.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use hf_relay_test_support::{TestHub, WRITE_TOKEN};
 
 pub struct TestEnv {
     pub root: tempfile::TempDir,
@@ -97,17 +101,25 @@ impl TestEnv {
 
     /// `hf-relay init you/NAME` with an offline endpoint; returns the clone's path.
     pub fn init(&self, name: &str) -> PathBuf {
+        self.init_repo(&format!("you/{name}"), "http://127.0.0.1:9")
+    }
+
+    /// `hf-relay init alice/NAME` on the test Hub at `endpoint` (alice is the owner of the
+    /// Hub's write token, so `push` can publish it); returns the clone's path.
+    pub fn init_on(&self, endpoint: &str, name: &str) -> PathBuf {
+        self.init_repo(&format!("alice/{name}"), endpoint)
+    }
+
+    /// `hf-relay init OWNER/NAME --endpoint ENDPOINT`, which must succeed; returns the clone's
+    /// path (NAME in the test's root folder).
+    pub fn init_repo(&self, repo_id: &str, endpoint: &str) -> PathBuf {
         let output = self
             .hf_relay()
-            .args([
-                "init",
-                &format!("you/{name}"),
-                "--endpoint",
-                "http://127.0.0.1:9",
-            ])
+            .args(["init", repo_id, "--endpoint", endpoint])
             .output()
             .unwrap();
         assert_success(&output);
+        let (_, name) = repo_id.split_once('/').expect("OWNER/NAME");
         self.path().join(name)
     }
 
@@ -356,28 +368,236 @@ pub fn transcript(env: &TestEnv, output: &Output) -> String {
     .replace(&root, "[ROOT]")
 }
 
+// -------------------------------------------------------------------------------------------
+// Transcripts: what a person read, in the stable form a snapshot pins.
+
+/// A person at a shell: the sealed environment, the test Hub and a token in `HF_TOKEN`.
+pub struct Shell {
+    pub env: TestEnv,
+    pub hub: TestHub,
+}
+
+impl Shell {
+    pub fn new() -> Shell {
+        Shell {
+            env: TestEnv::new(),
+            hub: TestHub::start(),
+        }
+    }
+
+    /// `hf-relay ARGS...` run in `cwd` (as after `cd`), with the token and the Hub endpoint.
+    pub fn hf_relay(&self, cwd: &Path, args: &[&str]) -> Output {
+        self.env
+            .hf_relay()
+            .current_dir(cwd)
+            .args(args)
+            .env("HF_TOKEN", WRITE_TOKEN)
+            .env("HF_ENDPOINT", &self.hub.url)
+            .output()
+            .unwrap()
+    }
+
+    /// Like `hf_relay`, failing the test when the command fails.
+    #[track_caller]
+    pub fn ok(&self, cwd: &Path, args: &[&str]) -> Output {
+        let output = self.hf_relay(cwd, args);
+        assert_success(&output);
+        output
+    }
+
+    pub fn root(&self) -> &Path {
+        self.env.path()
+    }
+
+    /// What the person read ([`transcript`]), with what changes from run to run replaced: the
+    /// Hub's address `[HUB]`, its folder `[HUBROOT]`, hashes `[HASH]`, dates `[DATE]`.
+    pub fn transcript(&self, output: &Output) -> String {
+        let text = transcript(&self.env, output)
+            .replace(&self.hub.url, "[HUB]")
+            .replace(
+                &self.hub.root.path().to_string_lossy().into_owned(),
+                "[HUBROOT]",
+            );
+        scrub_dates(&scrub_hashes(&text))
+    }
+}
+
+/// Hex runs (commit ids, short ids, SHA-256) become `[HASH]`: 12 characters or more, or 7 to
+/// 11 with a digit.
+pub fn scrub_hashes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let hex = word.len() >= 7
+            && word
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+            // Without a digit, 7 to 11 letters a-f may be a word; 12 never are. (The 7-character
+            // ids the transcripts show are of commits with fixed dates: stable anyway.)
+            && (word.len() >= 12 || word.chars().any(|c| c.is_ascii_digit()));
+        out.push_str(if hex { "[HASH]" } else { word });
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// `2026-12-07 18:38:51` becomes `[DATE]`.
+pub fn scrub_dates(text: &str) -> String {
+    const SHAPE: &str = "dddd-dd-dd dd:dd:dd";
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let fits = chars.len() - i >= SHAPE.len()
+            && SHAPE
+                .chars()
+                .zip(&chars[i..])
+                .all(|(shape, c)| match shape {
+                    'd' => c.is_ascii_digit(),
+                    other => other == *c,
+                });
+        if fits {
+            out.push_str("[DATE]");
+            i += SHAPE.len();
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// One of the friction example's input files (`dialogues-0N.jsonl`).
 pub fn friction(n: usize) -> PathBuf {
     repo_path(&format!("examples/friction/dialogues-0{n}.jsonl"))
 }
 
 /// `hf-relay init alice/NAME --endpoint HUB` + a build of the friction example.
-pub fn prepared_clone(env: &TestEnv, hub: &hf_relay_test_support::TestHub, name: &str) -> PathBuf {
-    let output = env
-        .hf_relay()
-        .args(["init", &format!("alice/{name}"), "--endpoint", &hub.url])
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let clone = env.path().join(name);
-    let output = env
-        .hf_relay()
-        .arg("build")
-        .arg("--dir")
-        .arg(&clone)
-        .arg(friction(1))
-        .output()
-        .unwrap();
-    assert_success(&output);
+pub fn prepared_clone(env: &TestEnv, hub: &TestHub, name: &str) -> PathBuf {
+    let clone = env.init_on(&hub.url, name);
+    let input = friction(1);
+    assert_success(&run_build(env, &clone, &[input.to_str().unwrap()]));
     clone
+}
+
+/// `hf-relay clone alice/NAME DEST --endpoint ENDPOINT` with the Hub's write token: the
+/// command, to run, bound or measure.
+pub fn clone_command(env: &TestEnv, endpoint: &str, name: &str, dest: &str) -> Command {
+    let mut command = env.hf_relay();
+    command
+        .args([
+            "clone",
+            &format!("alice/{name}"),
+            dest,
+            "--endpoint",
+            endpoint,
+        ])
+        .env("HF_TOKEN", WRITE_TOKEN);
+    command
+}
+
+// -------------------------------------------------------------------------------------------
+// Bounded runs: a hang fails the test instead of blocking the suite; memory is measured or
+// capped where a test is about memory.
+
+/// Runs `command` to its end with its output captured and returns it with how long it took.
+/// Past `limit` the command is killed with its process group (what it started, such as the
+/// program under `/usr/bin/time`, goes too) and the test fails as a hang, with the stderr so
+/// far. The output goes through files, not pipes: a process left behind cannot hold the test.
+pub fn run_bounded(command: &mut Command, limit: Duration) -> (Output, Duration) {
+    use std::os::unix::process::CommandExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let start = Instant::now();
+    let mut child = command
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+            panic!(
+                "{command:?} did not finish within {limit:?} (a hang); stderr:\n{}",
+                String::from_utf8_lossy(&std::fs::read(&err).unwrap_or_default())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let elapsed = start.elapsed();
+    let output = Output {
+        status,
+        stdout: std::fs::read(&out).unwrap(),
+        stderr: std::fs::read(&err).unwrap(),
+    };
+    (output, elapsed)
+}
+
+/// `command` run by `program ARGS...`: the same program, arguments, environment (`TestEnv`
+/// commands set theirs explicitly over a cleared one) and folder.
+pub fn run_under(program: &str, args: &[&OsStr], command: &Command) -> Command {
+    let mut wrapper = Command::new(program);
+    wrapper
+        .args(args)
+        .arg(command.get_program())
+        .args(command.get_args())
+        .env_clear();
+    for (key, value) in command.get_envs() {
+        if let Some(value) = value {
+            wrapper.env(key, value);
+        }
+    }
+    if let Some(dir) = command.get_current_dir() {
+        wrapper.current_dir(dir);
+    }
+    wrapper
+}
+
+/// `command` with its address space capped at `bytes` (`prlimit --as`): an unbounded
+/// allocation ends in an error instead of taking the machine.
+pub fn with_address_space_limit(command: &Command, bytes: u64) -> Command {
+    let limit = format!("--as={bytes}");
+    run_under("prlimit", &[OsStr::new(&limit), OsStr::new("--")], command)
+}
+
+/// `command` under `/usr/bin/time -v`, bounded by `limit` as [`run_bounded`]: its output (the
+/// report goes to a file, stderr is the command's own) and its peak RSS in KiB.
+pub fn peak_rss_kib(command: &Command, limit: Duration) -> (Output, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("time");
+    let mut timed = run_under(
+        "/usr/bin/time",
+        &[OsStr::new("-v"), OsStr::new("-o"), report.as_os_str()],
+        command,
+    );
+    let (output, _) = run_bounded(&mut timed, limit);
+    let report = std::fs::read_to_string(&report).unwrap();
+    let kib = report
+        .lines()
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .unwrap_or_else(|| panic!("no peak RSS in:\n{report}"))
+        .trim()
+        .parse()
+        .unwrap();
+    (output, kib)
 }

@@ -21,25 +21,14 @@ fn built_clone(env: &TestEnv, name: &str) -> std::path::PathBuf {
     let clone = env.init(name);
     let one = repo_path("examples/friction/dialogues-01.jsonl");
     let two = repo_path("examples/friction/dialogues-02.jsonl");
-    let build = |args: Vec<String>| {
-        let output = env
-            .hf_relay()
-            .arg("build")
-            .arg("--dir")
-            .arg(&clone)
-            .args(args)
-            .output()
-            .unwrap();
-        assert_success(&output);
-    };
-    build(vec![one.display().to_string(), two.display().to_string()]);
-    build(vec![
-        "--config".into(),
-        "en".into(),
-        two.display().to_string(),
-        "--split".into(),
-        format!("test={}", one.display()),
-    ]);
+    let (one, two) = (one.to_str().unwrap(), two.to_str().unwrap());
+    assert_success(&run_build(env, &clone, &[one, two]));
+    let test = format!("test={one}");
+    assert_success(&run_build(
+        env,
+        &clone,
+        &["--config", "en", two, "--split", &test],
+    ));
     clone
 }
 

@@ -12,7 +12,6 @@ mod network;
 mod paths;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -26,52 +25,6 @@ use serde_json::{Value, json};
 
 /// Longest any single hf-relay command may take before the test calls it a hang.
 const COMMAND_LIMIT: Duration = Duration::from_secs(90);
-
-/// Runs `command` to completion and returns its output and duration; fails the test when it
-/// runs longer than `limit` (the process is killed first).
-fn run_bounded(command: &mut Command, limit: Duration) -> (Output, Duration) {
-    let start = Instant::now();
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = out.read_to_end(&mut bytes);
-        bytes
-    });
-    let err = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = err.read_to_end(&mut bytes);
-        bytes
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            let err = err.join().unwrap();
-            panic!(
-                "{command:?} did not finish within {limit:?} (a hang); stderr:\n{}",
-                String::from_utf8_lossy(&err)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = start.elapsed();
-    let output = Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    };
-    (output, elapsed)
-}
 
 fn run(command: &mut Command) -> Output {
     run_bounded(command, COMMAND_LIMIT).0
