@@ -266,8 +266,8 @@ fn branch_position(clone: &Clone, journal: &Journal) -> anyhow::Result<Oid> {
 }
 
 /// Git's lock files a process killed in the window may have left (it was writing the index or
-/// moving the branch): each is removed once it is old enough (see `lock::remove_stale_locks`). A live git holds
-/// them for milliseconds; our own lock says no hf-relay is at work.
+/// moving the branch): each is removed once it is old enough (see `lock::remove_stale_locks`).
+/// A live git holds them for milliseconds; our own lock says no hf-relay is at work.
 fn remove_stale_git_locks(git_dir: &Path, branch: &str) -> anyhow::Result<()> {
     let locks = [
         git_dir.join("index.lock"),

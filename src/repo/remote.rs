@@ -490,8 +490,8 @@ pub fn remote_head(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Optio
 }
 
 /// Clones `url` into `dir` (which must be absent or empty), branch `main`. LFS files are
-/// checked out as their pointer text (see [`crate::repo::lfs::checkout_lfs`]). The origin URL is stored as given,
-/// so it must hold no credentials. On failure, whatever was created is removed.
+/// checked out as their pointer text (see [`super::lfs::checkout_lfs`]). The origin URL is
+/// stored as given, so it must hold no credentials. On failure, whatever was created is removed.
 pub fn clone_from(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<Clone> {
     clone_revision(url, dir, token, None)
 }

@@ -305,3 +305,23 @@ fn git_lock_files_left_by_the_killed_process_are_removed_once_stale() {
         ""
     );
 }
+
+#[test]
+fn open_removes_the_journal_a_commit_killed_before_its_rename_was_writing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clone = new_clone(tmp.path());
+    let git_dir = clone.repo.path().to_path_buf();
+    // Killed while the journal was written: its scratch folder and the temporary file stay,
+    // no journal, HEAD unchanged.
+    let before = head_id(&clone);
+    fs::create_dir_all(git_dir.join("hf-relay-commit-abc123")).unwrap();
+    fs::create_dir_all(git_dir.join("hf-relay")).unwrap();
+    let temporary = git_dir.join("hf-relay/commit-in-progress.json.tmp");
+    fs::write(&temporary, b"{\"branch\": \"refs/he").unwrap();
+
+    let reopened = Clone::open(&clone.root).unwrap();
+    assert!(reopened.recovered.is_none());
+    assert_eq!(head_id(&reopened), before);
+    assert!(!temporary.exists(), "the temporary journal stays");
+    assert_eq!(leftover_names(&reopened), Vec::<String>::new());
+}
