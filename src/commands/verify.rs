@@ -2,22 +2,15 @@
 //! The explicit integrity check: it hashes every LFS object, whatever their stamps say.
 
 use crate::cli::VerifyArgs;
-use crate::inspect::{self, Hashing};
-use crate::repo::verified_lfs::VerifiedLfs;
+use crate::ops::verify::{VerifyOptions, verify};
+use crate::output::TerminalReporter;
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
-    let clone = super::open_clone(&args.dir)?;
-    let mut verified = VerifiedLfs::load(clone.git_dir());
-    let report = match args.rev.as_deref() {
-        Some(rev) => inspect::verify(&clone, rev, Hashing::All, &mut verified)?,
-        // What a push would publish: HEAD, and the objects of unpublished commits and tags.
-        None => inspect::verify_unpublished(&clone, Hashing::All, &mut verified)?,
+    let options = VerifyOptions {
+        dir: args.dir,
+        rev: args.rev,
     };
-    // What it found intact spares `push` the hashing; recorded only when no other hf-relay
-    // process works on the clone (a read-only command then changes nothing), and best effort.
-    if let Ok(Some(_lock)) = clone.try_lock() {
-        let _ = verified.save();
-    }
+    let report = verify(&options, &TerminalReporter)?;
     super::print_stdout(&crate::output::verify::render(&report))?;
     if !report.is_ok() {
         let n = report.problems.len();

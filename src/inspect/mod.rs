@@ -22,7 +22,7 @@ pub use diff::{
 };
 pub use log::{LogEntry, SplitRows, log, tags_by_commit};
 pub use meta::{MetaChange, diff as meta_diff, flow};
-pub use pushed_tags::{pushed_tags_path, read_pushed_tags, record_pushed_tags};
+pub use pushed_tags::{read_pushed_tags, record_pushed_tags};
 pub use rowdiff::{Pairing, RowChange, RowDiff, RowKind, RowOptions, write_rows_json};
 pub use rowvalues::{FieldChange, Shown};
 pub use schema::{SchemaChange, SchemaChangeKind, file_features};

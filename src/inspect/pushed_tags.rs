@@ -13,31 +13,31 @@
 //! - Blank lines, lines starting with `#` and lines that do not parse are ignored; when a name
 //!   appears twice the later line wins.
 //! - A missing file means no tag has been pushed. Writers replace the file atomically (a
-//!   temporary file in the same folder, then rename) and keep the lines of other tags:
-//!   [`record_pushed_tags`] does exactly that.
+//!   temporary file in the same folder, then rename: [`crate::repo::state`]) and keep the
+//!   lines of other tags: [`record_pushed_tags`] does exactly that.
 //!
 //! A local tag is "not pushed" when the file has no line for it or a different SHA (the tag was
 //! moved or re-created after the push).
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::fmt::Write as _;
+use std::path::Path;
 
 use anyhow::Context as _;
 
-/// The record's path inside the `.git` folder `git_dir`.
-pub fn pushed_tags_path(git_dir: &Path) -> PathBuf {
-    git_dir.join("hf-relay").join("pushed-tags")
-}
+use crate::repo::state::PUSHED_TAGS;
 
 /// The tags recorded as pushed: name → SHA. A missing file is an empty record.
 pub fn read_pushed_tags(git_dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
-    let path = pushed_tags_path(git_dir);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    let Some(bytes) = PUSHED_TAGS.read(git_dir)? else {
+        return Ok(BTreeMap::new());
     };
+    let text = String::from_utf8(bytes).with_context(|| {
+        format!(
+            "cannot read {}: it is not UTF-8",
+            PUSHED_TAGS.path(git_dir).display()
+        )
+    })?;
     Ok(parse(&text))
 }
 
@@ -74,18 +74,11 @@ pub fn record_pushed_tags(git_dir: &Path, tags: &[(String, String)]) -> anyhow::
         );
         record.insert(name.clone(), sha.to_ascii_lowercase());
     }
-    let path = pushed_tags_path(git_dir);
-    let folder = path.parent().expect("the record has a parent folder");
-    std::fs::create_dir_all(folder)
-        .with_context(|| format!("cannot create {}", folder.display()))?;
-    let mut file = tempfile::NamedTempFile::new_in(folder)
-        .with_context(|| format!("cannot create a temporary file in {}", folder.display()))?;
+    let mut text = String::new();
     for (name, sha) in &record {
-        writeln!(file, "{name} {sha}")?;
+        let _ = writeln!(text, "{name} {sha}");
     }
-    file.persist(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    PUSHED_TAGS.write(git_dir, text.as_bytes())
 }
 
 #[cfg(test)]
@@ -109,7 +102,7 @@ mod tests {
         let two = ("v2".to_string(), "2".repeat(40));
         record_pushed_tags(dir.path(), std::slice::from_ref(&one)).unwrap();
         record_pushed_tags(dir.path(), std::slice::from_ref(&two)).unwrap();
-        let text = std::fs::read_to_string(pushed_tags_path(dir.path())).unwrap();
+        let text = std::fs::read_to_string(PUSHED_TAGS.path(dir.path())).unwrap();
         assert_eq!(text, format!("v1 {}\nv2 {}\n", one.1, two.1));
     }
 }

@@ -327,7 +327,7 @@ pub fn verify_unpublished(
 ) -> anyhow::Result<VerifyReport> {
     let mut report = verify(clone, "HEAD", hashing, verified)?;
     let head = clone.head_id()?;
-    let skip = crate::repo::remote::lfs_pointers_at(clone, head)?
+    let skip = crate::repo::lfs::lfs_pointers_at(clone, head)?
         .into_iter()
         .map(|(_, pointer)| pointer.oid)
         .collect();

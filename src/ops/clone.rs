@@ -164,7 +164,7 @@ fn finish(
     }
     let head = clone.head_id()?;
     let files = clone.head_file_count()?;
-    let pointers = remote::lfs_pointers_at(clone, head)?;
+    let pointers = lfs::lfs_pointers_at(clone, head)?;
     let mut summary = CloneOutcome {
         dir: PathBuf::new(),
         files,
@@ -207,7 +207,7 @@ fn finish(
 
     // Every object is in the store now; checkout_lfs fetches nothing, it only swaps the
     // pointer text for the content and refreshes the index.
-    let report = remote::checkout_lfs(clone, &|pointer, _| {
+    let report = lfs::checkout_lfs(clone, &|pointer, _| {
         bail!(
             "LFS object {} ({} bytes) is missing from .git/lfs/objects after download",
             pointer.oid,

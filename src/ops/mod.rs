@@ -1,22 +1,26 @@
-//! The operations behind the commands: build, card preview, push, clone, publish and tag,
-//! each with its own option type. An operation never prints: it reports status lines,
+//! The operations behind the commands: init, build, card preview, push, clone, publish, tag
+//! and verify, each with its own option type. An operation never prints: it reports status lines,
 //! warnings and progress through a [`Reporter`] and returns what it did as data, which the
 //! command files under `commands/` turn into output.
 //!
+//! - `init`: a new clone, offline;
 //! - `build`: plan the inputs, convert, compute the next state (card, shards), commit;
 //! - `card`: the card the next build would write;
 //! - `push`: verify, look up or create the repo, integrate the Hub's main, upload LFS objects,
 //!   push refs;
 //! - `clone`: git clone plus the LFS objects of the checked-out commit;
 //! - `publish`: open or make the clone, build, push;
-//! - `tag`: annotated release tags with the dataset's row counts.
+//! - `tag`: annotated release tags with the dataset's row counts;
+//! - `verify`: every LFS object hashed, the Parquet files and the card checked.
 
 pub mod build;
 pub mod card;
 pub mod clone;
+pub mod init;
 pub mod publish;
 pub mod push;
 pub mod tag;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 

@@ -8,6 +8,7 @@ use anyhow::Context;
 use super::Reporter;
 use super::build::{BuildOptions, BuildPlan, CardOptions, InputOptions};
 use super::clone::CloneOptions;
+use super::init::InitOptions;
 use super::push::{PushOptions, PushResult};
 use crate::error::UserError;
 use crate::hub::HubClient;
@@ -78,14 +79,7 @@ pub fn publish(options: &PublishOptions, reporter: &dyn Reporter) -> anyhow::Res
                 "{repo_id} is new: preparing a clone in {}",
                 dir.display()
             ));
-            let url = dataset_url(&options.endpoint, repo_id);
-            crate::repo::init(&dir, &url, &repo_id.to_string()).with_context(|| {
-                format!("cannot create a clone of {repo_id} in {}", dir.display())
-            })?;
-            reporter.status(&format!(
-                "Initialized {repo_id} in {} (remote origin = {url})",
-                dir.display()
-            ));
+            super::init::init(&init_options(options, &dir), reporter)?;
         }
     }
     let built = crate::interrupt::check()
@@ -116,6 +110,15 @@ pub fn publish(options: &PublishOptions, reporter: &dyn Reporter) -> anyhow::Res
         reporter.status(&format!("Published {}", result.repo_id));
     }
     Ok(result)
+}
+
+/// `init`'s options for a new clone of the repo in `dir`.
+fn init_options(options: &PublishOptions, dir: &std::path::Path) -> InitOptions {
+    InitOptions {
+        repo_id: options.repo_id.clone(),
+        dir: Some(dir.to_path_buf()),
+        endpoint: options.endpoint.clone(),
+    }
 }
 
 /// The clone `publish` makes (init or clone) before its build, taken away again when the build
@@ -218,10 +221,7 @@ pub fn preview_card(options: &PublishOptions, reporter: &dyn Reporter) -> anyhow
     }
     let scratch = tempfile::tempdir()?;
     let scratch_dir = scratch.path().join(&options.repo_id.name);
-    crate::repo::init(
-        &scratch_dir,
-        &dataset_url(&options.endpoint, &options.repo_id),
-        &options.repo_id.to_string(),
-    )?;
+    // Not reported: the scratch clone is no concern of the user's.
+    super::init::init(&init_options(options, &scratch_dir), &super::Quiet)?;
     super::card::preview(&scratch_dir, &options.inputs, &options.card, reporter)
 }

@@ -9,26 +9,22 @@
 //! process's journal and folders are never touched.
 
 use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, bail, ensure};
 use git2::Oid;
 use serde::{Deserialize, Serialize};
 
-use super::{Clone, check_path, check_worktree_target, index_entry, lfs, remove_empty_parents};
-
-/// The journal, relative to `.git/`.
-pub(super) const JOURNAL: &str = "hf-relay/commit-in-progress.json";
+use super::lock::remove_stale_locks;
+use super::paths::{check_path, check_worktree_target};
+use super::state::COMMIT_JOURNAL;
+use super::worktree::{index_entry, remove_empty_parents};
+use super::{Clone, lfs, short_branch};
 /// Prefix of a build's staging folder in `.git/` (`Clone::staging_dir`).
 pub(super) const STAGING_PREFIX: &str = "hf-relay-staging-";
 /// Prefix of a commit's scratch folder in `.git/`, which holds the files it moves in.
 pub(super) const SCRATCH_PREFIX: &str = "hf-relay-commit-";
-
-/// How old one of git's lock files must be, with a journal waiting and our lock free, to be
-/// called the leftover of the killed process.
-const STALE_LOCK_AGE: Duration = Duration::from_secs(2);
 
 /// A commit whose objects are written and whose branch may not have moved yet.
 #[derive(Debug, Serialize, Deserialize)]
@@ -71,31 +67,17 @@ pub(super) enum Applied {
     Stopped,
 }
 
-/// Writes the journal atomically: a temporary file in `scratch` (same filesystem), synced,
-/// then renamed into place.
-pub(super) fn write(git_dir: &Path, scratch: &Path, journal: &Journal) -> anyhow::Result<()> {
-    let path = git_dir.join(JOURNAL);
-    let folder = path.parent().expect("the journal is in a folder");
-    fs::create_dir_all(folder)
-        .with_context(|| format!("cannot create folder {}", folder.display()))?;
-    let tmp = scratch.join("journal.json.tmp");
-    let bytes = serde_json::to_vec_pretty(journal)?;
-    let mut file =
-        fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    file.write_all(&bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))
+/// Writes the journal atomically and synced to disk (see [`crate::repo::state`]).
+pub(super) fn write(git_dir: &Path, journal: &Journal) -> anyhow::Result<()> {
+    COMMIT_JOURNAL.write(git_dir, &serde_json::to_vec_pretty(journal)?)
 }
 
 /// The journal of `git_dir`, if there is one.
 fn read(git_dir: &Path) -> anyhow::Result<Option<Journal>> {
-    let path = git_dir.join(JOURNAL);
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    let Some(bytes) = COMMIT_JOURNAL.read(git_dir)? else {
+        return Ok(None);
     };
+    let path = COMMIT_JOURNAL.path(git_dir);
     let journal: Journal = serde_json::from_slice(&bytes)
         .map_err(anyhow::Error::from)
         .and_then(|journal: Journal| journal.check().map(|()| journal))
@@ -232,7 +214,7 @@ pub(super) fn apply(
             .with_context(|| {
                 format!(
                     "cannot move {} to the new commit {new}",
-                    super::short_branch(&journal.branch)
+                    short_branch(&journal.branch)
                 )
             })?;
     }
@@ -240,7 +222,7 @@ pub(super) fn apply(
         return Ok(Applied::Stopped);
     }
 
-    let path = git_dir.join(JOURNAL);
+    let path = COMMIT_JOURNAL.path(git_dir);
     fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
     // Leftovers only: a folder that cannot be removed now is removed by the next recovery.
     for folder in &journal.cleanup {
@@ -254,16 +236,17 @@ pub(super) fn apply(
 fn branch_position(clone: &Clone, journal: &Journal) -> anyhow::Result<Oid> {
     let old = Oid::from_str(&journal.old_head)?;
     let new = Oid::from_str(&journal.new_commit)?;
-    let branch = super::short_branch(&journal.branch);
+    let branch = short_branch(&journal.branch);
+    let journal_file = COMMIT_JOURNAL.shown();
     let give_up = format!(
-        "check `git status`, then delete .git/{JOURNAL} to give up that commit ({})",
+        "check `git status`, then delete {journal_file} to give up that commit ({})",
         short(new)
     );
     ensure!(
         journal.branch == clone.branch,
         "an interrupted hf-relay commit on branch {branch} is not completed, but HEAD is now on \
          {}; nothing was changed. Switch back to {branch} and run hf-relay again, or {give_up}",
-        super::short_branch(&clone.branch)
+        short_branch(&clone.branch)
     );
     let current = clone
         .repo
@@ -283,61 +266,14 @@ fn branch_position(clone: &Clone, journal: &Journal) -> anyhow::Result<Oid> {
 }
 
 /// Git's lock files a process killed in the window may have left (it was writing the index or
-/// moving the branch): each is removed once it is [`STALE_LOCK_AGE`] old. A live git holds
-/// them for milliseconds; our own lock says no hf-relay is at work.
+/// moving the branch): each is removed once it is old enough (see `lock::remove_stale_locks`).
+/// A live git holds them for milliseconds; our own lock says no hf-relay is at work.
 fn remove_stale_git_locks(git_dir: &Path, branch: &str) -> anyhow::Result<()> {
     let locks = [
         git_dir.join("index.lock"),
         git_dir.join(format!("{branch}.lock")),
     ];
     remove_stale_locks(&locks, "cannot complete the interrupted hf-relay commit").map(drop)
-}
-
-/// Removes each of `locks` (git lock files) once it is [`STALE_LOCK_AGE`] old, waiting for a
-/// young one to age; fails (`context: … keeps being locked`) when one is still renewed after
-/// three times that. Call only under the clone's lock, so that no hf-relay process is at work.
-/// Returns how many were removed.
-pub(crate) fn remove_stale_locks(
-    locks: &[std::path::PathBuf],
-    context: &str,
-) -> anyhow::Result<usize> {
-    let mut removed = 0;
-    for lock in locks {
-        let start = SystemTime::now();
-        loop {
-            let modified = match fs::symlink_metadata(lock).and_then(|meta| meta.modified()) {
-                Ok(modified) => modified,
-                Err(error) if error.kind() == io::ErrorKind::NotFound => break,
-                Err(error) => {
-                    return Err(error)
-                        .with_context(|| format!("cannot inspect {}", lock.display()));
-                }
-            };
-            let age = |time: SystemTime| time.elapsed().unwrap_or_default();
-            if age(modified) >= STALE_LOCK_AGE {
-                match fs::remove_file(lock) {
-                    Ok(()) => {
-                        removed += 1;
-                        break;
-                    }
-                    Err(error) if error.kind() == io::ErrorKind::NotFound => break,
-                    Err(error) => {
-                        return Err(error).with_context(|| {
-                            format!("cannot remove the stale lock {}", lock.display())
-                        });
-                    }
-                }
-            }
-            ensure!(
-                age(start) < STALE_LOCK_AGE * 3,
-                "{context}: {} keeps being locked by another git process; run hf-relay again \
-                 when it is done",
-                lock.display()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    Ok(removed)
 }
 
 /// A moved file is where it should be (its size is that of the blob, or of the LFS object
@@ -378,7 +314,8 @@ fn check_moved(clone: &Clone, path: &str, target: &Path, blob: Oid) -> anyhow::R
 /// (and writes nothing) when there is nothing to do or another process holds the lock.
 pub(super) fn recover(clone: &Clone) -> anyhow::Result<Option<Recovered>> {
     let git_dir = clone.repo.path();
-    let pending = fs::symlink_metadata(git_dir.join(JOURNAL)).is_ok();
+    let journal_file = COMMIT_JOURNAL.shown();
+    let pending = COMMIT_JOURNAL.exists(git_dir);
     if !pending && leftover_folders(git_dir).is_empty() {
         return Ok(None);
     }
@@ -400,7 +337,7 @@ pub(super) fn recover(clone: &Clone) -> anyhow::Result<Option<Recovered>> {
                 .find_commit(new)
                 .with_context(|| {
                     format!(
-                        "cannot find the commit {new} of the interrupted commit in .git/{JOURNAL}"
+                        "cannot find the commit {new} of the interrupted commit in {journal_file}"
                     )
                 })?
                 .summary_bytes()
@@ -417,7 +354,7 @@ pub(super) fn recover(clone: &Clone) -> anyhow::Result<Option<Recovered>> {
             .with_context(|| {
                 format!(
                     "cannot complete the commit {} a killed hf-relay left half-applied \
-                     (.git/{JOURNAL})",
+                     ({journal_file})",
                     short(new)
                 )
             })?;
@@ -430,6 +367,8 @@ pub(super) fn recover(clone: &Clone) -> anyhow::Result<Option<Recovered>> {
     for folder in leftover_folders(git_dir) {
         let _ = fs::remove_dir_all(folder);
     }
+    // A process killed while it wrote the journal left its temporary file.
+    COMMIT_JOURNAL.remove_temporary(git_dir);
     drop(lock);
     Ok(recovered)
 }

@@ -1,4 +1,7 @@
-//! Git LFS pointers (spec v1) and the `.git/lfs/objects` store, laid out as git-lfs does.
+//! Git LFS pointers (spec v1) and the `.git/lfs/objects` store, laid out as git-lfs does;
+//! `objects`: the LFS files in git history and their checkout into the working tree.
+
+mod objects;
 
 use std::fs;
 use std::io::{self, Read};
@@ -6,6 +9,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
+
+pub use self::objects::{
+    FetchObject, LfsCheckout, checkout_lfs, lfs_pointers_at, lfs_pointers_between,
+};
 
 /// First line of every pointer.
 pub const VERSION_LINE: &str = "version https://git-lfs.github.com/spec/v1";

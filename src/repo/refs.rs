@@ -1,9 +1,13 @@
 //! The refs a publish reads and moves: HEAD, the local tags, the last known state of the
 //! Hub's `main`, and the tree of HEAD.
 
+use std::path::Path;
+
+use anyhow::{Context as _, ensure};
 use git2::Oid;
 
 use super::Clone;
+use super::paths::check_path;
 use super::remote::ORIGIN_MAIN;
 
 /// Where tags live.
@@ -71,5 +75,70 @@ impl Clone {
             git2::TreeWalkResult::Ok
         })?;
         Ok(files)
+    }
+
+    /// The raw blob at `path` in HEAD (for an LFS file: its pointer text); `None` when absent.
+    pub fn head_blob(&self, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        check_path(path)?;
+        let tree = self.head_commit()?.tree()?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(entry) => entry,
+            Err(error) if error.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(error) => return Err(error).with_context(|| format!("cannot read {path} in HEAD")),
+        };
+        ensure!(
+            entry.kind() == Some(git2::ObjectType::Blob),
+            "{path} is not a file in HEAD"
+        );
+        let blob = self.repo.find_blob(entry.id())?;
+        Ok(Some(blob.content().to_vec()))
+    }
+
+    /// Paths of the files in HEAD's tree directly under folder `dir` (not recursive), sorted.
+    /// `""` is the root; an absent folder has no files.
+    pub fn head_files_in(&self, dir: &str) -> anyhow::Result<Vec<String>> {
+        let dir = dir.trim_matches('/');
+        let root_tree = self.head_commit()?.tree()?;
+        let tree = if dir.is_empty() || dir == "." {
+            root_tree
+        } else {
+            check_path(dir)?;
+            match root_tree.get_path(Path::new(dir)) {
+                Ok(entry) if entry.kind() == Some(git2::ObjectType::Tree) => {
+                    self.repo.find_tree(entry.id())?
+                }
+                Ok(_) => return Ok(Vec::new()),
+                Err(error) if error.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
+                Err(error) => {
+                    return Err(error).with_context(|| format!("cannot read {dir}/ in HEAD"));
+                }
+            }
+        };
+        let mut files = Vec::new();
+        for entry in tree.iter() {
+            if entry.kind() != Some(git2::ObjectType::Blob) {
+                continue;
+            }
+            let name = entry.name().with_context(|| {
+                format!(
+                    "a file name in {dir}/ is not valid UTF-8: {:?}",
+                    String::from_utf8_lossy(entry.name_bytes())
+                )
+            })?;
+            files.push(if dir.is_empty() || dir == "." {
+                name.to_string()
+            } else {
+                format!("{dir}/{name}")
+            });
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    pub(super) fn head_commit(&self) -> anyhow::Result<git2::Commit<'_>> {
+        self.repo
+            .find_reference(&self.branch)
+            .and_then(|reference| reference.peel_to_commit())
+            .with_context(|| format!("cannot read the last commit of {}", self.branch))
     }
 }

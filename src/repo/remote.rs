@@ -14,7 +14,6 @@
 //! server's side-band messages is bounded ([`SIDEBAND_TAIL`]).
 
 mod credentials;
-mod lfs_objects;
 #[cfg(test)]
 mod tests;
 
@@ -29,9 +28,6 @@ use git2::{
 };
 
 pub use self::credentials::{Credentials, USERNAME};
-pub use self::lfs_objects::{
-    FetchObject, LfsCheckout, checkout_lfs, lfs_pointers_at, lfs_pointers_between,
-};
 use super::Clone;
 use crate::auth::Token;
 use crate::interrupt::{self, Interrupted};
@@ -484,8 +480,8 @@ pub fn remote_head(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Optio
 }
 
 /// Clones `url` into `dir` (which must be absent or empty), branch `main`. LFS files are
-/// checked out as their pointer text (see [`checkout_lfs`]). The origin URL is stored as given,
-/// so it must hold no credentials. On failure, whatever was created is removed.
+/// checked out as their pointer text (see [`super::lfs::checkout_lfs`]). The origin URL is
+/// stored as given, so it must hold no credentials. On failure, whatever was created is removed.
 pub fn clone_from(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<Clone> {
     clone_revision(url, dir, token, None)
 }

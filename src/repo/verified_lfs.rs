@@ -23,16 +23,17 @@
 //! before and only the ctime changed, the commit records the new ctime (a write in between
 //! would have moved the mtime), else the first push after every rebuild would hash all of it.
 //!
-//! Writers hold the clone's lock and replace the file atomically (a temporary file, then
-//! rename). A missing, unreadable or corrupt file is an empty cache: it costs only hashing.
+//! Writers hold the clone's lock and replace the file atomically ([`crate::repo::state`]).
+//! A missing, unreadable or corrupt file is an empty cache: it costs only hashing.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+
+use super::state::VERIFIED_LFS;
 
 /// An mtime within this of the recording time is "racy": the entry is not trusted.
 pub const RACY_NS: i64 = 1_000_000_000;
@@ -107,20 +108,18 @@ struct File {
 /// The cache, as read, with the changes to write.
 #[derive(Debug)]
 pub struct VerifiedLfs {
-    path: PathBuf,
+    /// The `.git` folder.
+    git_dir: PathBuf,
     objects: BTreeMap<String, Entry>,
     /// oid → new entry, or `None` to remove it.
     changes: BTreeMap<String, Option<Entry>>,
 }
 
-/// The cache's path inside the `.git` folder `git_dir`.
-pub fn verified_lfs_path(git_dir: &Path) -> PathBuf {
-    git_dir.join("hf-relay").join("verified-lfs.json")
-}
-
-fn read(path: &Path) -> BTreeMap<String, Entry> {
-    fs::read(path)
+fn read(git_dir: &Path) -> BTreeMap<String, Entry> {
+    VERIFIED_LFS
+        .read(git_dir)
         .ok()
+        .flatten()
         .and_then(|bytes| serde_json::from_slice::<File>(&bytes).ok())
         .filter(|file| file.version == VERSION)
         .map(|file| file.objects)
@@ -130,10 +129,9 @@ fn read(path: &Path) -> BTreeMap<String, Entry> {
 impl VerifiedLfs {
     /// The cache of the clone whose `.git` folder is `git_dir`; empty when there is none.
     pub fn load(git_dir: &Path) -> VerifiedLfs {
-        let path = verified_lfs_path(git_dir);
         VerifiedLfs {
-            objects: read(&path),
-            path,
+            objects: read(git_dir),
+            git_dir: git_dir.to_path_buf(),
             changes: BTreeMap::new(),
         }
     }
@@ -170,29 +168,18 @@ impl VerifiedLfs {
         if self.changes.is_empty() {
             return Ok(());
         }
-        let mut objects = read(&self.path);
+        let mut objects = read(&self.git_dir);
         for (oid, change) in std::mem::take(&mut self.changes) {
             match change {
                 Some(entry) => objects.insert(oid, entry),
                 None => objects.remove(&oid),
             };
         }
-        let folder = self.path.parent().expect("the cache has a parent folder");
-        fs::create_dir_all(folder)
-            .with_context(|| format!("cannot create {}", folder.display()))?;
-        // One fixed name: writers hold the lock, and a killed writer leaves no litter.
-        let temporary = self.path.with_extension("json.tmp");
         let bytes = serde_json::to_vec(&File {
             version: VERSION,
             objects,
         })?;
-        let written = fs::write(&temporary, bytes)
-            .and_then(|()| fs::rename(&temporary, &self.path))
-            .with_context(|| format!("cannot write {}", self.path.display()));
-        if written.is_err() {
-            let _ = fs::remove_file(&temporary);
-        }
-        written
+        VERIFIED_LFS.write(&self.git_dir, &bytes)
     }
 }
 
@@ -271,13 +258,14 @@ mod tests {
         let cache = VerifiedLfs::load(dir.path());
         assert!(!cache.trusts(OID, &stamps()) && cache.trusts(&other, &stamps()));
         assert!(
-            !verified_lfs_path(dir.path())
+            !VERIFIED_LFS
+                .path(dir.path())
                 .with_extension("json.tmp")
                 .exists()
         );
 
         for junk in ["", "{", "[]", "{\"version\": 2, \"objects\": {}}"] {
-            fs::write(verified_lfs_path(dir.path()), junk).unwrap();
+            fs::write(VERIFIED_LFS.path(dir.path()), junk).unwrap();
             assert!(
                 !VerifiedLfs::load(dir.path()).trusts(&other, &stamps()),
                 "{junk}"

@@ -21,6 +21,7 @@ use crate::convert::Codec;
 use crate::convert::shards::hex;
 use crate::convert::source::is_stdin;
 use crate::repo::Clone;
+use crate::repo::state::BUILD_CACHE;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct InputStamp {
@@ -80,10 +81,6 @@ struct Entry {
     written_ns: i128,
 }
 
-fn cache_path(clone: &Clone) -> PathBuf {
-    clone.repo.path().join("hf-relay").join("build-cache.json")
-}
-
 fn nanos(seconds: i64, nanos: i64) -> i128 {
     seconds as i128 * 1_000_000_000 + nanos as i128
 }
@@ -139,7 +136,7 @@ pub fn unchanged(
     repo_id: &str,
     plan: &BuildPlan,
 ) -> Option<Unchanged> {
-    let entry: Entry = serde_json::from_slice(&std::fs::read(cache_path(clone)).ok()?).ok()?;
+    let entry: Entry = serde_json::from_slice(&BUILD_CACHE.read(clone.git_dir()).ok()??).ok()?;
     let key = key(plan).ok()?;
     let fresh = key
         .splits
@@ -220,10 +217,5 @@ pub fn record(clone: &Clone, plan: &BuildPlan, digests: Vec<String>) -> anyhow::
         data_tree,
         written_ns,
     };
-    let path = cache_path(clone);
-    std::fs::create_dir_all(path.parent().expect("a parent"))?;
-    let temporary = path.with_extension("json.tmp");
-    std::fs::write(&temporary, serde_json::to_vec(&entry)?)?;
-    std::fs::rename(&temporary, &path)?;
-    Ok(())
+    BUILD_CACHE.write(clone.git_dir(), &serde_json::to_vec(&entry)?)
 }

@@ -4,8 +4,6 @@
 //! Only a cache: a missing or stale file costs the encoding and the hashing, and a shard entry
 //! counts only while HEAD holds that shard and the LFS store its bytes.
 
-use std::path::PathBuf;
-
 use super::head::HeadState;
 use super::next_state::NextState;
 use super::plan::BuildPlan;
@@ -13,15 +11,14 @@ use crate::convert::Converted;
 use crate::convert::reuse::{InputRecord, Previous, Records, ShardRecord};
 use crate::repo::Clone;
 use crate::repo::lfs;
-
-fn path(clone: &Clone) -> PathBuf {
-    clone.repo.path().join("hf-relay").join("shards.json")
-}
+use crate::repo::state::SHARDS;
 
 /// The previous shards this build may reuse.
 pub fn previous(clone: &Clone, head: &HeadState, plan: &BuildPlan) -> Previous {
-    let Some(records) = std::fs::read(path(clone))
+    let Some(records) = SHARDS
+        .read(clone.git_dir())
         .ok()
+        .flatten()
         .and_then(|bytes| serde_json::from_slice::<Records>(&bytes).ok())
     else {
         return Previous::none();
@@ -84,10 +81,5 @@ pub fn of_build(converted: &Converted, state: &NextState) -> Records {
 
 /// Remembers this build's shards (after HEAD holds them).
 pub fn record(clone: &Clone, records: &Records) -> anyhow::Result<()> {
-    let path = path(clone);
-    std::fs::create_dir_all(path.parent().expect("a parent"))?;
-    let temporary = path.with_extension("json.tmp");
-    std::fs::write(&temporary, serde_json::to_vec(records)?)?;
-    std::fs::rename(&temporary, &path)?;
-    Ok(())
+    SHARDS.write(clone.git_dir(), &serde_json::to_vec(records)?)
 }

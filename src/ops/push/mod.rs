@@ -683,7 +683,7 @@ fn lfs_objects_to_publish(
 ) -> anyhow::Result<Vec<(LfsObject, PathBuf)>> {
     let mut have: Vec<Oid> = hub_tips.iter().flatten().copied().collect();
     have.dedup();
-    let pointers = remote::lfs_pointers_between(clone, &have, head)?;
+    let pointers = crate::repo::lfs::lfs_pointers_between(clone, &have, head)?;
     let git_dir = clone.repo.path().to_path_buf();
     let mut objects = Vec::new();
     for (path, pointer) in &pointers {

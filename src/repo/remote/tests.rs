@@ -5,6 +5,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::repo::lfs::{LfsCheckout, checkout_lfs, lfs_pointers_at, lfs_pointers_between};
 use crate::repo::{Change, CommitOutcome, lfs};
 use hf_relay_test_support::{READ_TOKEN, TestHub, WRITE_TOKEN, WRONG_TOKEN};
 

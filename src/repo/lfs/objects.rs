@@ -10,8 +10,11 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, ensure};
 use git2::{FileMode, ObjectType, Oid, TreeWalkMode, TreeWalkResult};
 
-use super::super::lfs::{self, Pointer};
-use super::super::{Clone, check_worktree_target, index_entry, settle};
+use super::Pointer;
+use crate::repo::Clone;
+use crate::repo::lfs;
+use crate::repo::paths::check_worktree_target;
+use crate::repo::worktree::{index_entry, settle};
 
 /// Writes the content of the LFS object `pointer` to the given path (a temporary file in
 /// `.git/lfs/tmp`); [`checkout_lfs`] checks its hash and size, then moves it into the store.
