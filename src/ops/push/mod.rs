@@ -20,7 +20,7 @@ use crate::inspect::{self, Hashing};
 use crate::repo::lfs::store_path;
 use crate::repo::verified_lfs::VerifiedLfs;
 use crate::repo::{Clone, Lock, remote};
-use crate::repo_id::{RepoId, from_dataset_url};
+use crate::repo_id::DatasetUrl;
 use crate::units::{count, human_bytes};
 
 pub use self::integrate::integrate;
@@ -207,9 +207,7 @@ impl Target {
                 count(removed, "stale git lock file")
             ));
         }
-        let url = clone.origin_url()?;
-        let repo_id = from_dataset_url(&url)?;
-        let endpoint = endpoint_of(&url, &repo_id);
+        let remote = DatasetUrl::parse(&clone.origin_url()?)?;
         let found = super::token_for(Some(clone))?;
         let mut verified = VerifiedLfs::load(clone.repo.path());
         let report = inspect::verify(clone, "HEAD", Hashing::Unvouched, &mut verified)?;
@@ -233,20 +231,11 @@ impl Target {
         }
         Ok(Target {
             _lock: lock,
-            id: repo_id.to_string(),
-            endpoint,
+            id: remote.repo_id.to_string(),
+            endpoint: remote.endpoint,
             token: found.token,
         })
     }
-}
-
-/// The endpoint part of a dataset remote URL (`{endpoint}/datasets/OWNER/NAME`).
-fn endpoint_of(url: &str, repo_id: &RepoId) -> String {
-    let trimmed = url.trim_end_matches('/').trim_end_matches(".git");
-    trimmed
-        .strip_suffix(&format!("/datasets/{repo_id}"))
-        .unwrap_or(trimmed)
-        .to_string()
 }
 
 /// The Hub's ref HEAD goes to, and the one to integrate first (for a new pull request, main:
