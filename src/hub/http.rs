@@ -643,6 +643,20 @@ mod tests {
         assert!(!http.sends_token_to("http://127.0.0.1:8080@evil.example/x"));
     }
 
+    /// The origin the token is bound to is the one a client connects to: the `url` crate's
+    /// reading of the authority (a backslash ends it for http(s), as in browsers and curl),
+    /// with the scheme's default port filled in.
+    #[test]
+    fn token_scope_follows_the_url_crates_origin() {
+        let http = Http::new("http://127.0.0.1:8080", Some(Token::new("secret")));
+        assert!(!http.sends_token_to("http://evil.example\\@127.0.0.1:8080/x"));
+        assert!(!http.sends_token_to("http://127.0.0.1:8080.evil.example/x"));
+        assert!(!http.sends_token_to("https://127.0.0.1:8080/x"));
+        let public = Http::new("https://huggingface.co", Some(Token::new("secret")));
+        assert!(public.sends_token_to("https://huggingface.co:443/api/whoami-v2"));
+        assert!(!public.sends_token_to("http://huggingface.co/api/whoami-v2"));
+    }
+
     #[test]
     fn messages_from_bodies() {
         assert_eq!(message_from_body(r#"{"error":"nope"}"#).unwrap(), "nope");

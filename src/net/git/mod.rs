@@ -482,6 +482,8 @@ mod tests {
             assert!(token_for("http://127.0.0.1:8081/datasets/a/b").is_none());
             assert!(token_for("https://127.0.0.1:8080/datasets/a/b").is_none());
             assert!(token_for("http://127.0.0.1:8080@evil/x").is_none());
+            // A backslash ends the authority: the host is `evil`, not the lent origin.
+            assert!(token_for("http://evil\\@127.0.0.1:8080/x").is_none());
             // Another thread sees nothing.
             std::thread::spawn(|| assert!(token_for("http://127.0.0.1:8080/x").is_none()))
                 .join()
