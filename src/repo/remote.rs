@@ -37,6 +37,7 @@ use crate::auth::{Redactor, Token};
 use crate::interrupt::{self, Interrupted};
 use crate::net::Origin;
 use crate::net::git::{NetFailure, Session, TransportError};
+use crate::repo_id::DatasetUrl;
 
 /// The branch hf-relay publishes.
 pub const MAIN: &str = "refs/heads/main";
@@ -211,22 +212,27 @@ struct Exchange<'t> {
 
 impl<'t> Exchange<'t> {
     /// An exchange with the remote at `url` (as configured), shown as `repo`.
+    #[cfg(test)]
     fn new(token: Option<&'t Token>, repo: impl Into<String>, url: &str) -> Exchange<'t> {
-        let token = token.filter(|token| !token.expose().is_empty());
-        Exchange {
-            repo: repo.into(),
-            token,
-            redactor: Redactor::new(token),
-            session: Session::begin(Origin::of(url).as_ref(), token),
-        }
+        Exchange::at(token, repo.into(), Origin::of(url))
     }
 
     /// An exchange with `url`, named by its repo id (else the redacted URL).
     fn with(url: &str, token: Option<&'t Token>) -> Exchange<'t> {
-        let repo = crate::repo_id::from_dataset_url(url)
-            .map(|id| id.to_string())
-            .unwrap_or_else(|_| crate::auth::redact(url));
-        Exchange::new(token, repo, url)
+        match DatasetUrl::parse(url) {
+            Ok(dataset) => Exchange::at(token, dataset.repo_id.to_string(), dataset.origin),
+            Err(_) => Exchange::at(token, crate::auth::redact(url), Origin::of(url)),
+        }
+    }
+
+    fn at(token: Option<&'t Token>, repo: String, origin: Option<Origin>) -> Exchange<'t> {
+        let token = token.filter(|token| !token.expose().is_empty());
+        Exchange {
+            repo,
+            token,
+            redactor: Redactor::new(token),
+            session: Session::begin(origin.as_ref(), token),
+        }
     }
 
     fn has_token(&self) -> bool {
