@@ -586,6 +586,68 @@ fn exchanges_redact_the_token_hf_tokens_and_url_userinfo() {
     assert!(!Exchange::new(Some(&empty), "a/b", "https://hub.local/").has_token());
 }
 
+/// What the transport reports is matched by kind, never read back from a message: each kind
+/// becomes the `RemoteError` a user sees, retryable only when trying again can help.
+#[test]
+fn transport_failures_become_remote_errors_by_kind() {
+    use crate::net::git::{NetFailure, Refusal, TransportError};
+    let secret = token("hf_secret0123456789");
+    let with_token = Exchange::new(Some(&secret), "a/b", "https://hub.local/datasets/a/b");
+    let anonymous = Exchange::new(None, "a/b", "https://hub.local/datasets/a/b");
+    let url = "https://hub.local/datasets/a/b/info/refs".to_string();
+    let unauthorized = || TransportError::Unauthorized {
+        url: url.clone(),
+        token_sent: true,
+    };
+    let remote = |failure, exchange: &Exchange<'_>| from_transport(failure, exchange, Vec::new());
+    assert!(matches!(
+        remote(unauthorized(), &with_token),
+        RemoteError::AuthFailed { .. }
+    ));
+    assert!(matches!(
+        remote(unauthorized(), &anonymous),
+        RemoteError::TokenNeeded { .. }
+    ));
+    let status = |status| TransportError::Status {
+        url: url.clone(),
+        status,
+        detail: Some("busy".to_string()),
+    };
+    assert!(matches!(
+        remote(status(404), &with_token),
+        RemoteError::NotFound { .. }
+    ));
+    let busy = remote(status(503), &with_token);
+    assert!(busy.is_retryable(), "{busy:?}");
+    assert_eq!(
+        busy.to_string(),
+        "the Hub answered HTTP 503 for a/b: unexpected http status code: 503 from \
+         https://hub.local/datasets/a/b/info/refs: busy"
+    );
+    let redirected = remote(
+        TransportError::CrossOrigin {
+            from: "https://hub.local".to_string(),
+            to: "https://evil.example".to_string(),
+        },
+        &with_token,
+    );
+    assert!(
+        matches!(&redirected, RemoteError::Redirected { to, .. } if to == "https://evil.example")
+    );
+    let unreachable = |failure| TransportError::Unreachable {
+        url: url.clone(),
+        failure,
+        detail: "detail".to_string(),
+    };
+    assert!(remote(unreachable(NetFailure::Timeout), &with_token).is_retryable());
+    assert!(remote(unreachable(NetFailure::Connection), &with_token).is_retryable());
+    assert!(!remote(unreachable(NetFailure::Untrusted), &with_token).is_retryable());
+    assert!(matches!(
+        remote(TransportError::Refused(Refusal::TooManyRefs), &with_token),
+        RemoteError::BadAnswer { .. }
+    ));
+}
+
 /// Whether `Interrupted` is in the error's cause chain (what makes the exit code 130).
 fn carries_interrupted(error: &anyhow::Error) -> bool {
     error
