@@ -6,6 +6,8 @@ use std::fmt;
 
 use anyhow::bail;
 
+use crate::net::Origin;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoId {
     pub owner: String,
@@ -71,11 +73,31 @@ pub fn dataset_url(endpoint: &str, repo_id: &RepoId) -> String {
 
 /// Recovers the repo id from a dataset remote URL (`…/datasets/OWNER/NAME[.git]`).
 pub fn from_dataset_url(url: &str) -> anyhow::Result<RepoId> {
-    let trimmed = url.trim_end_matches('/').trim_end_matches(".git");
-    let Some((_, path)) = trimmed.rsplit_once("/datasets/") else {
-        bail!("remote URL {url:?} is not a Hub dataset URL (…/datasets/OWNER/NAME)");
-    };
-    RepoId::parse(path)
+    DatasetUrl::parse(url).map(|dataset| dataset.repo_id)
+}
+
+/// A dataset remote URL (`{endpoint}/datasets/OWNER/NAME[.git]`), read once: the repository,
+/// the endpoint its REST and LFS calls go to, and the [`Origin`] its token is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetUrl {
+    pub repo_id: RepoId,
+    pub endpoint: String,
+    /// `None` for a remote that is not `http(s)://` (a local path in tests).
+    pub origin: Option<Origin>,
+}
+
+impl DatasetUrl {
+    pub fn parse(url: &str) -> anyhow::Result<DatasetUrl> {
+        let trimmed = url.trim_end_matches('/').trim_end_matches(".git");
+        let Some((endpoint, path)) = trimmed.rsplit_once("/datasets/") else {
+            bail!("remote URL {url:?} is not a Hub dataset URL (…/datasets/OWNER/NAME)");
+        };
+        Ok(DatasetUrl {
+            repo_id: RepoId::parse(path)?,
+            endpoint: endpoint.to_string(),
+            origin: Origin::of(url),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -110,5 +132,8 @@ mod tests {
             from_dataset_url("https://huggingface.co/datasets/o/n.git").unwrap(),
             id
         );
+        let parsed = DatasetUrl::parse("https://HuggingFace.co/datasets/o/n.git").unwrap();
+        assert_eq!(parsed.endpoint, "https://HuggingFace.co");
+        assert_eq!(parsed.origin.unwrap().to_string(), "https://huggingface.co");
     }
 }

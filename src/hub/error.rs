@@ -226,17 +226,7 @@ impl HubError {
     }
 }
 
-/// The error and its causes on one line, as `anyhow`'s `{:#}` prints them.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use crate::net::error_chain;
 
 fn detail(message: &Option<String>) -> String {
     match message {

@@ -9,9 +9,10 @@ use ureq::http::{self, HeaderMap, HeaderValue, Response};
 use ureq::{Agent, Body, SendBody};
 
 use super::UploadReporter;
-use super::error::{HubError, error_chain};
-use super::watchdog::InterruptWatcher;
+use super::error::HubError;
 use crate::auth::{Redactor, Token};
+use crate::net::error_chain;
+use crate::net::watchdog::InterruptWatcher;
 use crate::{interrupt, net};
 
 pub(crate) const LFS_JSON: &str = "application/vnd.git-lfs+json";
@@ -19,7 +20,7 @@ pub(crate) const JSON: &str = "application/json";
 
 const CONNECT_TIMEOUT: Duration = net::agent::CONNECT_TIMEOUT;
 /// The progress window: an attempt that moves less than 1 KiB
-/// ([`super::watchdog::MIN_PROGRESS`]) within it ends, be the server silent or dripping.
+/// ([`net::watchdog::MIN_PROGRESS`]) within it ends, be the server silent or dripping.
 pub(crate) const PROGRESS_TIMEOUT: Duration = Duration::from_secs(10);
 /// Overall limit of a REST or batch call.
 pub(crate) const API_TIMEOUT: Duration = Duration::from_secs(120);
@@ -205,53 +206,54 @@ impl Http {
     }
 
     fn sends_token_to(&self, url: &str) -> bool {
-        origin(url).is_some() && origin(url) == origin(&self.endpoint)
+        net::same_origin(&self.endpoint, url)
     }
 
-    /// Sends once (following redirects as [`net::redirect`] allows). 2xx comes back as the
+    /// Sends once (following redirects by [`net::follow`]'s rule). 2xx comes back as the
     /// response; anything else as a [`HubError`].
     pub fn send(
         &self,
         req: &Request<'_>,
         mut body: Option<(&mut dyn Read, u64)>,
     ) -> Result<Response<Body>, HubError> {
-        const MAX_REDIRECTS: u32 = 5;
-        let mut url = req.url.to_string();
-        let mut redirects = 0;
-        loop {
-            let had_body = body.is_some();
-            let (response, carried) = self.send_to(req, &url, body.take())?;
-            let status = response.status().as_u16();
-            if !matches!(status, 301 | 302 | 303 | 307 | 308) || had_body {
-                return if response.status().is_success() {
-                    Ok(response)
-                } else {
-                    Err(self.error_from(response, &url, carried))
-                };
-            }
-            let location = response
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string();
-            redirects += 1;
-            match net::redirect(&url, &location, carried) {
-                net::Redirect::Follow { url: next, .. } if redirects <= MAX_REDIRECTS => {
-                    self.drain(response);
-                    url = next;
+        let (url, (response, carried)) = net::follow(
+            req.url,
+            |url| {
+                // A body is sent once: a redirect answer to it is the answer.
+                let had_body = body.is_some();
+                let (response, carried) = self.send_to(req, url, body.take())?;
+                Ok(match net::redirect_location(&response) {
+                    Some(location) if !had_body => net::Hop::Redirect {
+                        answer: (response, carried),
+                        location,
+                        carried_token: carried,
+                    },
+                    _ => net::Hop::Answer((response, carried)),
+                })
+            },
+            |(response, _)| self.drain(response),
+            |url, unfollowed| match unfollowed {
+                net::Unfollowed::CrossOrigin { from, to } => HubError::Refused {
+                    url: self.shown(url),
+                    message: format!(
+                        "{from} redirected to another host, {to}; hf-relay does not follow \
+                         it, so the token is never sent there"
+                    ),
+                },
+                net::Unfollowed::TooMany {
+                    answer: (response, _),
+                    carried_token,
                 }
-                net::Redirect::CrossOrigin { from, to } => {
-                    return Err(HubError::Refused {
-                        url: self.shown(&url),
-                        message: format!(
-                            "{from} redirected to another host, {to}; hf-relay does not follow \
-                             it, so the token is never sent there"
-                        ),
-                    });
-                }
-                _ => return Err(self.error_from(response, &url, carried)),
-            }
+                | net::Unfollowed::Invalid {
+                    answer: (response, _),
+                    carried_token,
+                } => self.error_from(response, url, carried_token),
+            },
+        )?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(self.error_from(response, &url, carried))
         }
     }
 
@@ -524,14 +526,6 @@ impl Http {
     }
 }
 
-/// `scheme://host[:port]`, lowercased.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit('@').next()?;
-    Some(format!("{scheme}://{host}").to_ascii_lowercase())
-}
-
 /// The human part of an error body: JSON `error` (string or list), `error_description`,
 /// `message` (LFS), else the text itself.
 fn message_from_body(body: &str) -> Option<String> {
@@ -647,6 +641,20 @@ mod tests {
         assert!(!http.sends_token_to("http://127.0.0.1:8081/api"));
         assert!(!http.sends_token_to("https://bucket.s3.amazonaws.com/x"));
         assert!(!http.sends_token_to("http://127.0.0.1:8080@evil.example/x"));
+    }
+
+    /// The origin the token is bound to is the one a client connects to: the `url` crate's
+    /// reading of the authority (a backslash ends it for http(s), as in browsers and curl),
+    /// with the scheme's default port filled in.
+    #[test]
+    fn token_scope_follows_the_url_crates_origin() {
+        let http = Http::new("http://127.0.0.1:8080", Some(Token::new("secret")));
+        assert!(!http.sends_token_to("http://evil.example\\@127.0.0.1:8080/x"));
+        assert!(!http.sends_token_to("http://127.0.0.1:8080.evil.example/x"));
+        assert!(!http.sends_token_to("https://127.0.0.1:8080/x"));
+        let public = Http::new("https://huggingface.co", Some(Token::new("secret")));
+        assert!(public.sends_token_to("https://huggingface.co:443/api/whoami-v2"));
+        assert!(!public.sends_token_to("http://huggingface.co/api/whoami-v2"));
     }
 
     #[test]

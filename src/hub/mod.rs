@@ -4,8 +4,10 @@
 //! - `http`: one request, error mapping, retries with backoff;
 //! - `api`: the REST endpoints (hub-protocol.md §3);
 //! - `lfs`: the batch API (§2.2–2.3); `upload` and `download`: the transfers (§2.4);
-//! - `pool`: the small worker pool both transfers use;
-//! - `watchdog`: the progress window under every request, and Ctrl-C shutting the agent down.
+//! - `pool`: the small worker pool both transfers use.
+//!
+//! Trust, proxies, redirects, the origin the token is bound to and the progress window under
+//! every request are `crate::net`'s.
 
 mod api;
 mod download;
@@ -16,7 +18,6 @@ mod pool;
 mod progress;
 mod upload;
 mod validate_yaml;
-pub(crate) mod watchdog;
 
 #[cfg(test)]
 mod tests;

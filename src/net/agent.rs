@@ -8,8 +8,8 @@ use ureq::http::Request;
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{Connector as _, DefaultConnector};
 
+use super::watchdog::Watchdog;
 use super::{Origin, proxy, tls};
-use crate::hub::watchdog::Watchdog;
 
 /// Connecting (TCP, TLS, proxy CONNECT) and resolving may take this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -18,7 +18,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     pub connect: Duration,
-    /// The progress window (`hub::watchdog`): fewer than 1 KiB moved within it ends the attempt.
+    /// The progress window ([`super::watchdog`]): fewer than 1 KiB moved within it ends the attempt.
     pub progress: Duration,
     /// The overall limit of one request, `None` for none (git packs: the window bounds them).
     pub global: Option<Duration>,

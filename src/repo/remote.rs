@@ -1,19 +1,20 @@
 //! Git over HTTPS with the Hub: fetch, push, ls-remote and clone (git2), with the token only in
 //! memory.
 //!
-//! The token reaches libgit2 through the credentials callback only (HTTP Basic, hub-protocol
-//! §1.2), is offered once per connection and only to the remote URL's origin (scheme, host,
-//! port; see [`redirect_policy`]), and never goes into a URL, `.git/config` or a message: every
-//! text relayed from libgit2 or the server passes through [`crate::auth::Redactor`], which
-//! masks the token in every encoding hf-relay sends it. Ctrl-C
+//! Each operation is one [`Exchange`] with the remote: its [`crate::net::git::Session`] lends
+//! the token to the origin (scheme, host, port) of the remote URL for the operation's duration,
+//! and `crate::net::git`, the transport, sends it (HTTP Basic, hub-protocol §1.2) and follows
+//! redirects by `crate::net`'s one rule. The token never goes into a URL, `.git/config` or a
+//! message: every text relayed from libgit2 or the server passes through
+//! [`crate::auth::Redactor`], which masks the token in every encoding hf-relay sends it. Ctrl-C
 //! ([`crate::interrupt::interrupted`]) stops a transfer at libgit2's next callback. Failures
-//! come back as a [`RemoteError`] (inside the `anyhow::Error`; use `downcast_ref`), which
-//! tells a refused token from a missing repo, a refused ref (with the server's `remote:`
-//! lines) and a transient network problem. Server text is shown only through
-//! [`crate::sanitize`] (no control character, capped, redacted), and what push keeps of the
-//! server's side-band messages is bounded ([`SIDEBAND_TAIL`]).
+//! come back as a [`RemoteError`] (inside the `anyhow::Error`; use `downcast_ref`), built from
+//! the transport's typed [`TransportError`] when the transport stopped (a refused token, a
+//! missing repo, a redirect to another origin, a transient network problem) and from libgit2
+//! otherwise (a refused ref, with the server's `remote:` lines). Server text is shown only
+//! through [`crate::sanitize`] (no control character, capped, redacted), and what push keeps of
+//! the server's side-band messages is bounded ([`SIDEBAND_TAIL`]).
 
-mod credentials;
 #[cfg(test)]
 mod tests;
 
@@ -24,13 +25,15 @@ use std::path::Path;
 use anyhow::Context as _;
 use git2::{
     AutotagOption, Direction, ErrorClass, ErrorCode, FetchOptions, Oid, PushOptions,
-    RemoteCallbacks, RemoteRedirect,
+    RemoteCallbacks,
 };
 
-pub use self::credentials::{Credentials, USERNAME};
 use super::Clone;
-use crate::auth::Token;
+use crate::auth::{Redactor, Token};
 use crate::interrupt::{self, Interrupted};
+use crate::net::Origin;
+use crate::net::git::{NetFailure, Session, TransportError};
+use crate::repo_id::DatasetUrl;
 
 /// The branch hf-relay publishes.
 pub const MAIN: &str = "refs/heads/main";
@@ -181,32 +184,67 @@ pub struct PushReport {
     pub remote_messages: Vec<String>,
 }
 
-/// `OWNER/NAME` of a dataset URL, else the redacted URL: how messages name the repository.
-fn repo_label(url: &str) -> String {
-    crate::repo_id::from_dataset_url(url)
-        .map(|id| id.to_string())
-        .unwrap_or_else(|_| crate::auth::redact(url))
+/// One git operation with the remote at a URL: the repository as messages name it, the token
+/// lent to the URL's origin while it lives, and the display of every text libgit2 or the
+/// server hands back (through [`crate::sanitize`], the token masked).
+struct Exchange<'t> {
+    /// `OWNER/NAME` (or the redacted URL), for messages.
+    repo: String,
+    /// The token, when there is one (an empty one is none).
+    token: Option<&'t Token>,
+    redactor: Redactor,
+    session: Session,
 }
 
-/// `origin`, and the credentials for talking to it.
+impl<'t> Exchange<'t> {
+    /// An exchange with the remote at `url` (as configured), shown as `repo`.
+    #[cfg(test)]
+    fn new(token: Option<&'t Token>, repo: impl Into<String>, url: &str) -> Exchange<'t> {
+        Exchange::at(token, repo.into(), Origin::of(url))
+    }
+
+    /// An exchange with `url`, named by its repo id (else the redacted URL).
+    fn with(url: &str, token: Option<&'t Token>) -> Exchange<'t> {
+        match DatasetUrl::parse(url) {
+            Ok(dataset) => Exchange::at(token, dataset.repo_id.to_string(), dataset.origin),
+            Err(_) => Exchange::at(token, crate::auth::redact(url), Origin::of(url)),
+        }
+    }
+
+    fn at(token: Option<&'t Token>, repo: String, origin: Option<Origin>) -> Exchange<'t> {
+        let token = token.filter(|token| !token.expose().is_empty());
+        Exchange {
+            repo,
+            token,
+            redactor: Redactor::new(token),
+            session: Session::begin(origin.as_ref(), token),
+        }
+    }
+
+    fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// Server text fit to show ([`crate::sanitize::line`]) with this operation's token masked.
+    fn display(&self, text: &str) -> String {
+        crate::sanitize::line(text, &self.redactor, crate::sanitize::LINE_LIMIT)
+    }
+
+    /// Whether `fragment` is a piece of the token (never shown, even cut short).
+    fn is_in_token(&self, fragment: &str) -> bool {
+        self.token
+            .is_some_and(|token| !fragment.is_empty() && token.expose().contains(fragment))
+    }
+}
+
+/// `origin`, and the exchange with it.
 fn origin<'r, 't>(
     clone: &'r Clone,
     token: Option<&'t Token>,
-) -> anyhow::Result<(git2::Remote<'r>, Credentials<'t>)> {
+) -> anyhow::Result<(git2::Remote<'r>, Exchange<'t>)> {
     let url = clone.origin_url()?;
     let remote = clone.repo.find_remote("origin")?;
-    Ok((remote, Credentials::new(token, repo_label(&url), &url)))
-}
-
-/// Redirects: git's own default (`http.followRedirects=initial`) follows a redirect to another
-/// host on the first request of an operation, and libgit2 then asks for credentials for that
-/// host. hf-relay follows none that leaves the host (`RemoteRedirect::None`: a repository
-/// renamed on the Hub, redirected on the same host, still works), and its credentials callback
-/// gives the token only to the remote URL's exact origin, which also covers another port of the
-/// same host (libgit2 compares host names only). Either way the operation stops with
-/// [`RemoteError::Redirected`].
-pub fn redirect_policy() -> RemoteRedirect {
-    RemoteRedirect::None
+    Ok((remote, Exchange::with(&url, token)))
 }
 
 /// Makes libgit2 stop at its next callback once Ctrl-C was pressed: during the download
@@ -228,30 +266,13 @@ fn stop_on_interrupt(callbacks: &mut RemoteCallbacks<'_>, with_sideband: bool) {
     }
 }
 
-/// git over HTTP(S) goes through `crate::net::git` (the transport is registered before the
-/// first remote operation); the token is lent to the remote's origin while the guard lives.
-fn lend_token(url: &str, token: Option<&Token>) -> crate::net::git::Authorized {
-    crate::net::git::register();
-    crate::net::git::authorize(url, token.map(Token::expose))
-}
-
-/// How fetch and clone download: `credentials`' callbacks, stopped by Ctrl-C, with the proxy
-/// and redirect rules.
-fn fetch_options<'c>(credentials: &'c Credentials<'_>) -> FetchOptions<'c> {
-    let mut callbacks = credentials.callbacks();
+/// How fetch and clone download: stopped by Ctrl-C.
+fn fetch_options() -> FetchOptions<'static> {
+    let mut callbacks = RemoteCallbacks::new();
     stop_on_interrupt(&mut callbacks, true);
     let mut options = FetchOptions::new();
+    options.remote_callbacks(callbacks);
     options
-        .remote_callbacks(callbacks)
-        .proxy_options(proxy_options())
-        .follow_redirects(redirect_policy());
-    options
-}
-
-fn proxy_options() -> git2::ProxyOptions<'static> {
-    let mut proxy = git2::ProxyOptions::new();
-    proxy.auto();
-    proxy
 }
 
 /// What `origin` advertised when it was fetched.
@@ -294,9 +315,8 @@ pub fn fetch_ref(
     token: Option<&Token>,
     remote_ref: &str,
 ) -> anyhow::Result<Advertised> {
-    let (mut remote, credentials) = origin(clone, token)?;
-    let _lent = lend_token(&clone.origin_url()?, token);
-    let mut options = fetch_options(&credentials);
+    let (mut remote, exchange) = origin(clone, token)?;
+    let mut options = fetch_options();
     options.download_tags(AutotagOption::None);
     let local_tags = tag_refs(&clone.repo)?;
     let mut refspecs: Vec<String> = FETCH_REFSPECS.iter().map(|s| s.to_string()).collect();
@@ -305,7 +325,7 @@ pub fn fetch_ref(
     }
     remote
         .fetch(&refspecs, Some(&mut options), None)
-        .map_err(|error| explain(&error, &credentials, Vec::new()))?;
+        .map_err(|error| explain(&error, &exchange, Vec::new()))?;
     // libgit2 ignores the missing `+` on fetch; put back the local tags it moved.
     for (name, id) in local_tags {
         if clone.repo.refname_to_id(&name).ok() != Some(id) {
@@ -366,11 +386,10 @@ pub fn push(
     refspecs: &[String],
     force: bool,
 ) -> anyhow::Result<PushReport> {
-    let (mut remote, credentials) = origin(clone, Some(token))?;
-    let _lent = lend_token(&clone.origin_url()?, Some(token));
+    let (mut remote, exchange) = origin(clone, Some(token))?;
     let statuses: RefCell<Vec<(String, Option<String>)>> = RefCell::new(Vec::new());
     let sideband: RefCell<Tail> = RefCell::new(Tail::default());
-    let mut callbacks = credentials.callbacks();
+    let mut callbacks = RemoteCallbacks::new();
     // Not the sideband: once the server talks, it has the pack and the ref updates, and the
     // outcome is its to decide; stopping then would only hide what happened.
     stop_on_interrupt(&mut callbacks, false);
@@ -386,10 +405,7 @@ pub fn push(
             true
         });
     let mut options = PushOptions::new();
-    options
-        .remote_callbacks(callbacks)
-        .proxy_options(proxy_options())
-        .follow_redirects(redirect_policy());
+    options.remote_callbacks(callbacks);
     let refspecs: Vec<String> = refspecs
         .iter()
         .map(|spec| match force && !spec.starts_with('+') {
@@ -400,14 +416,14 @@ pub fn push(
     let result = remote.push(&refspecs, Some(&mut options));
     drop(options);
 
-    let remote_messages = remote_lines(&sideband.borrow(), &credentials);
+    let remote_messages = remote_lines(&sideband.borrow(), &exchange);
     let statuses = statuses.into_inner();
     let refused: Vec<(String, String)> = statuses
         .iter()
         .filter_map(|(name, status)| {
             status
                 .as_ref()
-                .map(|reason| (credentials.display(name), credentials.display(reason)))
+                .map(|reason| (exchange.display(name), exchange.display(reason)))
         })
         .collect();
     if !refused.is_empty() {
@@ -418,7 +434,7 @@ pub fn push(
         .into());
     }
     if let Err(error) = result {
-        return Err(explain(&error, &credentials, remote_messages).into());
+        return Err(explain(&error, &exchange, remote_messages).into());
     }
     Ok(PushReport {
         updated: statuses.into_iter().map(|(name, _)| name).collect(),
@@ -428,17 +444,13 @@ pub fn push(
 
 /// The refs `origin` advertises (ls-remote): `(full ref name, id)`, peeled entries (`^{}`)
 /// included as the server sends them.
-///
-/// git2's `connect_auth` takes no redirect policy (libgit2 then reads `http.followRedirects`,
-/// default `initial`); the credentials callback still keeps the token on the remote's origin.
 pub fn ls_remote(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Vec<(String, Oid)>> {
-    let (mut remote, credentials) = origin(clone, token)?;
-    let _lent = lend_token(&clone.origin_url()?, token);
-    let mut callbacks = credentials.callbacks();
+    let (mut remote, exchange) = origin(clone, token)?;
+    let mut callbacks = RemoteCallbacks::new();
     stop_on_interrupt(&mut callbacks, true);
     let connection = remote
-        .connect_auth(Direction::Fetch, Some(callbacks), Some(proxy_options()))
-        .map_err(|error| explain(&error, &credentials, Vec::new()))?;
+        .connect_auth(Direction::Fetch, Some(callbacks), None)
+        .map_err(|error| explain(&error, &exchange, Vec::new()))?;
     named_refs(connection.list())
 }
 
@@ -518,9 +530,8 @@ pub fn clone_revision(
 }
 
 fn clone_into(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<Clone> {
-    let _lent = lend_token(url, token);
-    let credentials = Credentials::new(token, repo_label(url), url);
-    let options = fetch_options(&credentials);
+    let exchange = Exchange::with(url, token);
+    let options = fetch_options();
     let cloned = git2::build::RepoBuilder::new()
         .branch("main")
         .fetch_options(options)
@@ -531,11 +542,11 @@ fn clone_into(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<Cl
             if error.code() == ErrorCode::NotFound && error.message().contains(ORIGIN_MAIN) =>
         {
             return Err(RemoteError::NoMain {
-                repo: credentials.repo().to_string(),
+                repo: exchange.repo.clone(),
             }
             .into());
         }
-        Err(error) => return Err(explain(&error, &credentials, Vec::new()).into()),
+        Err(error) => return Err(explain(&error, &exchange, Vec::new()).into()),
     }
     Clone::open(dir)
 }
@@ -570,33 +581,18 @@ fn check_out_revision(repo: &git2::Repository, revision: &str) -> anyhow::Result
     Ok(())
 }
 
-/// Turns a libgit2 failure into a [`RemoteError`], using what the credentials callback saw.
-fn explain(error: &git2::Error, credentials: &Credentials<'_>, remote: Vec<String>) -> RemoteError {
-    let repo = credentials.repo().to_string();
+/// Turns a libgit2 failure into a [`RemoteError`]: from the transport's [`TransportError`]
+/// when the transport stopped, else from libgit2's own error.
+fn explain(error: &git2::Error, exchange: &Exchange<'_>, remote: Vec<String>) -> RemoteError {
+    let repo = exchange.repo.clone();
     if interrupt::interrupted() {
         return RemoteError::Interrupted {
             repo,
             source: Interrupted,
         };
     }
-    if let Some((from, to)) = credentials.foreign_asker() {
-        return RemoteError::Redirected { repo, from, to };
-    }
-    if let Some(message) = crate::net::git::take_refusal() {
-        return RemoteError::BadAnswer { repo, message };
-    }
-    if let Some(to) = refused_redirect(error.message()) {
-        return RemoteError::Redirected {
-            repo,
-            from: credentials.origin_label(),
-            to: credentials.display(to),
-        };
-    }
-    if credentials.token_refused() {
-        return RemoteError::AuthFailed { repo };
-    }
-    if credentials.token_missing() {
-        return RemoteError::TokenNeeded { repo };
+    if let Some(failure) = exchange.session.take_failure() {
+        return from_transport(failure, exchange, remote);
     }
     if error.code() == ErrorCode::NotFastForward {
         return RemoteError::NotFastForward;
@@ -604,28 +600,10 @@ fn explain(error: &git2::Error, credentials: &Credentials<'_>, remote: Vec<Strin
     let message = match error.message().trim() {
         // libgit2 failed without setting a message (e.g. a pkt-line of length 0003).
         "" | "no error" | "an unknown git error occurred" => {
-            no_reason(credentials, &crate::net::git::last_bytes())
+            no_reason(exchange, &exchange.session.last_bytes())
         }
-        text => credentials.display(text),
+        text => exchange.display(text),
     };
-    if let Some(status) = http_status(&message) {
-        return match status {
-            404 => RemoteError::NotFound { repo },
-            401 if credentials.has_token() => RemoteError::AuthFailed { repo },
-            401 => RemoteError::TokenNeeded { repo },
-            _ => RemoteError::Http {
-                repo,
-                status,
-                message,
-            },
-        };
-    }
-    if error.code() == ErrorCode::Auth {
-        return match credentials.has_token() {
-            true => RemoteError::AuthFailed { repo },
-            false => RemoteError::TokenNeeded { repo },
-        };
-    }
     match error.class() {
         ErrorClass::Net | ErrorClass::Os | ErrorClass::Ssl | ErrorClass::Http => {
             RemoteError::Network { repo, message }
@@ -634,30 +612,51 @@ fn explain(error: &git2::Error, credentials: &Credentials<'_>, remote: Vec<Strin
     }
 }
 
-/// The host (or scheme) named last in libgit2's "cannot redirect from 'HOST' to 'OTHER'", the
-/// refusal of a redirect to another host under [`redirect_policy`].
-fn refused_redirect(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("cannot redirect from '")?;
-    let (_, to) = rest.split_once("' to '")?;
-    to.strip_suffix('\'')
-}
-
-/// The status in libgit2's "unexpected http status code: 404".
-fn http_status(message: &str) -> Option<u16> {
-    let (_, rest) = message.split_once("status code: ")?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
+/// The [`RemoteError`] for why the transport stopped.
+fn from_transport(
+    failure: TransportError,
+    exchange: &Exchange<'_>,
+    remote: Vec<String>,
+) -> RemoteError {
+    let repo = exchange.repo.clone();
+    let message = exchange.display(&failure.to_string());
+    match failure {
+        TransportError::Interrupted => RemoteError::Interrupted {
+            repo,
+            source: Interrupted,
+        },
+        TransportError::Unauthorized { .. } | TransportError::TokenNotHeaderSafe => {
+            match exchange.has_token() {
+                true => RemoteError::AuthFailed { repo },
+                false => RemoteError::TokenNeeded { repo },
+            }
+        }
+        TransportError::Status { status: 404, .. } => RemoteError::NotFound { repo },
+        TransportError::Status { status, .. } => RemoteError::Http {
+            repo,
+            status,
+            message,
+        },
+        TransportError::CrossOrigin { from, to } => RemoteError::Redirected { repo, from, to },
+        TransportError::Refused(_) => RemoteError::BadAnswer { repo, message },
+        // Trying again does not make a certificate trusted.
+        failure if failure.net_failure() == Some(NetFailure::Untrusted) => {
+            RemoteError::Git { message, remote }
+        }
+        failure if failure.net_failure().is_some() => RemoteError::Network { repo, message },
+        _ => RemoteError::Git { message, remote },
+    }
 }
 
 /// What libgit2 stopped on when it gave no reason: the last bytes the server sent (at most 8,
 /// escaped; none that are a piece of the token).
-fn no_reason(credentials: &Credentials<'_>, last: &[u8]) -> String {
+fn no_reason(exchange: &Exchange<'_>, last: &[u8]) -> String {
     let last = &last[last.len().saturating_sub(8)..];
     let text = String::from_utf8_lossy(last);
     let shown: String = text.escape_debug().collect();
-    match last.is_empty() || credentials.is_in_token(text.trim()) {
+    match last.is_empty() || exchange.is_in_token(text.trim()) {
         true => "libgit2 stopped reading the Hub's git answer without giving a reason".into(),
-        false => credentials.display(&format!(
+        false => exchange.display(&format!(
             "libgit2 stopped reading the Hub's git answer without giving a reason; the last \
              bytes the Hub sent were \"{shown}\" (not valid git protocol)"
         )),
@@ -688,7 +687,7 @@ impl Tail {
 /// its last state and is dropped when it is only progress; decoration rules are dropped too.
 /// Each line is made displayable; only the last [`REMOTE_LINES`] are kept, and a note says how
 /// much was left out.
-fn remote_lines(sideband: &Tail, credentials: &Credentials<'_>) -> Vec<String> {
+fn remote_lines(sideband: &Tail, exchange: &Exchange<'_>) -> Vec<String> {
     let mut text = String::from_utf8_lossy(&sideband.bytes);
     if sideband.dropped > 0 {
         // The tail starts inside a line: drop its piece.
@@ -708,7 +707,7 @@ fn remote_lines(sideband: &Tail, credentials: &Credentials<'_>) -> Vec<String> {
             format!(
                 "remote: {:indent$}{}",
                 "",
-                credentials.display(line),
+                exchange.display(line),
                 indent = indent.min(16)
             )
         })

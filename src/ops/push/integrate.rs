@@ -10,7 +10,7 @@ use crate::card::{CardRequest, MetadataFlags, merge_cards, read_configs, render}
 use crate::error::UserError;
 use crate::repo::lfs::Pointer;
 use crate::repo::{Change, Clone};
-use crate::repo_id::from_dataset_url;
+use crate::repo_id::DatasetUrl;
 
 /// Merges `remote_tip` into HEAD when HEAD does not already contain it; returns the merge
 /// commit. Conflicts stop with a message and leave the clone as it was.
@@ -146,7 +146,7 @@ fn both_changed(path: &str, label: &str, data: bool) -> UserError {
 /// Regenerates the machine-owned parts of a merged card from our data (the Hub's side may
 /// carry older tables).
 fn refresh_generated(clone: &Clone, ours: &str, merged: String) -> anyhow::Result<String> {
-    let repo_id = from_dataset_url(&clone.origin_url()?)?.to_string();
+    let repo_id = DatasetUrl::parse(&clone.origin_url()?)?.repo_id.to_string();
     let mut card = merged;
     for config in read_configs(ours)? {
         card = render(&CardRequest {

@@ -513,37 +513,30 @@ fn remote_checkout_lfs_replaces_pointers_and_keeps_status_clean() {
 #[test]
 fn remote_lines_drop_progress_and_rules() {
     let secret = token("hf_secret0123456789");
-    let credentials = Credentials::new(Some(&secret), "a/b", "https://hub.local/datasets/a/b");
+    let exchange = Exchange::new(Some(&secret), "a/b", "https://hub.local/datasets/a/b");
     let sideband = b"Resolving deltas:  50% (1/2)\rResolving deltas: 100% (2/2), done.\n\
         ------\nYour push was rejected\n  - x.bin (ref: refs/heads/main)\ntoken hf_secret0123456789\n\n";
     let mut tail = Tail::default();
     tail.push(sideband);
     assert_eq!(
-        remote_lines(&tail, &credentials),
+        remote_lines(&tail, &exchange),
         vec![
             "remote: Your push was rejected",
             "remote:   - x.bin (ref: refs/heads/main)",
             "remote: token ***",
         ]
     );
-    assert_eq!(http_status("unexpected http status code: 503"), Some(503));
-    assert_eq!(http_status("failed to connect"), None);
-    assert_eq!(
-        refused_redirect("cannot redirect from '127.0.0.1' to 'evil.example'"),
-        Some("evil.example")
-    );
-    assert_eq!(refused_redirect("unexpected redirect"), None);
 }
 
 #[test]
 fn remote_lines_keep_a_bounded_tail() {
-    let credentials = Credentials::new(None, "a/b", "https://hub.local/datasets/a/b");
+    let exchange = Exchange::new(None, "a/b", "https://hub.local/datasets/a/b");
     let mut tail = Tail::default();
     for i in 0..50_000 {
         tail.push(format!("hook line {i}\n").as_bytes());
     }
     assert!(tail.bytes.len() <= 2 * SIDEBAND_TAIL);
-    let lines = remote_lines(&tail, &credentials);
+    let lines = remote_lines(&tail, &exchange);
     assert_eq!(lines.len(), REMOTE_LINES + 1);
     assert!(
         lines[0].starts_with("remote: … (")
@@ -554,13 +547,101 @@ fn remote_lines_keep_a_bounded_tail() {
     assert_eq!(lines.last().unwrap(), "remote: hook line 49999");
 
     let secret = token("hf_secret0123456789");
-    let with_token = Credentials::new(Some(&secret), "a/b", "https://hub.local/datasets/a/b");
+    let with_token = Exchange::new(Some(&secret), "a/b", "https://hub.local/datasets/a/b");
     assert!(
         no_reason(&with_token, b"xx\x1b0003")
             .ends_with(r#"were "xx\u{1b}0003" (not valid git protocol)"#)
     );
     assert!(!no_reason(&with_token, b"0123456789").contains("0123456789"));
     assert!(!no_reason(&with_token, b"").contains("were"));
+}
+
+#[test]
+fn exchanges_redact_the_token_hf_tokens_and_url_userinfo() {
+    let token = Token::new("hf_abcdefghijklmnopqrstuvwxyz012345");
+    let exchange = Exchange::new(Some(&token), "a/b", "https://hub.local/datasets/a/b");
+    assert_eq!(
+        exchange.display(&format!("bad token {}.", token.expose())),
+        "bad token ***."
+    );
+    // A token that does not look like one is still masked.
+    let plain = Token::new("s3cr3t-value");
+    let exchange = Exchange::new(Some(&plain), "a/b", "https://hub.local/");
+    assert_eq!(exchange.display("sent s3cr3t-value"), "sent ***");
+    let anonymous = Exchange::new(None, "a/b", "https://hub.local/");
+    assert_eq!(
+        anonymous.display("Bearer hf_AbCdEf0123456789 sent"),
+        "Bearer *** sent"
+    );
+    assert_eq!(
+        anonymous.display("fatal: https://x:hf_secret00@hub.local:8/datasets/a/b failed"),
+        "fatal: https://***@hub.local:8/datasets/a/b failed"
+    );
+    assert_eq!(anonymous.display("hf_hub_download"), "hf_hub_download");
+    let empty = Token::new("");
+    assert!(!Exchange::new(Some(&empty), "a/b", "https://hub.local/").has_token());
+}
+
+/// What the transport reports is matched by kind, never read back from a message: each kind
+/// becomes the `RemoteError` a user sees, retryable only when trying again can help.
+#[test]
+fn transport_failures_become_remote_errors_by_kind() {
+    use crate::net::git::{NetFailure, Refusal, TransportError};
+    let secret = token("hf_secret0123456789");
+    let with_token = Exchange::new(Some(&secret), "a/b", "https://hub.local/datasets/a/b");
+    let anonymous = Exchange::new(None, "a/b", "https://hub.local/datasets/a/b");
+    let url = "https://hub.local/datasets/a/b/info/refs".to_string();
+    let unauthorized = || TransportError::Unauthorized {
+        url: url.clone(),
+        token_sent: true,
+    };
+    let remote = |failure, exchange: &Exchange<'_>| from_transport(failure, exchange, Vec::new());
+    assert!(matches!(
+        remote(unauthorized(), &with_token),
+        RemoteError::AuthFailed { .. }
+    ));
+    assert!(matches!(
+        remote(unauthorized(), &anonymous),
+        RemoteError::TokenNeeded { .. }
+    ));
+    let status = |status| TransportError::Status {
+        url: url.clone(),
+        status,
+        detail: Some("busy".to_string()),
+    };
+    assert!(matches!(
+        remote(status(404), &with_token),
+        RemoteError::NotFound { .. }
+    ));
+    let busy = remote(status(503), &with_token);
+    assert!(busy.is_retryable(), "{busy:?}");
+    assert_eq!(
+        busy.to_string(),
+        "the Hub answered HTTP 503 for a/b: unexpected http status code: 503 from \
+         https://hub.local/datasets/a/b/info/refs: busy"
+    );
+    let redirected = remote(
+        TransportError::CrossOrigin {
+            from: "https://hub.local".to_string(),
+            to: "https://evil.example".to_string(),
+        },
+        &with_token,
+    );
+    assert!(
+        matches!(&redirected, RemoteError::Redirected { to, .. } if to == "https://evil.example")
+    );
+    let unreachable = |failure| TransportError::Unreachable {
+        url: url.clone(),
+        failure,
+        detail: "detail".to_string(),
+    };
+    assert!(remote(unreachable(NetFailure::Timeout), &with_token).is_retryable());
+    assert!(remote(unreachable(NetFailure::Connection), &with_token).is_retryable());
+    assert!(!remote(unreachable(NetFailure::Untrusted), &with_token).is_retryable());
+    assert!(matches!(
+        remote(TransportError::Refused(Refusal::TooManyRefs), &with_token),
+        RemoteError::BadAnswer { .. }
+    ));
 }
 
 /// Whether `Interrupted` is in the error's cause chain (what makes the exit code 130).
@@ -617,4 +698,107 @@ fn remote_transfers_stop_on_ctrl_c() {
     // Without Ctrl-C, the same transfers go through.
     assert_eq!(fetch(&behind, None).unwrap().main, Some(published));
     push(&a, &token(WRITE_TOKEN), &main_spec(), false).unwrap();
+}
+
+/// git redirects through the transport of `crate::net::git`, end to end through `clone_from`.
+mod git_redirects {
+    /// Two servers on loopback: A answers every `/cross/…` with a redirect to B (another port,
+    /// so another origin), every `/same/…` with a redirect to `/moved/…` on itself, and
+    /// `/moved/…` with 401; B answers 401 asking for Basic credentials. Each request is logged
+    /// as `SERVER PATH AUTHORIZATION-PRESENT`.
+    const REDIRECTING: &str = r#"
+import http.server, sys, threading
+log = sys.argv[1]
+def note(name, handler):
+    with open(log, "a") as f:
+        f.write("%s %s %s\n" % (name, handler.path, handler.headers.get("Authorization") is not None))
+def deny(handler):
+    handler.send_response(401)
+    handler.send_header("WWW-Authenticate", 'Basic realm="x"')
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
+class B(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        note("B", self); deny(self)
+    def log_message(self, *a): pass
+b = http.server.ThreadingHTTPServer(("127.0.0.1", 0), B)
+class A(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        note("A", self)
+        if self.path.startswith("/cross/"):
+            location = "http://127.0.0.1:%d%s" % (b.server_address[1], self.path)
+        elif self.path.startswith("/same/"):
+            location = self.path.replace("/same/", "/moved/", 1)
+        else:
+            return deny(self)
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a): pass
+a = http.server.ThreadingHTTPServer(("127.0.0.1", 0), A)
+threading.Thread(target=b.serve_forever, daemon=True).start()
+print(a.server_address[1], flush=True)
+a.serve_forever()
+"#;
+
+    #[test]
+    fn git_redirects_are_followed_with_the_token_within_the_origin_and_refused_across() {
+        use std::io::BufRead as _;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("requests.log");
+        let mut child = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(REDIRECTING)
+            .arg(&log)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut port = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", port.trim());
+        let token = &crate::auth::Token::new("hf_redirectsecret000000000000000");
+
+        let cross = crate::repo::remote::clone_from(
+            &format!("{base}/cross/datasets/a/b"),
+            &dir.path().join("cross"),
+            Some(token),
+        )
+        .err()
+        .expect("the clone fails");
+        let message = format!("{cross:#}");
+        let requests = std::fs::read_to_string(&log).unwrap_or_default();
+        std::fs::write(&log, "").unwrap();
+        let same = crate::repo::remote::clone_from(
+            &format!("{base}/same/datasets/a/b"),
+            &dir.path().join("same"),
+            Some(token),
+        )
+        .err()
+        .expect("the clone fails");
+        let same_requests = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = child.kill();
+        let _ = child.wait();
+
+        assert!(
+            message.contains("another origin") && message.contains(&base),
+            "{message}"
+        );
+        assert!(!message.contains(token.expose()), "{message}");
+        assert!(
+            !requests.lines().any(|line| line.starts_with("B ")),
+            "the other origin was contacted: {requests}"
+        );
+        assert_eq!(
+            same_requests.lines().collect::<Vec<_>>(),
+            [
+                "A /same/datasets/a/b/info/refs?service=git-upload-pack True",
+                "A /moved/datasets/a/b/info/refs?service=git-upload-pack True",
+            ],
+            "{same:#}"
+        );
+        assert!(!dir.path().join("cross").exists() && !dir.path().join("same").exists());
+    }
 }

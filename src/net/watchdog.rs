@@ -9,7 +9,7 @@
 //!   blocked on its sockets return at once, and the caller sees `crate::interrupt::interrupted()`.
 //!
 //! The transport API of ureq is `unversioned` (not covered by semver): Cargo.lock pins ureq, and
-//! `tests/hostile_lfs.rs` exercises both guards end to end (a dripping Hub, Ctrl-C).
+//! `tests/testsuite/hostile_lfs.rs` exercises both guards end to end (a dripping Hub, Ctrl-C).
 
 use std::fmt;
 use std::sync::mpsc;
