@@ -428,11 +428,7 @@ pub fn convert(
                         &dir,
                         &split.name,
                         file_schema.clone(),
-                        shards::writer_properties(
-                            options.codec,
-                            &metadata,
-                            options.content_defined_pages,
-                        ),
+                        shards::writer_properties(options.codec, &metadata),
                         options.max_shard_bytes,
                     )
                     .reusing(candidates.clone());
@@ -694,7 +690,6 @@ mod tests {
             max_shard_bytes: 500_000_000,
             codec: shards::Codec::Snappy,
             conflicts_as_json: false,
-            content_defined_pages: true,
             rewrite: false,
         };
         let mut file = footer("a.parquet", vec![Field::new("id", DataType::Int64, true)]);

@@ -4,9 +4,8 @@
 //! schema is guessed from the first chunk, every chunk is decoded with the guess, and only a
 //! line that does not fit it sends the conversion through whole-input inference and a second
 //! decode (see [`convert`]). Line-aligned chunks are parsed on all cores and consumed in input
-//! order; shards are encoded on a thread of their own, with content-defined data pages (or,
-//! without them, each leaf column on a thread of its own; see [`shards`]). The output does not
-//! depend on the number of threads.
+//! order; shards are encoded on threads of their own, several at once, with content-defined
+//! data pages (see [`shards`]). The output does not depend on the number of threads.
 
 pub mod adopt;
 pub mod decode;
@@ -56,8 +55,6 @@ pub struct Options {
     pub codec: Codec,
     /// `--on-type-conflict string`: store conflicting values as JSON text.
     pub conflicts_as_json: bool,
-    /// Content-defined data pages, as `datasets` writes them (see [`shards`]).
-    pub content_defined_pages: bool,
     /// `--rewrite`: Parquet inputs go through the shard writer even when they could be
     /// published as they are (see [`adopt`]).
     pub rewrite: bool,
@@ -340,14 +337,15 @@ pub(crate) fn format_key(
 ) -> String {
     use sha2::{Digest, Sha256};
     let text = format!(
-        "{}\n{}\n{:?}\n{}\n{:?}\n{}\n{}",
+        // The last line stood for content-defined data pages when they could be turned off:
+        // kept, so that shards of earlier builds are still reused.
+        "{}\n{}\n{:?}\n{}\n{:?}\n{}\ntrue",
         env!("CARGO_PKG_VERSION"),
         shards::encoding_key(),
         schema.fields(),
         huggingface_metadata(features),
         options.codec,
         options.max_shard_bytes,
-        options.content_defined_pages
     );
     shards::hex(&Sha256::digest(text.as_bytes()))
 }
@@ -398,11 +396,7 @@ fn write_splits(
     interrupted: &AtomicBool,
 ) -> Result<Pass, ConvertError> {
     let (schema, features) = arrow_schema(root);
-    let properties = shards::writer_properties(
-        options.codec,
-        &huggingface_metadata(&features),
-        options.content_defined_pages,
-    );
+    let properties = shards::writer_properties(options.codec, &huggingface_metadata(&features));
     let key = format_key(&schema, &features, options);
     let names: Vec<&Path> = splits
         .iter()

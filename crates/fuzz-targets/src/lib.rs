@@ -36,7 +36,6 @@ pub fn jsonl_to_arrow(data: &[u8]) {
             Codec::Snappy
         },
         conflicts_as_json: data.len() % 2 == 1,
-        content_defined_pages: !data.len().is_multiple_of(7),
         rewrite: false,
     };
     let splits = [SplitInput {
