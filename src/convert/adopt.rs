@@ -39,7 +39,7 @@ use super::reuse::Cut;
 use super::row_hash::RowHasher;
 use super::shards::{self, Shard, ShardWriter, hex};
 use super::{
-    ConvertError, Converted, Options, Progress, SplitInput, SplitOutput, parquet_bounds, reuse,
+    Conversion, ConvertError, Converted, Options, Progress, SplitInput, SplitOutput, parquet_bounds,
 };
 use crate::features::{Feature, features_of_metadata, huggingface_metadata, schema_features};
 
@@ -346,14 +346,15 @@ fn broken_rule(footer: &Footer, options: &Options) -> Option<String> {
 }
 
 /// Publishes the Parquet inputs of every split (see the module documentation).
-pub fn convert(
-    splits: &[SplitInput],
-    out_dir: &Path,
-    options: &Options,
-    previous: &reuse::Previous,
-    progress: &dyn Progress,
-    interrupted: &AtomicBool,
-) -> Result<Converted, ConvertError> {
+pub fn convert(job: &Conversion) -> Result<Converted, ConvertError> {
+    let Conversion {
+        splits,
+        out_dir,
+        options,
+        previous,
+        progress,
+        interrupted,
+    } = *job;
     let mut footers: Vec<Vec<Footer>> = Vec::with_capacity(splits.len());
     for split in splits {
         let split_footers: Result<Vec<Footer>, ConvertError> =
@@ -428,11 +429,7 @@ pub fn convert(
                         &dir,
                         &split.name,
                         file_schema.clone(),
-                        shards::writer_properties(
-                            options.codec,
-                            &metadata,
-                            options.content_defined_pages,
-                        ),
+                        shards::writer_properties(options.codec, &metadata),
                         options.max_shard_bytes,
                     )
                     .reusing(candidates.clone());
@@ -694,7 +691,6 @@ mod tests {
             max_shard_bytes: 500_000_000,
             codec: shards::Codec::Snappy,
             conflicts_as_json: false,
-            content_defined_pages: true,
             rewrite: false,
         };
         let mut file = footer("a.parquet", vec![Field::new("id", DataType::Int64, true)]);

@@ -204,8 +204,7 @@ mod tests {
             .map(|(lines, cut)| (record(lines, *cut), source.clone()))
             .collect();
         let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, true)]));
-        let properties =
-            super::super::shards::writer_properties(super::super::Codec::Snappy, "", true);
+        let properties = super::super::shards::writer_properties(super::super::Codec::Snappy, "");
         let mut writer = ShardWriter::new(dir.path(), "train", schema, properties, 1000);
         let pool = BufferPool::default();
         let mut prefix = Prefix::new(&chain);

@@ -25,13 +25,14 @@ pub fn preview(
         let plan = BuildPlan::resolve(inputs, card_options)?;
         // Converted outside the clone, so the preview leaves no trace in it.
         let scratch = tempfile::tempdir()?;
-        let converted = convert::convert(
-            &plan.splits,
-            scratch.path(),
-            &plan.options,
-            &convert::NoProgress,
-            crate::interrupt::flag(),
-        )?;
+        let converted = convert::convert(&convert::Conversion {
+            splits: &plan.splits,
+            out_dir: scratch.path(),
+            options: &plan.options,
+            previous: &convert::reuse::Previous::none(),
+            progress: &convert::NoProgress,
+            interrupted: crate::interrupt::flag(),
+        })?;
         let head = HeadState::read(&clone, &plan.data_dir)?;
         let state = next_state(&head, &repo_id, &plan, &converted)?;
         // The card of a build that would be refused is no card to show.

@@ -6,7 +6,8 @@
 use std::sync::atomic::AtomicBool;
 
 use hf_relay::card::{self, CardRequest, ConfigInfo, MetadataFlags, SplitInfo};
-use hf_relay::convert::{self, Codec, ConvertError, NoProgress, Options, SplitInput};
+use hf_relay::convert::reuse::Previous;
+use hf_relay::convert::{self, Codec, Conversion, ConvertError, NoProgress, Options, SplitInput};
 use hf_relay::features::Feature;
 
 /// Arbitrary bytes as one JSONL file, converted into Parquet shards in a temp folder.
@@ -36,20 +37,20 @@ pub fn jsonl_to_arrow(data: &[u8]) {
             Codec::Snappy
         },
         conflicts_as_json: data.len() % 2 == 1,
-        content_defined_pages: !data.len().is_multiple_of(7),
         rewrite: false,
     };
     let splits = [SplitInput {
         name: "train".to_string(),
         files: vec![input.clone()],
     }];
-    let result = convert::convert(
-        &splits,
-        &out,
-        &options,
-        &NoProgress,
-        &AtomicBool::new(false),
-    );
+    let result = convert::convert(&Conversion {
+        splits: &splits,
+        out_dir: &out,
+        options: &options,
+        previous: &Previous::none(),
+        progress: &NoProgress,
+        interrupted: &AtomicBool::new(false),
+    });
 
     // The model judges what the converter reads: the decoded text of a compressed input.
     let Some(decoded) = decoded_text(&input) else {

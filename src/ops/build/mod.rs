@@ -90,14 +90,14 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     let staging = clone.staging_dir()?;
     let bar = reporter.conversion();
     let previous = records::previous(&clone, &head, &plan);
-    let converted = convert::convert_reusing(
-        &plan.splits,
-        staging.path(),
-        &plan.options,
-        &previous,
-        &*bar,
-        crate::interrupt::flag(),
-    );
+    let converted = convert::convert(&convert::Conversion {
+        splits: &plan.splits,
+        out_dir: staging.path(),
+        options: &plan.options,
+        previous: &previous,
+        progress: &*bar,
+        interrupted: crate::interrupt::flag(),
+    });
     bar.finish();
     drop(bar);
     let converted = converted?;

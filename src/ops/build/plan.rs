@@ -128,7 +128,6 @@ impl BuildPlan {
             max_shard_bytes: inputs.max_shard_bytes,
             codec: inputs.codec,
             conflicts_as_json: inputs.conflicts_as_json,
-            content_defined_pages: true,
             rewrite: inputs.rewrite,
         };
         let template = match &card.template {
