@@ -233,6 +233,49 @@ mod tests {
     }
 
     #[test]
+    fn a_401_says_what_to_do_in_the_sentence_and_keeps_the_request_id_last() {
+        let refused = |invalid_token, sent_token| {
+            anyhow::Error::new(HubError::Unauthorized {
+                url: "https://hub/api/whoami-v2".to_string(),
+                invalid_token,
+                sent_token,
+                message: Some("Invalid credentials".to_string()),
+                request_id: Some("R1".to_string()),
+            })
+        };
+        assert_eq!(
+            chain_lines(&refused(true, true)),
+            [
+                "unauthorized (HTTP 401) at https://hub/api/whoami-v2 (Invalid credentials): the \
+              token was refused (invalid or expired); set HF_TOKEN to a valid token, or run `hf \
+              auth login` [request id: R1]"
+            ]
+        );
+        assert_eq!(
+            chain_lines(&refused(false, false)),
+            [
+                "unauthorized (HTTP 401) at https://hub/api/whoami-v2 (Invalid credentials): no \
+              token was sent: this needs a token (set HF_TOKEN, or run `hf auth login`), or the \
+              repository is private or does not exist [request id: R1]"
+            ]
+        );
+        assert_eq!(diagnose(&refused(true, true)).kind, ErrorKind::Hub);
+    }
+
+    #[test]
+    fn a_card_the_hub_would_refuse_names_the_check_before_its_problems() {
+        let problems = anyhow::anyhow!("README.md: the Hub would refuse this card metadata");
+        let error = anyhow::Error::new(CardRefused(problems.into()));
+        assert_eq!(
+            chain_lines(&error),
+            [
+                "refusing to push (fix README.md, then run `hf-relay card --check`)",
+                "README.md: the Hub would refuse this card metadata"
+            ]
+        );
+    }
+
+    #[test]
     fn a_folder_without_a_clone_is_told_how_to_make_one() {
         let error = anyhow::Error::new(NoClone::NotARepository("plain".to_string()));
         assert_eq!(
