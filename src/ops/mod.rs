@@ -14,9 +14,12 @@
 pub mod build;
 pub mod card;
 pub mod clone;
+mod error;
 pub mod publish;
 pub mod push;
 pub mod tag;
+
+pub use error::{Hint, UserError};
 
 use std::path::{Path, PathBuf};
 
