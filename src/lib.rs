@@ -15,7 +15,6 @@ pub mod cli;
 pub mod commands;
 pub mod convert;
 pub mod env;
-pub mod error;
 pub mod features;
 pub mod hub;
 pub mod ids;

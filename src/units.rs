@@ -31,6 +31,15 @@ pub fn parse_size(text: &str) -> anyhow::Result<u64> {
     Ok(bytes as u64)
 }
 
+/// `a`, `a and b`, `a, b and c`.
+pub fn and_list(names: &[String]) -> String {
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 /// `1.2 MB`-style display for status lines.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];

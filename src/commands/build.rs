@@ -14,24 +14,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     };
     let outcome = build(&options, &TerminalReporter)?;
     if args.json {
-        let result = if outcome.cached {
-            serde_json::json!({
-                "repo_id": outcome.repo_id,
-                "committed": false,
-                "commit": null,
-                "cached": true,
-            })
-        } else {
-            serde_json::json!({
-                "repo_id": outcome.repo_id,
-                "committed": outcome.commit.is_some(),
-                "commit": outcome.commit,
-                "subject": outcome.subject,
-                "splits": outcome.splits,
-                "schema_changes": outcome.schema_changes,
-            })
-        };
-        super::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&result)?))?;
+        super::print_stdout(&crate::output::build::render_json(&outcome)?)?;
     }
     Ok(())
 }

@@ -8,9 +8,9 @@ use std::error::Error;
 
 use crate::auth::MissingToken;
 use crate::convert::ConvertError;
-use crate::error::UserError;
 use crate::hub::HubError;
 use crate::ops::push::CardRefused;
+use crate::ops::{Hint, UserError};
 use crate::repo::NoClone;
 use crate::repo::remote::{RemoteError, UnknownRevision};
 
@@ -80,7 +80,10 @@ pub fn diagnose(error: &anyhow::Error) -> Diagnosis {
 /// One cause's kind (if it has a typed one) and hints.
 fn read(cause: &(dyn Error + 'static)) -> (Option<ErrorKind>, Vec<String>) {
     if let Some(error) = cause.downcast_ref::<UserError>() {
-        (Some(ErrorKind::User), error.hints().to_vec())
+        (
+            Some(ErrorKind::User),
+            error.hints().iter().map(hint_text).collect(),
+        )
     } else if cause.is::<MissingToken>() {
         (
             Some(ErrorKind::User),
@@ -101,6 +104,71 @@ fn read(cause: &(dyn Error + 'static)) -> (Option<ErrorKind>, Vec<String>) {
         (Some(ErrorKind::Internal), Vec::new())
     } else {
         (None, Vec::new())
+    }
+}
+
+/// An operation's hint in the CLI's words.
+fn hint_text(hint: &Hint) -> String {
+    use crate::env::HF_HUB_OFFLINE;
+    match hint {
+        Hint::UnsetOffline { action } => format!("unset {HF_HUB_OFFLINE} to {action}"),
+        Hint::PrepareOffline => "use init + build to prepare offline".to_string(),
+        Hint::PublishToEndpoint { endpoint } => format!("to publish there: --endpoint {endpoint}"),
+        Hint::PublishFromAnotherFolder { url } => {
+            format!("to publish to {url}, give another folder: --dir NEW")
+        }
+        Hint::PublishRepoFromAnotherFolder { repo } => format!(
+            "to publish {repo}, give another folder: --dir NEW (publish clones or creates {repo} \
+             there)"
+        ),
+        Hint::RepointOrigin { dir, repo, url } => {
+            format!("to re-point this clone at {repo}: git -C {dir} remote set-url origin {url}")
+        }
+        Hint::PublishOrigin { origin } => format!("to update {origin}: --repo-id {origin}"),
+        Hint::GiveInputs => "give the INPUTs the next build will read".to_string(),
+        Hint::AcceptSchemaChange => "drop --strict-schema to accept the change".to_string(),
+        Hint::RebuildSplits { kept } => {
+            let flags: Vec<String> = kept
+                .iter()
+                .map(|name| format!("--split {name}=FILE"))
+                .collect();
+            format!(
+                "rebuild {} in the same build ({}) with the new columns",
+                crate::units::and_list(kept),
+                flags.join(" ")
+            )
+        }
+        Hint::AnotherConfig => {
+            "or put the new data in another config (--config NAME), beside this one".to_string()
+        }
+        Hint::KeepLocalData { tracking } => format!(
+            "to keep this clone's data and record the Hub's commits as merged (its version stays \
+             in the history): `git merge -s ours {tracking} -m \"Keep the local data\"`, then \
+             `hf-relay push`; to take the Hub's data instead, start from a fresh `hf-relay clone`"
+        ),
+        Hint::ResolveByHand { tracking, path } => format!(
+            "to resolve it by hand in the clone: `git merge {tracking}`, edit {path} (keep what \
+             you want, remove the conflict markers), `git add {path} && git commit --no-edit`, \
+             then `hf-relay push`"
+        ),
+        Hint::ForcePush => "or push with --force to overwrite the Hub's version".to_string(),
+        Hint::CommitBeforePullRequest => {
+            "commit the change first (e.g. `hf-relay build`), then push --create-pr".to_string()
+        }
+        Hint::FixAndVerify => "fix it (e.g. rebuild) and run `hf-relay verify`".to_string(),
+        Hint::Verify => "run `hf-relay verify`".to_string(),
+        Hint::RestoreObjects => "put each object's original bytes back at \
+            .git/lfs/objects/XX/YY/OID (XX and YY: the first two pairs of hex digits of its id), \
+            e.g. copied from another clone of the dataset or a backup, then push again; \
+            `hf-relay verify` lists every damaged object"
+            .to_string(),
+        Hint::BranchName => {
+            "use letters, digits, '-', '_', '.' and '/' (e.g. --branch review/v2)".to_string()
+        }
+        Hint::GiveTitle => "give one with --title".to_string(),
+        Hint::OpenPullRequest => "open one with push --create-pr".to_string(),
+        Hint::OpenNewPullRequest => "open a new one with push --create-pr".to_string(),
+        Hint::FixCard => "fix README.md, then run `hf-relay card --check`".to_string(),
     }
 }
 
@@ -135,6 +203,10 @@ pub fn message(cause: &(dyn Error + 'static)) -> String {
         let make_one = "run `hf-relay init OWNER/NAME` or `hf-relay clone OWNER/NAME` first";
         return match error {
             NoClone::NotARepository(_) => format!("{error}; {make_one}"),
+            NoClone::Unborn { .. } => format!(
+                "{error}; run `hf-relay init OWNER/NAME` or `hf-relay clone OWNER/NAME` to start \
+                 from the Hub's first commit"
+            ),
             NoClone::NotInARepository(_) => {
                 format!("{error}; {make_one}, or give the clone with --dir")
             }
@@ -189,12 +261,17 @@ mod tests {
 
     #[test]
     fn the_kind_picks_the_exit_code_and_hints_come_from_every_cause() {
-        let error = anyhow::Error::new(UserError::new("--a and --b").hint("drop --b"))
-            .context("cannot build");
+        let error = anyhow::Error::new(
+            UserError::new("the build would change the schema").hint(Hint::AcceptSchemaChange),
+        )
+        .context("cannot build");
         let diagnosis = diagnose(&error);
         assert_eq!(diagnosis.kind, ErrorKind::User);
         assert_eq!(diagnosis.kind.exit_code(), 1);
-        assert_eq!(diagnosis.hints, vec!["drop --b".to_string()]);
+        assert_eq!(
+            diagnosis.hints,
+            vec!["drop --strict-schema to accept the change".to_string()]
+        );
 
         let plain = anyhow::anyhow!("no such file").context("cannot read input");
         assert_eq!(diagnose(&plain).kind.exit_code(), 1);
@@ -233,6 +310,66 @@ mod tests {
     }
 
     #[test]
+    fn a_config_whose_splits_would_no_longer_fit_names_the_flags_that_fix_it() {
+        let error = UserError::new("splits test and validation of config en would no longer fit")
+            .hint(Hint::RebuildSplits {
+                kept: vec!["test".into(), "validation".into()],
+            })
+            .hint(Hint::AnotherConfig);
+        assert_eq!(
+            diagnose(&anyhow::Error::new(error)).hints,
+            [
+                "rebuild test and validation in the same build (--split test=FILE --split \
+                 validation=FILE) with the new columns",
+                "or put the new data in another config (--config NAME), beside this one"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_401_says_what_to_do_in_the_sentence_and_keeps_the_request_id_last() {
+        let refused = |invalid_token, sent_token| {
+            anyhow::Error::new(HubError::Unauthorized {
+                url: "https://hub/api/whoami-v2".to_string(),
+                invalid_token,
+                sent_token,
+                message: Some("Invalid credentials".to_string()),
+                request_id: Some("R1".to_string()),
+            })
+        };
+        assert_eq!(
+            chain_lines(&refused(true, true)),
+            [
+                "unauthorized (HTTP 401) at https://hub/api/whoami-v2 (Invalid credentials): the \
+              token was refused (invalid or expired); set HF_TOKEN to a valid token, or run `hf \
+              auth login` [request id: R1]"
+            ]
+        );
+        assert_eq!(
+            chain_lines(&refused(false, false)),
+            [
+                "unauthorized (HTTP 401) at https://hub/api/whoami-v2 (Invalid credentials): no \
+              token was sent: this needs a token (set HF_TOKEN, or run `hf auth login`), or the \
+              repository is private or does not exist [request id: R1]"
+            ]
+        );
+        assert_eq!(diagnose(&refused(true, true)).kind, ErrorKind::Hub);
+    }
+
+    #[test]
+    fn a_card_the_hub_would_refuse_names_the_check_before_its_problems() {
+        let problems = anyhow::anyhow!("README.md: the Hub would refuse this card metadata");
+        let error = anyhow::Error::new(CardRefused(problems.into()));
+        assert_eq!(
+            chain_lines(&error),
+            [
+                "refusing to push (fix README.md, then run `hf-relay card --check`)",
+                "README.md: the Hub would refuse this card metadata"
+            ]
+        );
+    }
+
+    #[test]
     fn a_folder_without_a_clone_is_told_how_to_make_one() {
         let error = anyhow::Error::new(NoClone::NotARepository("plain".to_string()));
         assert_eq!(
@@ -240,6 +377,17 @@ mod tests {
             [
                 "plain is not a git repository; run `hf-relay init OWNER/NAME` or `hf-relay clone \
               OWNER/NAME` first"
+            ]
+        );
+        let error = anyhow::Error::new(NoClone::Unborn {
+            dir: "unborn".to_string(),
+            branch: "main".to_string(),
+        });
+        assert_eq!(
+            chain_lines(&error),
+            [
+                "unborn has no commit yet (branch main is unborn); run `hf-relay init OWNER/NAME` \
+              or `hf-relay clone OWNER/NAME` to start from the Hub's first commit"
             ]
         );
     }

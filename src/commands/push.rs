@@ -25,16 +25,7 @@ pub fn run(args: PushArgs) -> anyhow::Result<()> {
     print_result(&result, args.json)
 }
 
-/// The dataset URL (and the commit URL after a real push), or the whole result as JSON.
+/// The result on stdout (`output::push`).
 pub fn print_result(result: &PushResult, json: bool) -> anyhow::Result<()> {
-    let text = if json {
-        serde_json::to_string_pretty(result)?
-    } else if result.dry_run {
-        result.dataset_url.clone()
-    } else if let Some(pr) = &result.pull_request {
-        format!("{}\n{}\n{}", result.dataset_url, result.commit_url, pr.url)
-    } else {
-        format!("{}\n{}", result.dataset_url, result.commit_url)
-    };
-    super::print_stdout(&format!("{text}\n"))
+    super::print_stdout(&crate::output::push::render(result, json)?)
 }

@@ -13,18 +13,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<()> {
             status("No tags yet; create one with `hf-relay tag NAME`");
             return Ok(());
         }
-        let width = tags
-            .iter()
-            .map(|tag| tag.name.chars().count())
-            .max()
-            .unwrap_or(0);
-        let mut out = String::new();
-        for tag in tags {
-            let line = format!("{:<width$}  {}  {}", tag.name, tag.short, tag.subject);
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-        return super::print_stdout(&out);
+        return super::print_stdout(&crate::output::tag::render_list(&tags));
     }
     let options = TagOptions {
         dir: args.dir,

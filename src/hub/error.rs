@@ -10,7 +10,15 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum HubError {
     /// HTTP 401. On a repo URL this is deliberately ambiguous on the Hub (hub-protocol.md §7.1).
-    #[error("{}", unauthorized_text(url, unauthorized_meaning(*invalid_token, *sent_token), message, request_id))]
+    #[error(
+        "{}",
+        unauthorized_text(
+            url,
+            unauthorized_meaning(*invalid_token, *sent_token),
+            message,
+            request_id
+        )
+    )]
     Unauthorized {
         url: String,
         /// `X-Error-Message` said the credentials are invalid: the token itself was refused.

@@ -7,7 +7,7 @@ use super::Reporter;
 use super::build::{BuildPlan, CardOptions, HeadState, InputOptions, next_state};
 use crate::card::{self, CardRequest};
 use crate::convert;
-use crate::error::UserError;
+use crate::ops::{Hint, UserError};
 use crate::repo_id::from_dataset_url;
 
 /// The card text. Without inputs the data stays as committed and the card is refreshed from
@@ -41,10 +41,8 @@ pub fn preview(
         }
         return Ok(state.readme);
     }
-    let nothing = |what: &str| {
-        UserError::new(format!("nothing to preview: {what}"))
-            .hint("give the INPUTs the next build will read")
-    };
+    let nothing =
+        |what: &str| UserError::new(format!("nothing to preview: {what}")).hint(Hint::GiveInputs);
     let Some(existing) = HeadState::readme_only(&clone)? else {
         return Err(nothing("this clone has no card yet").into());
     };

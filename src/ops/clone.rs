@@ -12,8 +12,8 @@ use anyhow::{Context as _, bail};
 
 use super::Reporter;
 use crate::auth::Token;
-use crate::error::UserError;
 use crate::hub::{HubClient, LfsObject};
+use crate::ops::{Hint, UserError};
 use crate::repo::{Clone, lfs, remote};
 use crate::repo_id::{RepoId, dataset_url};
 use crate::units::{human_bytes, plural};
@@ -57,7 +57,7 @@ pub fn clone(options: &CloneOptions, reporter: &dyn Reporter) -> anyhow::Result<
             "cannot clone {repo_id}: {} is set, which forbids network access",
             crate::env::HF_HUB_OFFLINE
         ))
-        .hint(format!("unset {} to clone", crate::env::HF_HUB_OFFLINE))
+        .hint(Hint::UnsetOffline { action: "clone" })
         .into());
     }
     // Public repos need no token: without one, clone anonymously (a private repo then fails

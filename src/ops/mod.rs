@@ -16,11 +16,14 @@
 pub mod build;
 pub mod card;
 pub mod clone;
+mod error;
 pub mod init;
 pub mod publish;
 pub mod push;
 pub mod tag;
 pub mod verify;
+
+pub use error::{Hint, UserError};
 
 use std::path::{Path, PathBuf};
 

@@ -10,8 +10,8 @@ use super::build::{BuildOptions, BuildPlan, CardOptions, InputOptions};
 use super::clone::CloneOptions;
 use super::init::InitOptions;
 use super::push::{PushOptions, PushResult};
-use crate::error::UserError;
 use crate::hub::HubClient;
+use crate::ops::{Hint, UserError};
 use crate::repo_id::{RepoId, dataset_url, from_dataset_url};
 
 /// What `publish` is asked to do.
@@ -49,7 +49,7 @@ pub fn publish(options: &PublishOptions, reporter: &dyn Reporter) -> anyhow::Res
         if crate::auth::offline() {
             return Err(
                 UserError::new("HF_HUB_OFFLINE is set: publish needs the network")
-                    .hint("use init + build to prepare offline")
+                    .hint(Hint::PrepareOffline)
                     .into(),
             );
         }
@@ -187,27 +187,29 @@ fn check_origin(
              HF_ENDPOINT); nothing was built or sent"
         ));
         if let Some(endpoint) = url.strip_suffix(&format!("/datasets/{origin}")) {
-            error = error.hint(format!("to publish there: --endpoint {endpoint}"));
+            error = error.hint(Hint::PublishToEndpoint {
+                endpoint: endpoint.to_string(),
+            });
         }
         return Err(error
-            .hint(format!(
-                "to publish to {wanted_url}, give another folder: --dir NEW"
-            ))
+            .hint(Hint::PublishFromAnotherFolder { url: wanted_url })
             .into());
     }
     Err(UserError::new(format!(
         "--repo-id {wanted} disagrees with the clone {dir}, whose origin is {origin}; \
          nothing was built or sent"
     ))
-    .hint(format!(
-        "to publish {wanted}, give another folder: --dir NEW (publish clones or creates \
-         {wanted} there)"
-    ))
-    .hint(format!(
-        "to re-point this clone at {wanted}: git -C {dir} remote set-url origin {}",
-        dataset_url(&options.endpoint, wanted)
-    ))
-    .hint(format!("to update {origin}: --repo-id {origin}"))
+    .hint(Hint::PublishRepoFromAnotherFolder {
+        repo: wanted.to_string(),
+    })
+    .hint(Hint::RepointOrigin {
+        dir: dir.to_string(),
+        repo: wanted.to_string(),
+        url: dataset_url(&options.endpoint, wanted),
+    })
+    .hint(Hint::PublishOrigin {
+        origin: origin.to_string(),
+    })
     .into())
 }
 

@@ -7,9 +7,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::convert::Progress;
 
+pub mod build;
 pub mod diff;
 pub mod log;
+pub mod push;
 pub mod status;
+pub mod tag;
 pub mod verify;
 
 /// A byte progress bar on stderr, drawn only when stderr is a terminal.

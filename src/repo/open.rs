@@ -16,6 +16,8 @@ pub enum NoClone {
     NotARepository(String),
     #[error("{0} is not in a git repository (nor is any folder above it)")]
     NotInARepository(String),
+    #[error("{dir} has no commit yet (branch {branch} is unborn)")]
+    Unborn { dir: String, branch: String },
 }
 
 impl Clone {
@@ -97,11 +99,13 @@ impl Clone {
         };
         match repo.find_reference(&branch) {
             Ok(_) => {}
-            Err(error) if error.code() == git2::ErrorCode::NotFound => bail!(
-                "{shown} has no commit yet (branch {} is unborn); run `hf-relay init OWNER/NAME` \
-                 or `hf-relay clone OWNER/NAME` to start from the Hub's first commit",
-                short_branch(&branch)
-            ),
+            Err(error) if error.code() == git2::ErrorCode::NotFound => {
+                return Err(NoClone::Unborn {
+                    dir: shown.to_string(),
+                    branch: short_branch(&branch).to_string(),
+                }
+                .into());
+            }
             Err(error) => return Err(error).with_context(|| format!("cannot read {branch}")),
         }
         let mut clone = Clone {

@@ -137,10 +137,10 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     if !state.schema_changes.is_empty() {
         let changes = state.schema_changes.join("; ");
         if options.strict_schema {
-            return Err(crate::error::UserError::new(format!(
+            return Err(crate::ops::UserError::new(format!(
                 "the build would change the schema ({changes}); nothing was written"
             ))
-            .hint("drop --strict-schema to accept the change")
+            .hint(crate::ops::Hint::AcceptSchemaChange)
             .into());
         }
         reporter.warning(&format!("the schema changes: {changes}"));

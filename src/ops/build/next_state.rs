@@ -233,19 +233,10 @@ fn same_columns(old: &[(String, Feature)], new: &[(String, Feature)]) -> bool {
         })
 }
 
-/// `a`, `a and b`, `a, b and c`.
-fn and_list(names: &[String]) -> String {
-    match names.split_last() {
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
-        None => String::new(),
-    }
-}
-
 impl Misfit {
     /// The refusal of a build that would leave the config's splits with different columns.
-    pub fn error(&self) -> crate::error::UserError {
-        let kept = and_list(&self.kept);
+    pub fn error(&self) -> crate::ops::UserError {
+        let kept = crate::units::and_list(&self.kept);
         let (split_word, keep) = if self.kept.len() == 1 {
             ("split", "keeps")
         } else {
@@ -256,25 +247,19 @@ impl Misfit {
         } else {
             self.changes.join("; ")
         };
-        let rebuild: Vec<String> = self
-            .kept
-            .iter()
-            .map(|name| format!("--split {name}=FILE"))
-            .collect();
-        crate::error::UserError::new(format!(
+        crate::ops::UserError::new(format!(
             "{split_word} {kept} of config {} would no longer fit: this build gives {} the \
              columns {} ({how}), while {kept} {keep} the columns {}; the splits of a config \
              share one set of columns; nothing was written",
             self.config_name,
-            and_list(&self.rebuilt),
+            crate::units::and_list(&self.rebuilt),
             self.new_columns.join(", "),
             self.old_columns.join(", "),
         ))
-        .hint(format!(
-            "rebuild {kept} in the same build ({}) with the new columns",
-            rebuild.join(" ")
-        ))
-        .hint("or put the new data in another config (--config NAME), beside this one")
+        .hint(crate::ops::Hint::RebuildSplits {
+            kept: self.kept.clone(),
+        })
+        .hint(crate::ops::Hint::AnotherConfig)
     }
 }
 
@@ -398,16 +383,18 @@ mod tests {
              keep the columns label, text; the splits of a config share one set of columns; \
              nothing was written"
         );
+        // Worded by the CLI: `commands::diagnose`.
         assert_eq!(
             error.hints(),
             [
-                "rebuild test and validation in the same build (--split test=FILE --split \
-                 validation=FILE) with the new columns",
-                "or put the new data in another config (--config NAME), beside this one"
+                crate::ops::Hint::RebuildSplits {
+                    kept: vec!["test".into(), "validation".into()]
+                },
+                crate::ops::Hint::AnotherConfig
             ]
         );
         assert_eq!(
-            and_list(&["a".into(), "b".into(), "c".into()]),
+            crate::units::and_list(&["a".into(), "b".into(), "c".into()]),
             "a, b and c"
         );
     }

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use git2::{Oid, Tree};
 
 use crate::card::{CardRequest, MetadataFlags, merge_cards, read_configs, render};
-use crate::error::UserError;
+use crate::ops::{Hint, UserError};
 use crate::repo::lfs::Pointer;
 use crate::repo::{Change, Clone};
 use crate::repo_id::DatasetUrl;
@@ -127,20 +127,16 @@ fn both_changed(path: &str, label: &str, data: bool) -> UserError {
         "{path} was changed both here and on the Hub's {label} since the last publish; nothing \
          was pushed"
     ));
+    let tracking = tracking.to_string();
     let error = if data {
-        error.hint(format!(
-            "to keep this clone's data and record the Hub's commits as merged (its version stays \
-             in the history): `git merge -s ours {tracking} -m \"Keep the local data\"`, then \
-             `hf-relay push`; to take the Hub's data instead, start from a fresh `hf-relay clone`"
-        ))
+        error.hint(Hint::KeepLocalData { tracking })
     } else {
-        error.hint(format!(
-            "to resolve it by hand in the clone: `git merge {tracking}`, edit {path} (keep what \
-             you want, remove the conflict markers), `git add {path} && git commit --no-edit`, \
-             then `hf-relay push`"
-        ))
+        error.hint(Hint::ResolveByHand {
+            tracking,
+            path: path.to_string(),
+        })
     };
-    error.hint("or push with --force to overwrite the Hub's version")
+    error.hint(Hint::ForcePush)
 }
 
 /// Regenerates the machine-owned parts of a merged card from our data (the Hub's side may

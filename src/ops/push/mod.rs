@@ -14,10 +14,10 @@ use git2::Oid;
 
 use super::Reporter;
 use crate::auth::Token;
-use crate::error::UserError;
 use crate::hub::{CreateOutcome, HubClient, LfsObject, YamlVerdict};
 use crate::ids::short_id;
 use crate::inspect::{self, Hashing};
+use crate::ops::{Hint, UserError};
 use crate::repo::lfs::store_path;
 use crate::repo::verified_lfs::VerifiedLfs;
 use crate::repo::{Clone, Lock, remote};
@@ -118,7 +118,7 @@ pub fn push(
             "nothing to propose: HEAD ({}) is the Hub's main",
             short_id(&head.to_string())
         ))
-        .hint("commit the change first (e.g. `hf-relay build`), then push --create-pr")
+        .hint(Hint::CommitBeforePullRequest)
         .into());
     }
     let transfer = upload(
@@ -203,7 +203,7 @@ impl Target {
         if crate::auth::offline() {
             return Err(
                 UserError::new("HF_HUB_OFFLINE is set: push needs the network")
-                    .hint("unset HF_HUB_OFFLINE to publish")
+                    .hint(Hint::UnsetOffline { action: "publish" })
                     .into(),
             );
         }
@@ -231,7 +231,7 @@ impl Target {
                     .collect::<Vec<_>>()
                     .join("\n")
             ))
-            .hint("fix it (e.g. rebuild) and run `hf-relay verify`")
+            .hint(Hint::FixAndVerify)
             .into());
         }
         // The older commits' objects too, against the last known remote state, before any
@@ -283,7 +283,7 @@ impl Destination {
                     return Err(UserError::new(format!(
                         "--branch {name:?} is not a valid git branch name"
                     ))
-                    .hint("use letters, digits, '-', '_', '.' and '/' (e.g. --branch review/v2)")
+                    .hint(Hint::BranchName)
                     .into());
                 }
                 both(full)
@@ -295,7 +295,7 @@ impl Destination {
                     return Err(UserError::new(format!(
                         "the pull request title {title:?} must have 3 to 200 characters"
                     ))
-                    .hint("give one with --title")
+                    .hint(Hint::GiveTitle)
                     .into());
                 }
                 Destination {
@@ -344,7 +344,7 @@ fn check_open_pull_request(
             "{} has no pull request #{num} on {}",
             target.id, target.endpoint
         ))
-        .hint("open one with push --create-pr")
+        .hint(Hint::OpenPullRequest)
         .into()),
         Some(discussion) if !discussion.is_pr() => Err(UserError::new(format!(
             "#{num} of {} is a discussion, not a pull request ({url})",
@@ -358,7 +358,7 @@ fn check_open_pull_request(
                  ({url})",
                 target.id
             ))
-            .hint("open a new one with push --create-pr")
+            .hint(Hint::OpenNewPullRequest)
             .into()),
         },
     }
@@ -550,7 +550,7 @@ fn ask_the_hub_about_the_card(
             "refusing to push: the Hub refuses the metadata of README.md:\n  {}",
             errors.join("\n  ")
         ))
-        .hint("fix README.md, then run `hf-relay card --check`")
+        .hint(Hint::FixCard)
         .into()),
     }
 }
@@ -657,11 +657,7 @@ fn check_objects_to_publish(
         if problems.len() == 1 { "it" } else { "them" },
         lines.join("\n  ")
     ))
-    .hint(
-        "put each object's original bytes back at .git/lfs/objects/XX/YY/OID (XX and YY: the \
-         first two pairs of hex digits of its id), e.g. copied from another clone of the dataset \
-         or a backup, then push again; `hf-relay verify` lists every damaged object",
-    )
+    .hint(Hint::RestoreObjects)
     .into())
 }
 
@@ -687,7 +683,7 @@ fn lfs_objects_to_publish(
                 "the LFS object of {path} ({}) is missing from .git/lfs/objects",
                 short_id(&pointer.oid)
             ))
-            .hint("run `hf-relay verify`")
+            .hint(Hint::Verify)
             .into());
         }
         objects.push((
