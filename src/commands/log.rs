@@ -11,6 +11,9 @@ use crate::units::thousands;
 pub fn run(args: LogArgs) -> anyhow::Result<()> {
     let clone = super::open_clone(&args.dir)?;
     let entries = inspect::log(&clone)?;
+    if args.json {
+        return super::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&entries)?));
+    }
     let remote = inspect::remote_ref(&clone)
         .trim_start_matches("refs/remotes/")
         .to_string();
@@ -28,7 +31,8 @@ pub fn run(args: LogArgs) -> anyhow::Result<()> {
     super::print_stdout(&out)
 }
 
-/// `train 12,345 · test 500` (`en/train …` for named configs), or `no data`.
+/// `train 12,345 (+3 -0 ~1) · test 500` (`en/train …` for named configs; the row delta when the
+/// commit message carries it), or `no data`.
 fn summary(entry: &LogEntry) -> String {
     if let Some(error) = &entry.card_error {
         return format!(
@@ -48,7 +52,16 @@ fn summary(entry: &LogEntry) -> String {
             } else {
                 format!("{}/{}", s.config, s.split)
             };
-            format!("{name} {}", thousands(s.num_examples))
+            match &s.rows_delta {
+                Some(delta) => format!(
+                    "{name} {} (+{} -{} ~{})",
+                    thousands(s.num_examples),
+                    thousands(delta.added),
+                    thousands(delta.removed),
+                    thousands(delta.changed)
+                ),
+                None => format!("{name} {}", thousands(s.num_examples)),
+            }
         })
         .collect::<Vec<_>>()
         .join(" · ")

@@ -86,6 +86,9 @@ pub struct SplitOutput {
     /// The first shards, taken from the last build without decoding their rows (see
     /// [`prefix`]).
     pub skipped_shards: usize,
+    /// Every row's hash, in order (of the kind [`Converted::row_hash_kind`] names), when
+    /// every row was hashed: what the next build's row delta compares with.
+    pub row_hashes: Option<Vec<u128>>,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +105,8 @@ pub struct Converted {
     pub format_key: String,
     /// Parquet inputs written again by the shard writer instead of adopted, with why.
     pub rewritten: Vec<(PathBuf, String)>,
+    /// What [`SplitOutput::row_hashes`] hash: row hashes of another kind are not compared.
+    pub row_hash_kind: String,
 }
 
 /// Converts every split into shards under `out_dir`, with one schema inferred over all inputs.
@@ -329,8 +334,13 @@ fn converted(
             .zip(digests)
             .collect(),
         rewritten: Vec::new(),
+        row_hash_kind: LINE_HASHES.to_string(),
     }
 }
+
+/// The row hashes of JSONL inputs: the XXH3-128 of each line, as decoding and [`prefix`] hash
+/// them.
+pub const LINE_HASHES: &str = "xxh3-128 of each JSONL line";
 
 /// What the bytes of a shard depend on besides its rows.
 pub(crate) fn format_key(
@@ -431,6 +441,7 @@ fn write_splits(
         .reusing(previous.for_split(split.name, &key));
         let mut out = SplitWrite {
             writer,
+            row_hashes: Vec::new(),
             num_examples: 0,
             num_bytes: 0,
             misfit: None,
@@ -498,6 +509,7 @@ fn write_splits(
         });
         let SplitWrite {
             writer,
+            row_hashes,
             num_examples,
             num_bytes,
             misfit,
@@ -541,6 +553,11 @@ fn write_splits(
             num_examples,
             num_bytes,
             skipped_shards: prefix.shards,
+            row_hashes: Some({
+                let mut hashes = std::mem::take(&mut prefix.hashes_taken);
+                hashes.extend(row_hashes);
+                hashes
+            }),
         });
     }
     Ok(Pass::Complete { outputs, digests })
@@ -549,6 +566,8 @@ fn write_splits(
 /// The writing of one split's decoded chunks.
 struct SplitWrite<'a> {
     writer: shards::ShardWriter,
+    /// The line hashes of the rows written, in order.
+    row_hashes: Vec<u128>,
     num_examples: u64,
     num_bytes: u64,
     /// The index (over all inputs) of the first chunk that did not fit the guessed schema.
@@ -574,6 +593,7 @@ impl SplitWrite<'_> {
         };
         self.num_examples += row_bytes.len() as u64;
         self.num_bytes += row_bytes.iter().sum::<u64>();
+        self.row_hashes.extend_from_slice(&row_hashes);
         let written = self.writer.write(&batch, &row_bytes, &row_hashes);
         written.map_err(|e| self.write_error(e))?;
         Ok(Flow::Continue)

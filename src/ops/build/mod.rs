@@ -5,7 +5,8 @@
 //! - `cache`: the proof that a rebuild would change nothing (stamps, else SHA-256);
 //! - `next_state`: what the next commit holds (shards, card, summary);
 //! - `message`: the commit message and its provenance trailers;
-//! - `records`: the row digests of the last build's shards, so unchanged ones are reused.
+//! - `records`: the row digests of the last build's shards, so unchanged ones are reused;
+//! - `row_hashes`: every row's hash of the last build, for the row delta of the next.
 
 mod cache;
 mod head;
@@ -13,6 +14,7 @@ mod message;
 mod next_state;
 mod plan;
 mod records;
+mod row_hashes;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -123,7 +125,20 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
         ));
     }
 
-    let state = next_state(&head, &repo_id, &plan, &converted)?;
+    let mut state = next_state(&head, &repo_id, &plan, &converted)?;
+    for (summary, split) in state.splits.iter_mut().zip(&converted.splits) {
+        summary.rows_delta = split.row_hashes.as_ref().and_then(|new| {
+            let old = row_hashes::previous(
+                &clone,
+                &head,
+                &plan.config_name,
+                &plan.data_dir,
+                &split.name,
+                &converted.row_hash_kind,
+            )?;
+            Some(crate::inspect::align::RowDelta::between(&old, new))
+        });
+    }
     // `verify` and `push` would refuse the commit, and `datasets` could not read the config.
     if let Some(misfit) = &state.misfit {
         return Err(misfit.error().into());
@@ -195,6 +210,29 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     let digests = converted.inputs.iter().map(|(_, d)| d.clone()).collect();
     let _ = cache::record(&clone, &plan, digests);
     let _ = records::record(&clone, &shard_records);
+    for (split, summary) in converted.splits.iter().zip(&splits) {
+        let Some(hashes) = &split.row_hashes else {
+            row_hashes::forget(&clone, &plan.config_name, &split.name);
+            continue;
+        };
+        let shards = summary
+            .shards
+            .iter()
+            .zip(&split.shards)
+            .map(|(committed, shard)| (committed.path.as_str(), shard.sha256.as_str()));
+        let recorded = row_hashes::record(
+            &clone,
+            &plan.config_name,
+            &split.name,
+            &converted.row_hash_kind,
+            shards,
+            hashes,
+        );
+        // Only a cache: without it the next build's message says no row delta.
+        if recorded.is_err() {
+            row_hashes::forget(&clone, &plan.config_name, &split.name);
+        }
+    }
     Ok(BuildOutcome {
         repo_id,
         commit,
