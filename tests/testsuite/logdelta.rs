@@ -310,3 +310,54 @@ fn the_delta_travels_with_the_history_to_a_fresh_clone() {
     assert_eq!(log, masked_oneline(&env, &data.clone));
     insta::assert_snapshot!("log_oneline_with_row_deltas", log);
 }
+
+/// Writes `rows.parquet` with pyarrow: ids 0..n, the row `edited` with another text.
+fn parquet_rows(env: &TestEnv, n: usize, edited: Option<usize>) -> PathBuf {
+    let script = format!(
+        r#"
+import pyarrow as pa, pyarrow.parquet as pq
+n, edited = {n}, {edited}
+ids = list(range(n))
+text = [("edited" if i == edited else "text") + f" of row {{i}}" for i in ids]
+pq.write_table(pa.table({{"id": ids, "text": text}}), "rows.parquet")
+"#,
+        edited = edited.map_or("None".to_string(), |e| e.to_string())
+    );
+    let output = python()
+        .arg("-c")
+        .arg(script)
+        .current_dir(env.path())
+        .output()
+        .unwrap();
+    assert_success(&output);
+    env.path().join("rows.parquet")
+}
+
+#[test]
+fn parquet_inputs_have_a_delta_when_rewritten_and_none_when_published_as_they_are() {
+    let env = TestEnv::new();
+    let clone = env.init("data");
+    let build = |args: &[&str]| {
+        let input = env.path().join("rows.parquet");
+        let mut all = vec![input.to_str().unwrap()];
+        all.extend(args);
+        assert_success(&run_build(&env, &clone, &all));
+    };
+    // Published as they are: the rows are never read, so no delta is known.
+    parquet_rows(&env, 300, None);
+    build(&[]);
+    parquet_rows(&env, 303, Some(7));
+    build(&[]);
+    assert_eq!(rows_line(&env, &clone), None);
+    assert_eq!(newest_summary(&env, &clone), "train 303");
+    // Rewritten: every row is read and hashed (as `diff` hashes Parquet rows).
+    parquet_rows(&env, 303, None);
+    build(&["--rewrite"]);
+    assert_eq!(rows_line(&env, &clone), None);
+    parquet_rows(&env, 310, Some(7));
+    build(&["--rewrite"]);
+    assert_eq!(
+        rows_line(&env, &clone).as_deref(),
+        Some("Rows: train +7 -0 ~1")
+    );
+}

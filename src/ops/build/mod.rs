@@ -126,19 +126,7 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     }
 
     let mut state = next_state(&head, &repo_id, &plan, &converted)?;
-    for (summary, split) in state.splits.iter_mut().zip(&converted.splits) {
-        summary.rows_delta = split.row_hashes.as_ref().and_then(|new| {
-            let old = row_hashes::previous(
-                &clone,
-                &head,
-                &plan.config_name,
-                &plan.data_dir,
-                &split.name,
-                &converted.row_hash_kind,
-            )?;
-            Some(crate::inspect::align::RowDelta::between(&old, new))
-        });
-    }
+    row_hashes::add_deltas(&clone, &head, &plan, &converted, &mut state.splits);
     // `verify` and `push` would refuse the commit, and `datasets` could not read the config.
     if let Some(misfit) = &state.misfit {
         return Err(misfit.error().into());
@@ -210,29 +198,7 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     let digests = converted.inputs.iter().map(|(_, d)| d.clone()).collect();
     let _ = cache::record(&clone, &plan, digests);
     let _ = records::record(&clone, &shard_records);
-    for (split, summary) in converted.splits.iter().zip(&splits) {
-        let Some(hashes) = &split.row_hashes else {
-            row_hashes::forget(&clone, &plan.config_name, &split.name);
-            continue;
-        };
-        let shards = summary
-            .shards
-            .iter()
-            .zip(&split.shards)
-            .map(|(committed, shard)| (committed.path.as_str(), shard.sha256.as_str()));
-        let recorded = row_hashes::record(
-            &clone,
-            &plan.config_name,
-            &split.name,
-            &converted.row_hash_kind,
-            shards,
-            hashes,
-        );
-        // Only a cache: without it the next build's message says no row delta.
-        if recorded.is_err() {
-            row_hashes::forget(&clone, &plan.config_name, &split.name);
-        }
-    }
+    row_hashes::record_build(&clone, &plan, &converted, &splits);
     Ok(BuildOutcome {
         repo_id,
         commit,

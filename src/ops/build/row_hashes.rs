@@ -21,7 +21,10 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use super::head::HeadState;
-use super::next_state::shard_files_of;
+use super::next_state::{SplitSummary, shard_files_of};
+use super::plan::BuildPlan;
+use crate::convert::Converted;
+use crate::inspect::align::RowDelta;
 use crate::repo::Clone;
 
 const MAGIC: &str = "hf-relay row hashes 1";
@@ -56,8 +59,63 @@ fn head_fingerprint(head: &HeadState, data_dir: &str, split: &str) -> Option<Str
     Some(fingerprint(shards?))
 }
 
+/// Sets each split's row delta against HEAD, where both sides' row hashes are known.
+pub fn add_deltas(
+    clone: &Clone,
+    head: &HeadState,
+    plan: &BuildPlan,
+    converted: &Converted,
+    summaries: &mut [SplitSummary],
+) {
+    for (summary, split) in summaries.iter_mut().zip(&converted.splits) {
+        summary.rows_delta = split.row_hashes.as_ref().and_then(|new| {
+            let old = previous(
+                clone,
+                head,
+                &plan.config_name,
+                &plan.data_dir,
+                &split.name,
+                &converted.row_hash_kind,
+            )?;
+            Some(RowDelta::between(&old, new))
+        });
+    }
+}
+
+/// Records the row hashes of the splits a build committed (as `summaries` name their shards).
+/// Only a cache: a split whose hashes cannot be recorded has no row delta at the next build.
+pub fn record_build(
+    clone: &Clone,
+    plan: &BuildPlan,
+    converted: &Converted,
+    summaries: &[SplitSummary],
+) {
+    for (split, summary) in converted.splits.iter().zip(summaries) {
+        let Some(hashes) = &split.row_hashes else {
+            forget(clone, &plan.config_name, &split.name);
+            continue;
+        };
+        let shards = summary
+            .shards
+            .iter()
+            .zip(&split.shards)
+            .map(|(committed, shard)| (committed.path.as_str(), shard.sha256.as_str()));
+        let recorded = record(
+            clone,
+            &plan.config_name,
+            &split.name,
+            &converted.row_hash_kind,
+            shards,
+            hashes,
+        );
+        if recorded.is_err() {
+            forget(clone, &plan.config_name, &split.name);
+        }
+    }
+}
+
 /// The row hashes of the split as HEAD holds it, when recorded with hashes of `kind`.
-pub fn previous(
+fn previous(
     clone: &Clone,
     head: &HeadState,
     config: &str,
@@ -87,7 +145,7 @@ pub fn previous(
 }
 
 /// Records the row hashes of a split whose committed shards are `shards` (path, LFS oid).
-pub fn record<'a>(
+fn record<'a>(
     clone: &Clone,
     config: &str,
     split: &str,
@@ -114,6 +172,6 @@ pub fn record<'a>(
 }
 
 /// Forgets a split's row hashes (its rows were not all hashed).
-pub fn forget(clone: &Clone, config: &str, split: &str) {
+fn forget(clone: &Clone, config: &str, split: &str) {
     let _ = std::fs::remove_file(path(clone, config, split));
 }
