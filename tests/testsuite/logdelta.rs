@@ -361,3 +361,30 @@ fn parquet_inputs_have_a_delta_when_rewritten_and_none_when_published_as_they_ar
         Some("Rows: train +7 -0 ~1")
     );
 }
+
+#[test]
+fn a_named_config_names_its_splits_config_slash_split() {
+    let env = TestEnv::new();
+    let clone = env.init("data");
+    let input = env.path().join("en.jsonl");
+    let build = |rows: &[Value]| {
+        std::fs::write(&input, jsonl(rows)).unwrap();
+        let args = [
+            input.to_str().unwrap(),
+            "--config",
+            "en",
+            "--max-shard-size",
+            "40KB",
+        ];
+        assert_success(&run_build(&env, &clone, &args));
+    };
+    let mut en = rows(0..TRAIN_ROWS);
+    build(&en);
+    en[5]["question"] = json!("an edited question");
+    build(&en);
+    assert_eq!(
+        rows_line(&env, &clone).as_deref(),
+        Some("Rows: en/train +0 -0 ~1")
+    );
+    assert_eq!(newest_summary(&env, &clone), "en/train 600 (+0 -0 ~1)");
+}
