@@ -211,6 +211,9 @@ pub struct LogArgs {
     /// One line per commit.
     #[arg(long)]
     pub oneline: bool,
+    /// Print the history as JSON on stdout.
+    #[arg(long, conflicts_with = "oneline")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -409,6 +409,7 @@ pub fn convert(job: &Conversion) -> Result<Converted, ConvertError> {
                 num_examples: 0,
                 num_bytes: 0,
                 skipped_shards: 0,
+                row_hashes: Some(Vec::new()),
             };
             for (index, footer) in split_footers.iter().enumerate() {
                 let reason = match broken_rule(footer, options) {
@@ -433,7 +434,11 @@ pub fn convert(job: &Conversion) -> Result<Converted, ConvertError> {
                         options.max_shard_bytes,
                     )
                     .reusing(candidates.clone());
-                    let (shards, bytes) = rewrite_file(footer, file_schema, writer, interrupted)?;
+                    let (shards, bytes, hashes) =
+                        rewrite_file(footer, file_schema, writer, interrupted)?;
+                    if let Some(all) = output.row_hashes.as_mut() {
+                        all.extend(hashes);
+                    }
                     let sha256 = hash_file(&footer.path, interrupted)?;
                     progress.advance(footer.file_size);
                     output.num_examples += shards.iter().map(|s| s.num_rows).sum::<u64>();
@@ -445,6 +450,8 @@ pub fn convert(job: &Conversion) -> Result<Converted, ConvertError> {
                     let path = out_dir.join(&file_name);
                     created.push(path.clone());
                     let sha256 = copy_hashing(footer, &path, progress, interrupted)?;
+                    // Its rows are not read: the split's row hashes are not known.
+                    output.row_hashes = None;
                     output.num_examples += footer.num_rows;
                     output.num_bytes += footer.uncompressed;
                     output.shards.push(Shard {
@@ -483,7 +490,13 @@ pub fn convert(job: &Conversion) -> Result<Converted, ConvertError> {
             return Err(error);
         }
     };
+    // Arrow-row encodings depend on the column types: hashes of another schema never match.
+    let row_hash_kind = format!(
+        "xxh3-128 of each row's arrow-row encoding, schema {}",
+        hex(&Sha256::digest(format!("{:?}", schema.fields()).as_bytes()))
+    );
     Ok(Converted {
+        row_hash_kind,
         schema,
         features,
         splits: outputs,
@@ -603,14 +616,14 @@ fn hash_file(path: &Path, interrupted: &AtomicBool) -> Result<String, ConvertErr
     Ok(hex(&hasher.finalize()))
 }
 
-/// Reads a file as Arrow batches and writes them with `writer`; returns its shards and the
-/// sum of the rows' size estimates.
+/// Reads a file as Arrow batches and writes them with `writer`; returns its shards, the sum
+/// of the rows' size estimates and the rows' hashes.
 fn rewrite_file(
     footer: &Footer,
     schema: SchemaRef,
     mut writer: ShardWriter,
     interrupted: &AtomicBool,
-) -> Result<(Vec<Shard>, u64), ConvertError> {
+) -> Result<(Vec<Shard>, u64, Vec<u128>), ConvertError> {
     let read_error = |message: String| ConvertError::Parquet {
         file: footer.path.clone(),
         message,
@@ -633,6 +646,7 @@ fn rewrite_file(
         .map_err(|e| read_error(e.to_string()))?;
     let mut hasher: Option<RowHasher> = None;
     let mut total_bytes = 0u64;
+    let mut all_hashes = Vec::new();
     let result = (|| {
         for batch in reader {
             if interrupted.load(Ordering::Relaxed) {
@@ -653,6 +667,7 @@ fn rewrite_file(
                 .hash(&batch)
                 .map_err(|e| read_error(format!("cannot hash its rows: {e}")))?;
             total_bytes += row_bytes.iter().sum::<u64>();
+            all_hashes.extend_from_slice(&row_hashes);
             writer
                 .write(&batch, &row_bytes, &row_hashes)
                 .map_err(write_error)?;
@@ -660,7 +675,11 @@ fn rewrite_file(
         Ok(())
     })();
     match result {
-        Ok(()) => Ok((writer.finish().map_err(write_error)?, total_bytes)),
+        Ok(()) => Ok((
+            writer.finish().map_err(write_error)?,
+            total_bytes,
+            all_hashes,
+        )),
         Err(error) => {
             writer.discard();
             Err(error)

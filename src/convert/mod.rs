@@ -81,6 +81,9 @@ pub struct SplitOutput {
     /// The first shards, taken from the last build without decoding their rows (see
     /// [`prefix`]).
     pub skipped_shards: usize,
+    /// Every row's hash, in order (of the kind [`Converted::row_hash_kind`] names), when
+    /// every row was hashed: what the next build's row delta compares with.
+    pub row_hashes: Option<Vec<u128>>,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +100,8 @@ pub struct Converted {
     pub format_key: String,
     /// Parquet inputs written again by the shard writer instead of adopted, with why.
     pub rewritten: Vec<(PathBuf, String)>,
+    /// What [`SplitOutput::row_hashes`] hash: row hashes of another kind are not compared.
+    pub row_hash_kind: String,
 }
 
 /// One conversion: what to convert, where, how, and what it may reuse; every pass of the
@@ -131,6 +136,10 @@ pub fn convert(conversion: &Conversion) -> Result<Converted, ConvertError> {
     }
     pipeline::convert(conversion)
 }
+
+/// The row hashes of JSONL inputs: the XXH3-128 of each line, as decoding and [`prefix`] hash
+/// them.
+pub const LINE_HASHES: &str = "xxh3-128 of each JSONL line";
 
 /// What the bytes of a shard depend on besides its rows.
 pub(crate) fn format_key(

@@ -158,6 +158,7 @@ fn converted(
             .zip(digests)
             .collect(),
         rewritten: Vec::new(),
+        row_hash_kind: super::LINE_HASHES.to_string(),
     }
 }
 
@@ -236,6 +237,7 @@ fn write_splits(
         .reusing(previous.for_split(split.name, &key));
         let mut out = SplitWrite {
             writer,
+            row_hashes: Vec::new(),
             num_examples: 0,
             num_bytes: 0,
             misfit: None,
@@ -303,6 +305,7 @@ fn write_splits(
         });
         let SplitWrite {
             writer,
+            row_hashes,
             num_examples,
             num_bytes,
             misfit,
@@ -346,6 +349,11 @@ fn write_splits(
             num_examples,
             num_bytes,
             skipped_shards: prefix.shards,
+            row_hashes: Some({
+                let mut hashes = std::mem::take(&mut prefix.hashes_taken);
+                hashes.extend(row_hashes);
+                hashes
+            }),
         });
     }
     Ok(Pass::Complete { outputs, digests })
@@ -354,6 +362,8 @@ fn write_splits(
 /// The writing of one split's decoded chunks.
 struct SplitWrite<'a> {
     writer: shards::ShardWriter,
+    /// The line hashes of the rows written, in order.
+    row_hashes: Vec<u128>,
     num_examples: u64,
     num_bytes: u64,
     /// The index (over all inputs) of the first chunk that did not fit the guessed schema.
@@ -379,6 +389,7 @@ impl SplitWrite<'_> {
         };
         self.num_examples += row_bytes.len() as u64;
         self.num_bytes += row_bytes.iter().sum::<u64>();
+        self.row_hashes.extend_from_slice(&row_hashes);
         let written = self.writer.write(&batch, &row_bytes, &row_hashes);
         written.map_err(|e| self.write_error(e))?;
         Ok(Flow::Continue)

@@ -1,9 +1,12 @@
-//! History with what the dataset looked like at each commit.
+//! History with what the dataset looked like at each commit: rows per split from the card,
+//! and the row delta per split from the commit message (`Rows:`, written by `build`). Reads
+//! only commits, cards and messages: a log never decodes data.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::align::{RowDelta, parse_rows_line};
 use super::state::{Card, short_id};
 use super::status::remote_head;
 use crate::repo::Clone;
@@ -33,6 +36,9 @@ pub struct SplitRows {
     pub config: String,
     pub split: String,
     pub num_examples: u64,
+    /// Rows added, removed and changed by this commit, when its message says (see
+    /// [`super::align::rows_line`]).
+    pub rows_delta: Option<RowDelta>,
 }
 
 /// The branch's history, newest first.
@@ -47,7 +53,15 @@ pub fn log(clone: &Clone) -> anyhow::Result<Vec<LogEntry>> {
     for id in walk {
         let id = id?;
         let commit = repo.find_commit(id)?;
-        let (splits, card_error) = splits_at(repo, &commit)?;
+        let (mut splits, card_error) = splits_at(repo, &commit)?;
+        let deltas = parse_rows_line(&String::from_utf8_lossy(commit.message_bytes()));
+        for split in &mut splits {
+            let name = match split.config.as_str() {
+                "default" => split.split.clone(),
+                config => format!("{config}/{}", split.split),
+            };
+            split.rows_delta = deltas.iter().find(|(n, _)| *n == name).map(|(_, d)| *d);
+        }
         let when = commit.author().when();
         entries.push(LogEntry {
             commit: id.to_string(),
@@ -86,6 +100,7 @@ fn splits_at(
                         config: config.config_name.clone(),
                         split: split.name.clone(),
                         num_examples: split.num_examples,
+                        rows_delta: None,
                     })
                 })
                 .collect(),

@@ -4,6 +4,7 @@
 //! files and the card agree ([`verify()`]). Works offline: the remote is known only through
 //! `refs/remotes/origin/*` and the pushed-tags record ([`pushed_tags`]). Never prints.
 
+pub mod align;
 mod diff;
 mod log;
 mod meta;

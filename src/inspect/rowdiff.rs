@@ -6,7 +6,7 @@
 //! an equal run are never decoded (their row counts come from the footers, for positions).
 //! Each run of differing shards is read once to hash its rows (arrow-row encoding, XXH3-128,
 //! as `adopt` hashes rows) and, when there is a key column, its keys; the hashes are aligned
-//! with a sequence diff, and only the rows that end up listed are decoded a second time into
+//! ([`super::align`]), and only the rows that end up listed are decoded a second time into
 //! values. Memory is the hashes of the differing shards plus one batch, not the dataset.
 //!
 //! A changed row is told from a removal plus an addition by its key (a column named `id`,
@@ -26,16 +26,13 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use similar::{Algorithm, DiffOp};
 
+use super::align::{Aligned, align};
 use super::rowvalues::{self, FieldChange, Shown};
 use super::state::{DatasetState, Source};
 use super::tree::Content;
 use crate::convert::row_hash::RowHasher;
 use crate::repo::Clone;
 use crate::repo::lfs;
-
-/// Below this many differing rows a hunk is always aligned row by row; above it, a hunk where
-/// most rows differ is reported as counts only (the alignment would cost more than it tells).
-const WHOLESALE_MIN_ROWS: u64 = 1000;
 
 /// What the caller asks of a row diff.
 #[derive(Debug, Clone, Default)]
@@ -458,33 +455,15 @@ pub fn row_diff(
             let mut seen = HashSet::with_capacity(keys.len());
             unique_keys &= keys.iter().all(|k| seen.insert(*k));
         }
-        // Most rows differ: counts as a multiset, no alignment.
-        let mut counts: HashMap<u128, i64> = HashMap::with_capacity(a.rows.len());
-        for h in &a.rows {
-            *counts.entry(*h).or_default() += 1;
-        }
-        let mut common = 0u64;
-        for h in &b.rows {
-            if let Some(n) = counts.get_mut(h)
-                && *n > 0
-            {
-                *n -= 1;
-                common += 1;
+        let ops = match align(&a.rows, &b.rows) {
+            Aligned::Wholesale { removed, added } => {
+                wholesale.0 += removed;
+                wholesale.1 += added;
+                continue;
             }
-        }
-        let differing = (old_count - common) + (new_count - common);
-        if differing >= WHOLESALE_MIN_ROWS && common * 2 < old_count.max(new_count) {
-            wholesale.0 += old_count - common;
-            wholesale.1 += new_count - common;
-            continue;
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        for op in similar::capture_diff_slices_deadline(
-            Algorithm::Myers,
-            &a.rows,
-            &b.rows,
-            Some(deadline),
-        ) {
+            Aligned::Ops(ops) => ops,
+        };
+        for op in ops {
             let key_of = |keys: &[u64], i: usize| keys.get(i).copied().unwrap_or(0);
             match op {
                 DiffOp::Equal { .. } => {}

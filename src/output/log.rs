@@ -25,7 +25,13 @@ pub fn render(entries: &[LogEntry], remote: &str, one_line: bool) -> String {
     out
 }
 
-/// `train 12,345 · test 500` (`en/train …` for named configs), or `no data`.
+/// `log --json`: every entry, with its splits' row deltas (`null` when not recorded).
+pub fn render_json(entries: &[LogEntry]) -> anyhow::Result<String> {
+    Ok(format!("{}\n", serde_json::to_string_pretty(entries)?))
+}
+
+/// `train 12,345 (+3 -0 ~1) · test 500` (`en/train …` for named configs; the row delta when the
+/// commit message carries it), or `no data`.
 fn summary(entry: &LogEntry) -> String {
     if let Some(error) = &entry.card_error {
         return format!(
@@ -45,7 +51,16 @@ fn summary(entry: &LogEntry) -> String {
             } else {
                 format!("{}/{}", s.config, s.split)
             };
-            format!("{name} {}", thousands(s.num_examples))
+            match &s.rows_delta {
+                Some(delta) => format!(
+                    "{name} {} (+{} -{} ~{})",
+                    thousands(s.num_examples),
+                    thousands(delta.added),
+                    thousands(delta.removed),
+                    thousands(delta.changed)
+                ),
+                None => format!("{name} {}", thousands(s.num_examples)),
+            }
         })
         .collect::<Vec<_>>()
         .join(" · ")

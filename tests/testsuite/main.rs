@@ -20,6 +20,7 @@ mod hostile_git;
 mod hostile_lfs;
 mod inputs;
 mod journeys;
+mod logdelta;
 mod net;
 mod push;
 mod review;

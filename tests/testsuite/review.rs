@@ -432,12 +432,12 @@ fn log_shows_rows_per_split_and_tags() {
         lines(&out),
         [
             format!(
-                "{} 2025-11-24 {} — train 123 (tag: v2)",
+                "{} 2025-11-24 {} — train 123 (+3 -0 ~0) (tag: v2)",
                 s.short(&s.c),
                 s.subject(&s.c)
             ),
             format!(
-                "{} 2025-11-24 {} — train 120",
+                "{} 2025-11-24 {} — train 120 (+40 -0 ~0)",
                 s.short(&s.b),
                 s.subject(&s.b)
             ),
@@ -455,7 +455,7 @@ fn log_shows_rows_per_split_and_tags() {
     let out = s.ok("log", &[]);
     assert!(
         out.starts_with(&format!(
-            "commit {} (tag: v2)\nDate:    2025-11-24 16:00:00 +0000\nDataset: train 123\n\n    {}\n",
+            "commit {} (tag: v2)\nDate:    2025-11-24 16:00:00 +0000\nDataset: train 123 (+3 -0 ~0)\n\n    {}\n",
             s.c,
             s.subject(&s.c)
         )),

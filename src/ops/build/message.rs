@@ -1,5 +1,6 @@
 //! The commit message of a build: a subject that says what changed, a body with rows per
-//! split, shards added/changed/removed and schema changes, and provenance trailers.
+//! split, shards added/changed/removed and schema changes, and provenance trailers, among them
+//! the row delta per split when it is known (`Rows: train +3 -0 ~1`, which `log` reads).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::next_state::{NextState, ShardStatus, SplitSummary};
 use super::plan::BuildPlan;
 use crate::convert::Converted;
+use crate::inspect::align::{RowDelta, rows_line};
 use crate::inspect::{Card, MetaChange, flow};
 use crate::units::{human_bytes, plural, rows, thousands};
 
@@ -223,6 +225,15 @@ pub(super) fn commit_message(
         }
     }
     let _ = writeln!(body);
+    let deltas: Vec<(String, RowDelta)> = state
+        .splits
+        .iter()
+        .filter_map(|split| Some((format!("{prefix}{}", split.name), split.rows_delta?)))
+        .collect();
+    // Not for a build that changes only the card: its rows are the last build's.
+    if data_changed && let Some(line) = rows_line(&deltas) {
+        let _ = writeln!(body, "{line}");
+    }
     for (file, sha256) in &converted.inputs {
         let _ = writeln!(
             body,

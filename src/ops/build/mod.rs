@@ -5,7 +5,8 @@
 //! - `cache`: the proof that a rebuild would change nothing (stamps, else SHA-256);
 //! - `next_state`: what the next commit holds (shards, card, summary);
 //! - `message`: the commit message and its provenance trailers;
-//! - `records`: the row digests of the last build's shards, so unchanged ones are reused.
+//! - `records`: the row digests of the last build's shards, so unchanged ones are reused;
+//! - `row_hashes`: every row's hash of the last build, for the row delta of the next.
 
 mod cache;
 mod head;
@@ -13,6 +14,7 @@ mod message;
 mod next_state;
 mod plan;
 mod records;
+mod row_hashes;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -123,7 +125,8 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
         ));
     }
 
-    let state = next_state(&head, &repo_id, &plan, &converted)?;
+    let mut state = next_state(&head, &repo_id, &plan, &converted)?;
+    row_hashes::add_deltas(&clone, &head, &plan, &converted, &mut state.splits);
     // `verify` and `push` would refuse the commit, and `datasets` could not read the config.
     if let Some(misfit) = &state.misfit {
         return Err(misfit.error().into());
@@ -195,6 +198,7 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     let digests = converted.inputs.iter().map(|(_, d)| d.clone()).collect();
     let _ = cache::record(&clone, &plan, digests);
     let _ = records::record(&clone, &shard_records);
+    row_hashes::record_build(&clone, &plan, &converted, &splits);
     Ok(BuildOutcome {
         repo_id,
         commit,

@@ -10,6 +10,7 @@ use super::plan::BuildPlan;
 use crate::card::{self, CardRequest, ConfigInfo, SplitInfo};
 use crate::convert::{Converted, naming};
 use crate::features::Feature;
+use crate::inspect::align::RowDelta;
 use crate::repo::Change;
 use crate::repo::lfs::Pointer;
 
@@ -45,6 +46,9 @@ pub struct SplitSummary {
     /// The first shards, taken from the previous build without even decoding their rows (the
     /// start of the input is unchanged).
     pub skipped_shards: usize,
+    /// Rows added, removed and changed since the previous build, when known (see
+    /// [`super::row_hashes`]).
+    pub rows_delta: Option<RowDelta>,
 }
 
 /// The next state of the clone.
@@ -143,6 +147,7 @@ pub fn next_state(
             shards,
             removed_shards: removed,
             skipped_shards: split.skipped_shards,
+            rows_delta: None,
         });
         split_infos.push(SplitInfo {
             name: split.name.clone(),
@@ -281,7 +286,7 @@ fn shard_names(
 }
 
 /// Shard files of one split in a HEAD folder listing: `{dir}/{split}-*.parquet`.
-fn shard_files_of<'a>(
+pub(super) fn shard_files_of<'a>(
     head_files: &'a [String],
     data_dir: &str,
     split: &str,

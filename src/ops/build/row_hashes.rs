@@ -1,0 +1,174 @@
+//! Every row's hash of the last build, per split (`.git/hf-relay/row-hashes/CONFIG/SPLIT.bin`),
+//! so the next build can say how many rows it added, removed and changed (the `Rows:` line of
+//! its commit message, which `log` shows) without decoding anything it did not decode anyway.
+//!
+//! The file is a few header lines, then 16 bytes per row (the hash, little-endian):
+//!
+//! ```text
+//! hf-relay row hashes 1
+//! xxh3-128 of each JSONL line          <- what was hashed (see Converted::row_hash_kind)
+//! 3f1c…                                <- the split's committed shards (see `fingerprint`)
+//! 185000                               <- rows
+//! ```
+//!
+//! It counts only while HEAD holds the very shards it was recorded for, and only against row
+//! hashes of the same kind; a file that is missing, stale, truncated or of another kind means
+//! the delta is not known, and the build's message says nothing of it.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+use super::head::HeadState;
+use super::next_state::{SplitSummary, shard_files_of};
+use super::plan::BuildPlan;
+use crate::convert::Converted;
+use crate::inspect::align::RowDelta;
+use crate::repo::Clone;
+
+const MAGIC: &str = "hf-relay row hashes 1";
+
+fn path(clone: &Clone, config: &str, split: &str) -> PathBuf {
+    crate::repo::state::ROW_HASHES
+        .path(clone.repo.path())
+        .join(config)
+        .join(format!("{split}.bin"))
+}
+
+/// Names the shards a split's rows are in: SHA-256 over their paths and LFS oids, by path.
+fn fingerprint<'a>(shards: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut shards: Vec<(&str, &str)> = shards.into_iter().collect();
+    shards.sort_unstable();
+    let mut digest = Sha256::new();
+    for (path, oid) in shards {
+        digest.update(format!("{path} {oid}\n").as_bytes());
+    }
+    crate::convert::shards::hex(&digest.finalize())
+}
+
+/// The fingerprint of the split's shards in HEAD, `None` when one of them is not an LFS
+/// pointer.
+fn head_fingerprint(head: &HeadState, data_dir: &str, split: &str) -> Option<String> {
+    let shards: Option<Vec<(&str, &str)>> = shard_files_of(&head.data_files, data_dir, split)
+        .map(|path| Some((path.as_str(), head.pointer(path)?.oid.as_str())))
+        .collect();
+    Some(fingerprint(shards?))
+}
+
+/// Sets each split's row delta against HEAD, where both sides' row hashes are known.
+pub fn add_deltas(
+    clone: &Clone,
+    head: &HeadState,
+    plan: &BuildPlan,
+    converted: &Converted,
+    summaries: &mut [SplitSummary],
+) {
+    for (summary, split) in summaries.iter_mut().zip(&converted.splits) {
+        summary.rows_delta = split.row_hashes.as_ref().and_then(|new| {
+            let old = previous(
+                clone,
+                head,
+                &plan.config_name,
+                &plan.data_dir,
+                &split.name,
+                &converted.row_hash_kind,
+            )?;
+            Some(RowDelta::between(&old, new))
+        });
+    }
+}
+
+/// Records the row hashes of the splits a build committed (as `summaries` name their shards).
+/// Only a cache: a split whose hashes cannot be recorded has no row delta at the next build.
+pub fn record_build(
+    clone: &Clone,
+    plan: &BuildPlan,
+    converted: &Converted,
+    summaries: &[SplitSummary],
+) {
+    for (split, summary) in converted.splits.iter().zip(summaries) {
+        let Some(hashes) = &split.row_hashes else {
+            forget(clone, &plan.config_name, &split.name);
+            continue;
+        };
+        let shards = summary
+            .shards
+            .iter()
+            .zip(&split.shards)
+            .map(|(committed, shard)| (committed.path.as_str(), shard.sha256.as_str()));
+        let recorded = record(
+            clone,
+            &plan.config_name,
+            &split.name,
+            &converted.row_hash_kind,
+            shards,
+            hashes,
+        );
+        if recorded.is_err() {
+            forget(clone, &plan.config_name, &split.name);
+        }
+    }
+}
+
+/// The row hashes of the split as HEAD holds it, when recorded with hashes of `kind`.
+fn previous(
+    clone: &Clone,
+    head: &HeadState,
+    config: &str,
+    data_dir: &str,
+    split: &str,
+    kind: &str,
+) -> Option<Vec<u128>> {
+    let bytes = std::fs::read(path(clone, config, split)).ok()?;
+    let mut header = bytes.splitn(5, |&b| b == b'\n');
+    let mut line = || std::str::from_utf8(header.next()?).ok();
+    if line()? != MAGIC || line()? != kind {
+        return None;
+    }
+    if line()? != head_fingerprint(head, data_dir, split)? {
+        return None;
+    }
+    let rows: usize = line()?.parse().ok()?;
+    let body = header.next()?;
+    if body.len() != rows.checked_mul(16)? {
+        return None;
+    }
+    Some(
+        body.chunks_exact(16)
+            .map(|hash| u128::from_le_bytes(hash.try_into().expect("16 bytes")))
+            .collect(),
+    )
+}
+
+/// Records the row hashes of a split whose committed shards are `shards` (path, LFS oid).
+fn record<'a>(
+    clone: &Clone,
+    config: &str,
+    split: &str,
+    kind: &str,
+    shards: impl IntoIterator<Item = (&'a str, &'a str)>,
+    hashes: &[u128],
+) -> anyhow::Result<()> {
+    let path = path(clone, config, split);
+    std::fs::create_dir_all(path.parent().expect("a parent"))?;
+    let temporary = path.with_extension("bin.tmp");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
+    write!(
+        out,
+        "{MAGIC}\n{kind}\n{}\n{}\n",
+        fingerprint(shards),
+        hashes.len()
+    )?;
+    for hash in hashes {
+        out.write_all(&hash.to_le_bytes())?;
+    }
+    out.into_inner().map_err(|e| e.into_error())?;
+    std::fs::rename(&temporary, &path)?;
+    Ok(())
+}
+
+/// Forgets a split's row hashes (its rows were not all hashed).
+fn forget(clone: &Clone, config: &str, split: &str) {
+    let _ = std::fs::remove_file(path(clone, config, split));
+}
