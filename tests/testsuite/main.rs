@@ -28,3 +28,5 @@ mod shard_bytes;
 mod shards;
 mod support;
 mod tag;
+#[cfg(feature = "xet")]
+mod xet;
