@@ -400,3 +400,129 @@ fn ctrl_c_during_a_xet_upload_exits_130_and_moves_no_ref() {
     assert_eq!(output.status.code(), Some(130), "{err}");
     assert_eq!(remote_main(&hub, "sigint"), before, "the Hub's main moved");
 }
+
+/// A CA (`ca.pem`) and a certificate for `hub.test` (`cert.pem`, `key.pem`) made by trustme.
+fn make_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let script = r#"
+import sys, trustme
+out = sys.argv[1]
+ca = trustme.CA()
+cert = ca.issue_cert("hub.test")
+ca.cert_pem.write_to_path(out + "/ca.pem")
+cert.private_key_pem.write_to_path(out + "/key.pem")
+for blob in cert.cert_chain_pems:
+    blob.write_to_path(out + "/cert.pem", append=True)
+"#;
+    let output = python().arg("-c").arg(script).arg(dir).output().unwrap();
+    assert_success(&output);
+    (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    )
+}
+
+/// `tests/hub/connect_proxy.py --map hub.test=127.0.0.1`: `hub.test` resolves only inside the
+/// proxy, so a request that bypassed it fails. Killed when dropped.
+struct Proxy {
+    child: Child,
+    url: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Proxy {
+    fn start() -> Proxy {
+        use std::io::BufRead as _;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("proxy.log");
+        let mut child = Command::new("python3")
+            .arg(repo_path("tests/hub/connect_proxy.py"))
+            .arg("--log")
+            .arg(&log)
+            .args(["--map", "hub.test=127.0.0.1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let url = stdout
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("READY ").map(str::to_string))
+            .expect("the proxy did not start");
+        Proxy {
+            child,
+            url,
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Xet client obeys hf-relay's HTTP policy: the CA bundle named by requests' variable
+/// (not the one it reads itself) and `HTTPS_PROXY` for the CAS on an HTTPS Hub.
+#[test]
+fn xet_uploads_trust_requests_ca_bundle_and_go_through_https_proxy() {
+    let cas = Cas::start();
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_ca(certs.path());
+    let hub = TestHub::start_with_args(&[
+        std::ffi::OsStr::new("--tls-cert"),
+        cert.as_os_str(),
+        std::ffi::OsStr::new("--tls-key"),
+        key.as_os_str(),
+    ]);
+    hub.set_faults(&cas.faults(""));
+    let port = hub.url.rsplit(':').next().unwrap().to_string();
+    let endpoint = format!("https://hub.test:{port}");
+    let proxy = Proxy::start();
+    let env = TestEnv::new();
+    let output = env
+        .hf_relay()
+        .args(["init", "alice/policy", "--endpoint", &endpoint])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let clone = env.path().join("policy");
+    assert_success(&run_build(&env, &clone, &[friction(1).to_str().unwrap()]));
+
+    let output = push_command(&env, &clone)
+        .env("REQUESTS_CA_BUNDLE", &ca)
+        .env("HTTPS_PROXY", &proxy.url)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let result: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(result["xet_objects_uploaded"], 1, "{result}");
+    assert!(
+        cas_requests(&hub)
+            .iter()
+            .any(|(_, r)| r.starts_with("POST ")),
+        "{:?}",
+        cas_requests(&hub)
+    );
+    let lines = proxy.lines();
+    assert!(
+        lines
+            .iter()
+            .all(|line| line == &format!("CONNECT hub.test:{port} HTTP/1.1")),
+        "{lines:#?}"
+    );
+}
