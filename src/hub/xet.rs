@@ -146,8 +146,11 @@ impl HubClient {
                 path: std::env::temp_dir(),
                 source,
             })?;
+        // No telemetry POSTs to the CAS; connections give up as fast as hf-relay's own.
+        let connect = format!("{}s", crate::net::agent::CONNECT_TIMEOUT.as_secs());
         let config = XetConfig::new()
             .with_config("telemetry.enabled", false)
+            .and_then(|config| config.with_config("client.connect_timeout", connect))
             .map_err(|err| self.xet_error(&cas.url, XetError::Configuration(err.to_string())))?;
         let session = XetSessionBuilder::new_with_config(config)
             .with_cache_dir(cache.path())
