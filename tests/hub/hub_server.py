@@ -95,6 +95,9 @@ FAULT KEYS (faults.json; a missing file means no faults):
     xet_forget: true             objects only the CAS holds are asked for again (a repo
                                  that lacks a file another repo put in the CAS)
     xet_slow_ms: M               the CAS proxy sleeps M ms before forwarding a POST
+    xet_expired_token: true      the CAS token of a batch answer has already expired (the
+                                 client must ask the token-refresh href for a new one)
+    xet_href: URL                the token-refresh href of a batch answer
     validate_yaml_reject: TEXT   POST /api/validate-yaml -> 400 with this error, whatever
                                  the card (a Hub whose rules are ahead of our lists)
 
@@ -1039,8 +1042,11 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
                           "header": {}}
                 if use_xet:
                     transfer = "xet"
-                    upload = {"href": f"{base}/api/datasets/{owner}/{name}/xet-write-token/main",
-                              "header": self.xet_headers(base)}
+                    header = self.xet_headers(base)
+                    if faults.get("xet_expired_token"):
+                        header["X-Xet-Token-Expiration"] = str(int(time.time()) - 60)
+                    href = faults.get("xet_href") or f"{base}/api/datasets/{owner}/{name}/xet-write-token/main"
+                    upload = {"href": href, "header": header}
                     entry.update(authenticated=True, actions={"upload": {**upload, **timing}})
                     out.append(entry)
                     continue

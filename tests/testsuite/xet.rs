@@ -526,3 +526,33 @@ fn xet_uploads_trust_requests_ca_bundle_and_go_through_https_proxy() {
         "{lines:#?}"
     );
 }
+
+/// An expired CAS token is refreshed from the Hub's `xet-write-token` route with the Hub token;
+/// a refresh href on another host gets nothing (the Hub's own route is asked instead).
+#[test]
+fn an_expired_cas_token_is_refreshed_on_the_hub_and_never_from_another_host() {
+    let cas = Cas::start();
+    let hub = TestHub::start();
+    let foreign = hf_relay_test_support::ForeignServer::start();
+    let env = TestEnv::new();
+    for (name, href) in [("refresh", None), ("foreign", Some(&foreign.url))] {
+        let href = href.map_or(String::new(), |url| {
+            format!(r#", "xet_href": "{url}/api/datasets/alice/{name}/xet-write-token/main""#)
+        });
+        // Both repos hold the same shard: the second is asked for again all the same.
+        hub.set_faults(&cas.faults(&format!(
+            r#""xet_expired_token": true, "xet_forget": true{href}"#
+        )));
+        let clone = prepared_clone(&env, &hub, name);
+        let (result, _) = push(&env, &clone);
+        assert_eq!(result["xet_objects_uploaded"], 1, "{result}");
+        let log = std::fs::read_to_string(hub.root.path().join("requests.log")).unwrap();
+        assert!(
+            log.lines().any(|line| line.contains(&format!(
+                "GET /api/datasets/alice/{name}/xet-write-token/main 200"
+            ))),
+            "{log}"
+        );
+    }
+    assert_eq!(foreign.requests(), Vec::<(String, String)>::new());
+}
