@@ -138,14 +138,11 @@ impl HubClient {
             HeaderValue::from_static(concat!("hf-relay/", env!("CARGO_PKG_VERSION"))),
         );
 
-        let cache = tempfile::Builder::new()
-            .prefix("hf-relay-xet-")
-            .tempdir()
-            .map_err(|source| HubError::LocalIo {
-                action: "could not create a folder for the Xet session in",
-                path: std::env::temp_dir(),
-                source,
-            })?;
+        // The cache keeps the shards of earlier uploads: a later push dedups against them
+        // locally (the store's global dedup only samples chunks). Where hf_xet keeps its own.
+        let cache = crate::auth::hf_home_in(&crate::env::ProcessEnv)
+            .map(|home| home.join("xet"))
+            .unwrap_or_else(|| std::env::temp_dir().join("hf-relay-xet"));
         // No telemetry POSTs to the CAS; connections give up as fast as hf-relay's own.
         let connect = format!("{}s", crate::net::agent::CONNECT_TIMEOUT.as_secs());
         let config = XetConfig::new()
@@ -153,7 +150,7 @@ impl HubClient {
             .and_then(|config| config.with_config("client.connect_timeout", connect))
             .map_err(|err| self.xet_error(&cas.url, XetError::Configuration(err.to_string())))?;
         let session = XetSessionBuilder::new_with_config(config)
-            .with_cache_dir(cache.path())
+            .with_cache_dir(cache)
             .build()
             .map_err(|err| self.xet_error(&cas.url, err))?;
         let commit = session
