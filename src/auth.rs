@@ -212,6 +212,19 @@ fn token_file_path(env: &dyn Env) -> Option<(PathBuf, String)> {
     Some((path, "default location".to_string()))
 }
 
+/// huggingface_hub's home folder: `HF_HOME`, else `$XDG_CACHE_HOME/huggingface`, else
+/// `~/.cache/huggingface` (the Xet client keeps its cache in `xet/` under it, as hf_xet does).
+pub fn hf_home_in(env: &dyn Env) -> Option<PathBuf> {
+    let set = |name: &str| env.var(name).filter(|v| !v.trim().is_empty());
+    if let Some(home) = set(env::HF_HOME) {
+        return Some(expand_path(env, &home));
+    }
+    if let Some(cache) = set(env::XDG_CACHE_HOME) {
+        return Some(expand_path(env, &cache).join("huggingface"));
+    }
+    Some(home_dir(env)?.join(".cache").join("huggingface"))
+}
+
 fn home_dir(env: &dyn Env) -> Option<PathBuf> {
     [env::HOME, env::USERPROFILE]
         .into_iter()

@@ -38,6 +38,15 @@ pub const USERPROFILE: &str = "USERPROFILE";
 /// Offline mode: `1`/`ON`/`YES`/`TRUE` (any case) forbids network access, as in huggingface_hub.
 pub const HF_HUB_OFFLINE: &str = "HF_HUB_OFFLINE";
 
+/// `1`/`ON`/`YES`/`TRUE` (any case): `push` uploads through plain Git LFS even when the Hub
+/// offers Xet (huggingface_hub's name for the same switch).
+pub const HF_HUB_DISABLE_XET: &str = "HF_HUB_DISABLE_XET";
+
+/// Whether this build speaks Xet and `HF_HUB_DISABLE_XET` does not turn it off.
+pub fn xet_enabled() -> bool {
+    cfg!(feature = "xet") && !std::env::var(HF_HUB_DISABLE_XET).is_ok_and(|value| is_truthy(&value))
+}
+
 /// A PEM file of CA certificates added to the trusted roots (as OpenSSL and curl read it).
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 /// The same, as requests / huggingface_hub users set it; read when `SSL_CERT_FILE` is unset.

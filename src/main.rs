@@ -4,6 +4,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
+    hf_relay::hub::prepare_process();
     let cli = hf_relay::cli::Cli::parse();
     match hf_relay::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

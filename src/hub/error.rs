@@ -159,6 +159,15 @@ pub enum HubError {
         reason: &'static str,
     },
 
+    /// The Xet client (`hf-xet`) failed against the Hub's content-addressed store; it has
+    /// retried what it could. `kind` is its category (network, auth, timeout, server_error…).
+    #[error("the Xet upload to {url} failed ({kind}): {message}")]
+    Xet {
+        url: String,
+        kind: &'static str,
+        message: String,
+    },
+
     /// A local file could not be read or written.
     #[error("{action} {}", path.display())]
     LocalIo {

@@ -205,6 +205,12 @@ impl Http {
         crate::sanitize::line(text, &self.redactor, MESSAGE_LIMIT)
     }
 
+    /// The token, for a request to `url` on the Hub's origin only (the Xet token refresh).
+    #[cfg_attr(not(feature = "xet"), allow(dead_code))]
+    pub fn token_for(&self, url: &str) -> Option<&Token> {
+        self.token.as_ref().filter(|_| self.sends_token_to(url))
+    }
+
     fn sends_token_to(&self, url: &str) -> bool {
         net::same_origin(&self.endpoint, url)
     }

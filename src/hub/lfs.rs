@@ -81,6 +81,10 @@ impl Action {
 #[derive(Debug, Clone)]
 pub(crate) struct BatchItem {
     pub object: LfsObject,
+    /// The answer chose the Xet transfer: `upload` holds the token-refresh href and the CAS
+    /// address and token in its headers (hub-protocol.md §2.5).
+    #[cfg_attr(not(feature = "xet"), allow(dead_code))]
+    pub xet: bool,
     pub upload: Option<Action>,
     pub verify: Option<Action>,
     pub download: Option<Action>,
@@ -153,11 +157,17 @@ impl HubClient {
         reporter: &dyn UploadReporter,
     ) -> Result<Vec<BatchItem>, HubError> {
         let url = self.batch_url(repo_id);
+        // Xet only for uploads: downloads go through the Hub's LFS bridge.
+        let transfers: &[&str] = if operation == Operation::Upload && crate::env::xet_enabled() {
+            &["basic", "multipart", "xet"]
+        } else {
+            &["basic", "multipart"]
+        };
         let mut items = Vec::with_capacity(objects.len());
         for chunk in objects.chunks(BATCH_SIZE) {
             let body = json!({
                 "operation": operation.as_str(),
-                "transfers": ["basic", "multipart"],
+                "transfers": transfers,
                 "objects": chunk,
                 "hash_algo": "sha256",
                 "ref": {"name": "main"},
@@ -190,7 +200,7 @@ impl HubClient {
         url: &str,
         asked: &HashSet<&str>,
         limit: u64,
-    ) -> Result<HashMap<String, AnswerObject>, HubError> {
+    ) -> Result<Answer, HubError> {
         let reader = response
             .into_body()
             .into_with_config()
@@ -231,9 +241,11 @@ impl HubClient {
         &self,
         url: &str,
         asked: &[LfsObject],
-        mut by_oid: HashMap<String, AnswerObject>,
+        answer: Answer,
         received: Instant,
     ) -> Result<Vec<BatchItem>, HubError> {
+        let xet = answer.transfer.as_deref() == Some("xet");
+        let mut by_oid = answer.objects;
         let invalid = |detail: String| HubError::InvalidResponse {
             url: self.http.shown(url),
             detail,
@@ -279,6 +291,7 @@ impl HubClient {
             };
             items.push(BatchItem {
                 object: object.clone(),
+                xet,
                 upload: convert("an upload", actions.upload)?,
                 verify: convert("a verify", actions.verify)?,
                 download: convert("a download", actions.download)?,
@@ -383,13 +396,21 @@ impl<R: Read> Read for AnswerReader<R> {
     }
 }
 
-/// The top level of a batch answer: only `objects` is read, into the asked objects kept.
+/// A batch answer as kept: the transfer it chose and the asked objects.
+#[derive(Debug)]
+struct Answer {
+    transfer: Option<String>,
+    objects: HashMap<String, AnswerObject>,
+}
+
+/// The top level of a batch answer: only `transfer` and `objects` are read, the latter into
+/// the asked objects kept.
 struct AnswerSeed<'a> {
     asked: &'a HashSet<&'a str>,
 }
 
 impl<'de> DeserializeSeed<'de> for AnswerSeed<'_> {
-    type Value = HashMap<String, AnswerObject>;
+    type Value = Answer;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
@@ -397,7 +418,7 @@ impl<'de> DeserializeSeed<'de> for AnswerSeed<'_> {
 }
 
 impl<'de> Visitor<'de> for AnswerSeed<'_> {
-    type Value = HashMap<String, AnswerObject>;
+    type Value = Answer;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a batch answer (a JSON object)")
@@ -405,17 +426,23 @@ impl<'de> Visitor<'de> for AnswerSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut kept = HashMap::new();
+        let mut transfer = None;
         while let Some(key) = map.next_key::<String>()? {
             if key == "objects" {
                 map.next_value_seed(ObjectsSeed {
                     asked: self.asked,
                     kept: &mut kept,
                 })?;
+            } else if key == "transfer" {
+                transfer = map.next_value::<Option<String>>()?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        Ok(kept)
+        Ok(Answer {
+            transfer,
+            objects: kept,
+        })
     }
 }
 
@@ -528,11 +555,26 @@ mod tests {
     use super::*;
 
     fn parse(json: &str, asked: &[&str]) -> Result<HashMap<String, AnswerObject>, String> {
+        parse_answer(json, asked).map(|answer| answer.objects)
+    }
+
+    fn parse_answer(json: &str, asked: &[&str]) -> Result<Answer, String> {
         let asked: HashSet<&str> = asked.iter().copied().collect();
         let mut deserializer = serde_json::Deserializer::from_str(json);
         AnswerSeed { asked: &asked }
             .deserialize(&mut deserializer)
             .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_transfer_the_answer_chose_is_kept() {
+        let xet = r#"{"transfer": "xet", "objects": [], "hash_algo": "sha256"}"#;
+        assert_eq!(
+            parse_answer(xet, &[]).unwrap().transfer.as_deref(),
+            Some("xet")
+        );
+        let none = r#"{"objects": []}"#;
+        assert_eq!(parse_answer(none, &[]).unwrap().transfer, None);
     }
 
     #[test]

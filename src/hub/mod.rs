@@ -4,6 +4,7 @@
 //! - `http`: one request, error mapping, retries with backoff;
 //! - `api`: the REST endpoints (hub-protocol.md §3);
 //! - `lfs`: the batch API (§2.2–2.3); `upload` and `download`: the transfers (§2.4);
+//! - `xet`: the Xet transfer (§2.5), when the batch answer picks it (cargo feature `xet`);
 //! - `pool`: the small worker pool both transfers use.
 //!
 //! Trust, proxies, redirects, the origin the token is bound to and the progress window under
@@ -18,6 +19,8 @@ mod pool;
 mod progress;
 mod upload;
 mod validate_yaml;
+#[cfg(feature = "xet")]
+mod xet;
 
 #[cfg(test)]
 mod tests;
@@ -31,6 +34,12 @@ pub use http::RetryPolicy;
 pub use lfs::LfsObject;
 pub use upload::UploadStats;
 pub use validate_yaml::YamlVerdict;
+#[cfg(feature = "xet")]
+pub use xet::prepare_process;
+
+/// Without the `xet` feature there is nothing to prepare.
+#[cfg(not(feature = "xet"))]
+pub fn prepare_process() {}
 
 use crate::auth::{Redactor, Token};
 

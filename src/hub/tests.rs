@@ -244,6 +244,7 @@ fn upload_three_objects_then_nothing() {
             objects_uploaded: 3,
             bytes_uploaded: 91_000,
             objects_skipped: 0,
+            ..UploadStats::default()
         }
     );
     assert_eq!(*recorder.started.lock().unwrap(), vec![(3, 91_000)]);
@@ -266,6 +267,7 @@ fn upload_three_objects_then_nothing() {
             objects_uploaded: 0,
             bytes_uploaded: 0,
             objects_skipped: 3,
+            ..UploadStats::default()
         }
     );
     assert_eq!(*recorder.started.lock().unwrap(), vec![(0, 0)]);

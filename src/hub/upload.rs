@@ -24,6 +24,12 @@ pub struct UploadStats {
     pub bytes_uploaded: u64,
     /// Objects the Hub already had (and empty files, which never go through LFS).
     pub objects_skipped: usize,
+    /// Of `objects_uploaded`, those that went through Xet, with their bytes (counted in
+    /// `bytes_uploaded` too) and the bytes that actually travelled for them (new chunks and
+    /// the shard): the rest the Hub's store already had.
+    pub xet_objects: usize,
+    pub xet_file_bytes: u64,
+    pub xet_sent_bytes: u64,
 }
 
 impl HubClient {
@@ -57,6 +63,20 @@ impl HubClient {
             .filter(|(item, _)| item.upload.is_some())
             .collect();
         stats.objects_skipped += wanted.len() - jobs.len();
+        #[cfg(feature = "xet")]
+        let jobs = {
+            let (xet, lfs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|(item, _)| item.xet);
+            let sent = self.xet_upload(repo_id, &xet, reporter)?;
+            stats.objects_uploaded += sent.objects;
+            stats.bytes_uploaded += sent.file_bytes;
+            stats.xet_objects = sent.objects;
+            stats.xet_file_bytes = sent.file_bytes;
+            stats.xet_sent_bytes = sent.sent_bytes;
+            lfs
+        };
+        if jobs.is_empty() && stats.xet_objects > 0 {
+            return Ok(stats);
+        }
         let total_bytes = jobs.iter().map(|(item, _)| item.object.size).sum();
         reporter.on_start(jobs.len(), total_bytes);
         let sent = pool::run(&jobs, self.workers, |(item, path)| {

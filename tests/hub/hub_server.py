@@ -83,6 +83,21 @@ FAULT KEYS (faults.json; a missing file means no faults):
     drip_batch: true             batch answer bodies are sent one byte a second
     drip_storage: true           storage GET bodies (downloads) are sent one byte a second
     no_validate_yaml: true       POST /api/validate-yaml -> 404, as a Hub without it
+    xet: {"cas": URL, "data": DIR, "python": PATH}
+                                 the Hub speaks Xet (hub_xet.py): a batch upload that offers
+                                 "xet" gets "transfer": "xet" with the CAS proxy
+                                 (/xet-cas -> URL, Authorization logged to
+                                 DIR/xet-cas-auth.log) and the token-refresh href
+                                 GET /api/datasets/OWNER/NAME/xet-write-token/REV; objects
+                                 the CAS's shards (DATA/shards) register count as stored
+                                 (batch, pre-receive) and are materialised into the LFS
+                                 store for downloads with PATH's hf_xet
+    xet_forget: true             objects only the CAS holds are asked for again (a repo
+                                 that lacks a file another repo put in the CAS)
+    xet_slow_ms: M               the CAS proxy sleeps M ms before forwarding a POST
+    xet_expired_token: true      the CAS token of a batch answer has already expired (the
+                                 client must ask the token-refresh href for a new one)
+    xet_href: URL                the token-refresh href of a batch answer
     validate_yaml_reject: TEXT   POST /api/validate-yaml -> 400 with this error, whatever
                                  the card (a Hub whose rules are ahead of our lists)
 
@@ -92,6 +107,7 @@ The hook mode (`hub_server.py --hook`) is what each repo's hooks/pre-receive run
 import argparse
 import base64
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -109,6 +125,8 @@ import traceback
 import urllib.parse
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import hub_xet
 
 MiB = 1024 * 1024
 URL_TTL = 900  # seconds a signed storage URL stays valid (the Hub uses 900)
@@ -191,6 +209,7 @@ class Hub:
         self.log_lock = threading.Lock()
         self.sigs = {}        # sig -> {"path": storage path it signs, "exp": unix time}
         self.multipart = {}   # (owner, name, oid) -> {"size", "chunk", "parts"}
+        self.cas_token = "xet_cas_" + secrets.token_hex(12)  # what the CAS proxy accepts
 
     # ---- config files
     def _load_json(self, name):
@@ -519,6 +538,11 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
         ("POST", rf"/api/datasets/(?P<owner>{NAME_RE})/(?P<name>{NAME_RE})/discussions/(?P<num>[0-9]+)"
          r"/(?P<action>status|merge)", "api_discussion_change"),
         ("POST", R_REPO + r"/info/lfs/objects/batch", "lfs_batch"),
+        ("GET", rf"/api/datasets/(?P<owner>{NAME_RE})/(?P<name>{NAME_RE})/xet-write-token/(?P<rev>[^/]+)",
+         "xet_write_token"),
+        ("GET", r"/xet-cas(?P<rest>/.*)", "xet_cas_proxy"),
+        ("POST", r"/xet-cas(?P<rest>/.*)", "xet_cas_proxy"),
+        ("PUT", r"/xet-cas(?P<rest>/.*)", "xet_cas_proxy"),
         ("POST", R_REPO + r"/info/lfs/objects/verify", "lfs_verify"),
         ("GET", R_REPO + r"/info/refs", "git_smart"),
         ("POST", R_REPO + r"/(?P<service>git-upload-pack|git-receive-pack)", "git_smart"),
@@ -984,6 +1008,9 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
         if self.lfs_access(owner, name, write=(op == "upload")) is None:
             return
         base = self.base_url()
+        xet = faults.get("xet")
+        use_xet = bool(xet) and op == "upload" and "xet" in (body.get("transfers") or [])
+        in_cas = hub_xet.registered(xet["data"]) if xet else {}
         threshold = faults.get("multipart_threshold")
         use_multipart = threshold is not None and "multipart" in (body.get("transfers") or [])
         chunk = int(faults.get("chunk_size") or 5 * MiB)
@@ -996,6 +1023,10 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
             entry = {"oid": oid, "size": size}
             stored = self.hub.lfs_path(owner, name, oid)
             have = os.path.isfile(stored) and os.path.getsize(stored) == size
+            if not have and oid in in_cas and not (op == "upload" and faults.get("xet_forget")):
+                # Stored in Xet: the LFS bridge serves it from the CAS.
+                have = op == "upload" or hub_xet.materialize(
+                    xet, oid, size, self.hub.lfs_dir(owner, name), self.hub.tmp_root)
             store_path = f"/lfs-storage/{owner}/{name}/{oid}"
             timing = {"expires_in": URL_TTL, "expires_at": utcnow_iso(URL_TTL)}
             if op == "download":
@@ -1009,6 +1040,16 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
             elif not have:  # upload of a missing object; present ones get no actions
                 verify = {"href": f"{base}/datasets/{owner}/{name}.git/info/lfs/objects/verify",
                           "header": {}}
+                if use_xet:
+                    transfer = "xet"
+                    header = self.xet_headers(base)
+                    if faults.get("xet_expired_token"):
+                        header["X-Xet-Token-Expiration"] = str(int(time.time()) - 60)
+                    href = faults.get("xet_href") or f"{base}/api/datasets/{owner}/{name}/xet-write-token/main"
+                    upload = {"href": href, "header": header}
+                    entry.update(authenticated=True, actions={"upload": {**upload, **timing}})
+                    out.append(entry)
+                    continue
                 if use_multipart and size >= int(threshold):
                     transfer = "multipart"
                     nparts = max(1, -(-size // chunk))
@@ -1038,6 +1079,54 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
                     "header": {}, "expires_in": URL_TTL}}})
         self.send_json(200, {"transfer": transfer, "objects": out, "hash_algo": "sha256"},
                        ctype=LFS_JSON, drip=bool(faults.get("drip_batch")))
+
+    # ---- Xet (hub_xet.py)
+    def xet_headers(self, base):
+        return {"X-Xet-Cas-Url": f"{base}/xet-cas",
+                "X-Xet-Access-Token": self.hub.cas_token,
+                "X-Xet-Token-Expiration": str(int(time.time()) + 3600),
+                "X-Xet-Session-Id": secrets.token_hex(16)}
+
+    def xet_write_token(self, owner, name, rev):
+        if not self.hub.faults().get("xet"):
+            return self.send_text(404, "Not Found")
+        if self.lfs_access(owner, name, write=True) is None:
+            return
+        headers = self.xet_headers(self.base_url())
+        self.send_json(200, {"accessToken": headers["X-Xet-Access-Token"],
+                             "exp": int(headers["X-Xet-Token-Expiration"]),
+                             "casUrl": headers["X-Xet-Cas-Url"]})
+
+    def xet_cas_proxy(self, rest):
+        """Forwards to the CAS; logs "METHOD PATH AUTH" and refuses any other credential
+        than the CAS access token."""
+        xet = self.hub.faults().get("xet")
+        if not xet:
+            return self.send_text(404, "Not Found")
+        auth = self.headers.get("Authorization") or "-"
+        with self.hub.log_lock:
+            with open(os.path.join(self.hub.root, "xet-cas-auth.log"), "a") as f:
+                f.write(f"{self.command} {rest.partition('?')[0]} {auth}\n")
+        if auth != f"Bearer {self.hub.cas_token}":
+            return self.send_text(401, "only the CAS access token is accepted here")
+        body = self.read_body(max_bytes=256 * MiB) if self.command != "GET" else None
+        slow = self.hub.faults().get("xet_slow_ms")
+        if slow and self.command == "POST":
+            time.sleep(slow / 1000)
+        target = urllib.parse.urlsplit(xet["cas"])
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=300)
+        try:
+            headers = {k: v for k, v in self.headers.items()
+                       if k.lower() not in ("host", "connection", "transfer-encoding",
+                                            "content-length", "authorization")}
+            conn.request(self.command, f"{rest}?{self.query}" if self.query else rest,
+                         body=body, headers=headers)
+            answer = conn.getresponse()
+            data = answer.read()
+            self.send_bytes(answer.status, data,
+                            answer.getheader("Content-Type") or "application/octet-stream")
+        finally:
+            conn.close()
 
     def lfs_verify(self, owner, name):
         if self.lfs_access(owner, name, write=False) is None:
@@ -1306,6 +1395,7 @@ def run_hook():
     large_limit = int(knobs.get("large_file_bytes") or 10 * MiB)
     binary_min = int(knobs.get("binary_min_bytes") or 0)
     lfs_dir = os.environ.get("HUB_LFS_DIR", "")
+    in_cas = hub_xet.registered(knobs["xet"]["data"]) if knobs.get("xet") else {}
     env = dict(os.environ)  # keep GIT_DIR / quarantine variables set by receive-pack
 
     def git(*args):
@@ -1333,6 +1423,7 @@ def run_hook():
         if m:
             obj = os.path.join(lfs_dir, m.group(1).decode())
             ok = os.path.isfile(obj) and os.path.getsize(obj) == int(m.group(2))
+            ok = ok or m.group(1).decode() in in_cas  # stored in Xet
             return None if ok else "lfs-missing"
         if size >= binary_min and is_binary(data):
             return "binary"

@@ -31,3 +31,5 @@ mod support;
 mod tag;
 mod transcripts;
 mod usage;
+#[cfg(feature = "xet")]
+mod xet;

@@ -14,7 +14,7 @@ use git2::Oid;
 
 use super::Reporter;
 use crate::auth::Token;
-use crate::hub::{CreateOutcome, HubClient, LfsObject, YamlVerdict};
+use crate::hub::{CreateOutcome, HubClient, LfsObject, UploadStats, YamlVerdict};
 use crate::ids::short_id;
 use crate::inspect::{self, Hashing};
 use crate::ops::{Hint, UserError};
@@ -83,6 +83,11 @@ pub struct PushResult {
     pub lfs_objects_uploaded: usize,
     pub lfs_bytes_uploaded: u64,
     pub lfs_objects_skipped: usize,
+    /// Of `lfs_objects_uploaded`, those that went through Xet.
+    pub xet_objects_uploaded: usize,
+    /// The bytes that actually travelled for the objects: whole files over plain LFS, only
+    /// new chunks (and the shard) over Xet. A dry run says `lfs_bytes_uploaded`.
+    pub bytes_sent: u64,
     pub refs_pushed: Vec<String>,
     pub dry_run: bool,
     /// The ref of the Hub HEAD went to: `refs/heads/main`, `refs/heads/NAME`, `refs/pr/N`.
@@ -178,6 +183,8 @@ pub fn push(
         lfs_objects_uploaded: transfer.uploaded,
         lfs_bytes_uploaded: transfer.bytes,
         lfs_objects_skipped: transfer.skipped,
+        xet_objects_uploaded: transfer.xet_objects,
+        bytes_sent: transfer.sent,
         refs_pushed,
         dry_run: options.dry_run,
     })
@@ -556,10 +563,14 @@ fn ask_the_hub_about_the_card(
 }
 
 /// What the LFS step moved.
+#[derive(Default)]
 struct Transfer {
     uploaded: usize,
     bytes: u64,
     skipped: usize,
+    xet_objects: usize,
+    /// The bytes that travelled (see [`PushResult::bytes_sent`]).
+    sent: u64,
 }
 
 /// Step 4: the LFS objects the new commits reference, uploaded and verified first.
@@ -595,30 +606,47 @@ fn upload(
             uploaded: missing.len(),
             bytes,
             skipped: objects.len() - missing.len(),
+            sent: bytes,
+            ..Transfer::default()
         });
     }
     if objects.is_empty() {
-        return Ok(Transfer {
-            uploaded: 0,
-            bytes: 0,
-            skipped: 0,
-        });
+        return Ok(Transfer::default());
     }
     let bar = reporter.transfer("Uploading");
     let stats = client.lfs_upload(&target.id, &objects, &*bar);
     bar.finish();
     let stats = stats.context("cannot upload the LFS objects")?;
-    reporter.status(&format!(
-        "Uploaded {} ({}), {} already on the Hub",
-        count(stats.objects_uploaded, "LFS object"),
-        human_bytes(stats.bytes_uploaded),
-        stats.objects_skipped
-    ));
+    reporter.status(&uploaded_line(&stats));
     Ok(Transfer {
         uploaded: stats.objects_uploaded,
         bytes: stats.bytes_uploaded,
         skipped: stats.objects_skipped,
+        xet_objects: stats.xet_objects,
+        sent: stats.bytes_uploaded - stats.xet_file_bytes + stats.xet_sent_bytes,
     })
+}
+
+/// `Uploaded 2 LFS objects (38.4 MB) as 1.9 MB of new chunks, 0 already on the Hub`: over
+/// Xet, what dedup saved is what a user wants to see.
+fn uploaded_line(stats: &UploadStats) -> String {
+    let objects = count(stats.objects_uploaded, "LFS object");
+    let bytes = human_bytes(stats.bytes_uploaded);
+    let sent = human_bytes(stats.xet_sent_bytes);
+    let what = if stats.xet_objects == 0 {
+        format!("{objects} ({bytes})")
+    } else if stats.xet_objects == stats.objects_uploaded {
+        format!("{objects} ({bytes}) as {sent} of new chunks")
+    } else {
+        format!(
+            "{objects} ({bytes}; {} of them over Xet as {sent} of new chunks)",
+            stats.xet_objects
+        )
+    };
+    format!(
+        "Uploaded {what}, {} already on the Hub",
+        stats.objects_skipped
+    )
 }
 
 /// Step 4a: every object to upload has the bytes its pointer names, older commits' included
