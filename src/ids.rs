@@ -2,7 +2,7 @@
 //! hf-relay shows for commits and LFS oids.
 
 /// Characters of a short commit id or LFS oid in messages.
-pub const SHORT_ID_LEN: usize = 12;
+pub const SHORT_HEX_LEN: usize = 12;
 
 /// Lowercase hex of `bytes` (a SHA-256 digest, say).
 pub fn hex(bytes: &[u8]) -> String {
@@ -15,9 +15,9 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The first [`SHORT_ID_LEN`] characters of a hex id (all of it when shorter).
-pub fn short_id(id: &str) -> &str {
-    id.get(..SHORT_ID_LEN).unwrap_or(id)
+/// The first [`SHORT_HEX_LEN`] characters of a hex id (all of it when shorter).
+pub fn short_hex(id: &str) -> &str {
+    id.get(..SHORT_HEX_LEN).unwrap_or(id)
 }
 
 #[cfg(test)]
@@ -27,7 +27,7 @@ mod tests {
     #[test]
     fn hex_and_short_ids() {
         assert_eq!(hex(&[0x00, 0xab, 0x7f]), "00ab7f");
-        assert_eq!(short_id("0123456789abcdef"), "0123456789ab");
-        assert_eq!(short_id("abc"), "abc");
+        assert_eq!(short_hex("0123456789abcdef"), "0123456789ab");
+        assert_eq!(short_hex("abc"), "abc");
     }
 }

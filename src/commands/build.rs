@@ -1,7 +1,7 @@
 //! `hf-relay build`: JSONL → Parquet shards + dataset card → one commit in the local clone.
 
 use crate::cli::BuildArgs;
-use crate::ops::build::{BuildOptions, build};
+use crate::ops::build_commit::{BuildOptions, build};
 use crate::output::TerminalReporter;
 
 pub fn run(args: BuildArgs) -> anyhow::Result<()> {

@@ -22,9 +22,9 @@ use anyhow::Context as _;
 
 use crate::cli::{CardFlags, Cli, Command, Compression, InputArgs, OnTypeConflict, VisibilityArgs};
 use crate::convert::Codec;
-use crate::ops::build::{CardOptions, InputOptions};
+use crate::ops::build_commit::{CardOptions, InputOptions};
 use crate::output::TerminalReporter;
-use crate::repo::Clone;
+use crate::repo::LocalClone;
 
 /// Exit codes (documented in the README).
 pub const EXIT_FAILURE: u8 = 1;
@@ -49,7 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Opens the clone at `dir` for a command that only reads it.
-fn open_clone(dir: &Path) -> anyhow::Result<Clone> {
+fn open_clone(dir: &Path) -> anyhow::Result<LocalClone> {
     crate::ops::open_clone(dir, &TerminalReporter)
 }
 

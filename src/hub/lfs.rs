@@ -34,7 +34,7 @@ pub struct LfsObject {
 impl LfsObject {
     /// The first 12 hex digits, for messages.
     pub(crate) fn short(&self) -> &str {
-        crate::ids::short_id(&self.oid)
+        crate::ids::short_hex(&self.oid)
     }
 }
 

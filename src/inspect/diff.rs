@@ -130,7 +130,7 @@ pub fn diff(old: &DatasetState, new: &DatasetState) -> DatasetDiff {
 
 /// Reads the rows of every changed split (only the shards that differ) into `row_diff`.
 pub fn add_row_diffs(
-    clone: &repo::Clone,
+    clone: &repo::LocalClone,
     old: &DatasetState,
     new: &DatasetState,
     diff: &mut DatasetDiff,

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::align::{RowDelta, parse_rows_line};
-use super::state::{Card, short_id};
+use super::state::{Card, unique_abbrev};
 use super::status::remote_head;
-use crate::repo::Clone;
+use crate::repo::LocalClone;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LogEntry {
@@ -42,7 +42,7 @@ pub struct SplitRows {
 }
 
 /// The branch's history, newest first.
-pub fn log(clone: &Clone) -> anyhow::Result<Vec<LogEntry>> {
+pub fn log(clone: &LocalClone) -> anyhow::Result<Vec<LogEntry>> {
     let repo = &clone.repo;
     let tags = tags_by_commit(repo)?;
     let remote = remote_head(clone)?;
@@ -65,7 +65,7 @@ pub fn log(clone: &Clone) -> anyhow::Result<Vec<LogEntry>> {
         let when = commit.author().when();
         entries.push(LogEntry {
             commit: id.to_string(),
-            short: short_id(repo, id),
+            short: unique_abbrev(repo, id),
             time: when.seconds(),
             offset_minutes: when.offset_minutes(),
             subject: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default())

@@ -27,7 +27,7 @@ pub use pushed_tags::{read_pushed_tags, record_pushed_tags};
 pub use rowdiff::{Pairing, RowChange, RowDiff, RowKind, RowOptions, write_rows_json};
 pub use rowvalues::{FieldChange, Shown};
 pub use schema::{SchemaChange, SchemaChangeKind, file_features};
-pub use state::{Card, DatasetState, Source, resolve, short_id};
+pub use state::{Card, DatasetState, Source, resolve, unique_abbrev};
 pub use status::{
     CommitLine, RemoteHead, Status, TagLine, remote_head, remote_ref, status, unpushed_tag_commits,
 };

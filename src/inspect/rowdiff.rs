@@ -31,7 +31,7 @@ use super::rowvalues::{self, FieldChange, Shown};
 use super::state::{DatasetState, Source};
 use super::tree::Content;
 use crate::convert::row_hash::RowHasher;
-use crate::repo::Clone;
+use crate::repo::LocalClone;
 use crate::repo::lfs;
 
 /// What the caller asks of a row diff.
@@ -117,7 +117,7 @@ struct Shard<'a> {
 
 /// One side of the split.
 struct Side<'a> {
-    clone: &'a Clone,
+    clone: &'a LocalClone,
     state: &'a DatasetState,
     shards: Vec<Shard<'a>>,
 }
@@ -131,7 +131,7 @@ impl Side<'_> {
 /// Opens a shard's content: the LFS object (or, in the working tree, the file itself), or a
 /// plain blob copied out of git.
 fn open_shard(
-    clone: &Clone,
+    clone: &LocalClone,
     state: &DatasetState,
     path: &str,
     content: &Content,
@@ -265,7 +265,7 @@ type Positions = Vec<(u64, u64)>;
 
 /// The rows of one split that differ between `old` and `new`.
 pub fn row_diff(
-    clone: &Clone,
+    clone: &LocalClone,
     old_state: &DatasetState,
     old_shards: &[(String, Content)],
     new_state: &DatasetState,
@@ -292,7 +292,7 @@ pub fn row_diff(
     let old_footers = side(old_state, old_shards)?;
     let new_footers = side(new_state, new_shards)?;
     fn make<'a>(
-        clone: &'a Clone,
+        clone: &'a LocalClone,
         state: &'a DatasetState,
         list: &'a [(String, Content)],
         footers: &[(u64, Arc<Schema>)],

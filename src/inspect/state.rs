@@ -6,7 +6,7 @@ use yaml_rust2::yaml::Yaml;
 
 use super::tree::{self, Content, Files, WorktreeChange};
 use crate::card::{self, ConfigInfo};
-use crate::repo::Clone;
+use crate::repo::LocalClone;
 
 /// Where a state comes from.
 #[derive(Debug, Clone)]
@@ -24,7 +24,7 @@ impl Source {
     pub fn label(&self, repo: &git2::Repository) -> String {
         match self {
             Source::Commit { name, id } => {
-                let short = short_id(repo, *id);
+                let short = unique_abbrev(repo, *id);
                 if name == &short || id.to_string().starts_with(name.as_str()) {
                     short
                 } else {
@@ -94,7 +94,11 @@ pub struct DatasetState {
 
 impl DatasetState {
     /// The state at `commit`.
-    pub fn at_commit(clone: &Clone, name: &str, commit: &git2::Commit) -> anyhow::Result<Self> {
+    pub fn at_commit(
+        clone: &LocalClone,
+        name: &str,
+        commit: &git2::Commit,
+    ) -> anyhow::Result<Self> {
         let files = tree::tree_files(&clone.repo, &commit.tree()?)?;
         let card = match files.get("README.md") {
             Some(Content::Blob { id, .. }) => {
@@ -116,7 +120,7 @@ impl DatasetState {
     }
 
     /// The state of the working tree, and how it differs from HEAD.
-    pub fn worktree(clone: &Clone) -> anyhow::Result<(Self, Vec<WorktreeChange>)> {
+    pub fn worktree(clone: &LocalClone) -> anyhow::Result<(Self, Vec<WorktreeChange>)> {
         let (files, changes) = tree::worktree_files(clone)?;
         let card = match files.get("README.md") {
             Some(Content::Blob { .. }) => {
@@ -172,7 +176,7 @@ pub fn resolve<'r>(repo: &'r git2::Repository, rev: &str) -> anyhow::Result<git2
 }
 
 /// A unique abbreviation of `id` (7 hex digits or more).
-pub fn short_id(repo: &git2::Repository, id: git2::Oid) -> String {
+pub fn unique_abbrev(repo: &git2::Repository, id: git2::Oid) -> String {
     repo.find_object(id, None)
         .ok()
         .and_then(|object| object.short_id().ok())
@@ -214,13 +218,13 @@ fn yaml_hash_to_json(map: &yaml_rust2::yaml::Hash) -> Map<String, Value> {
 
 impl DatasetState {
     /// The dataset at the commit `rev` names.
-    pub fn at_rev(clone: &Clone, rev: &str) -> anyhow::Result<DatasetState> {
+    pub fn at_rev(clone: &LocalClone, rev: &str) -> anyhow::Result<DatasetState> {
         let commit = resolve(&clone.repo, rev)?;
         DatasetState::at_commit(clone, rev, &commit)
     }
 
     /// The last published state: the remote-tracking branch, else the first commit (`init`'s).
-    pub fn published_or_first(clone: &Clone) -> anyhow::Result<DatasetState> {
+    pub fn published_or_first(clone: &LocalClone) -> anyhow::Result<DatasetState> {
         if let Some(id) = super::remote_head(clone)? {
             let name = super::remote_ref(clone)
                 .trim_start_matches("refs/remotes/")
@@ -231,12 +235,12 @@ impl DatasetState {
         while let Ok(parent) = commit.parent(0) {
             commit = parent;
         }
-        let name = short_id(&clone.repo, commit.id());
+        let name = unique_abbrev(&clone.repo, commit.id());
         DatasetState::at_commit(clone, &name, &commit).context("cannot read the first commit")
     }
 
     /// How messages name this state: `origin/main (abc1234)`, `the working tree`.
-    pub fn label(&self, clone: &Clone) -> String {
+    pub fn label(&self, clone: &LocalClone) -> String {
         self.source.label(&clone.repo)
     }
 }

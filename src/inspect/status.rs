@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 
 use super::pushed_tags::read_pushed_tags;
-use super::state::short_id;
+use super::state::unique_abbrev;
 use super::tree::{self, Content, WorktreeChange};
-use crate::repo::Clone;
+use crate::repo::LocalClone;
 use crate::repo::lfs::Pointer;
 
 #[derive(Debug, Clone, Serialize)]
@@ -75,7 +75,7 @@ impl Status {
 /// The remote-tracking ref of the clone's branch (`refs/remotes/origin/NAME`, as a fetch,
 /// `clone --revision NAME` or `push --branch NAME` left it); for a branch the Hub has never
 /// had, `refs/remotes/origin/main`, where a push of it starts from.
-pub fn remote_ref(clone: &Clone) -> String {
+pub fn remote_ref(clone: &LocalClone) -> String {
     let short = clone
         .branch
         .strip_prefix("refs/heads/")
@@ -88,7 +88,7 @@ pub fn remote_ref(clone: &Clone) -> String {
 }
 
 /// The commit of the last known remote state, if the branch was ever fetched or pushed.
-pub fn remote_head(clone: &Clone) -> anyhow::Result<Option<git2::Oid>> {
+pub fn remote_head(clone: &LocalClone) -> anyhow::Result<Option<git2::Oid>> {
     match clone.repo.find_reference(&remote_ref(clone)) {
         Ok(reference) => Ok(Some(reference.peel_to_commit()?.id())),
         Err(error) if error.code() == git2::ErrorCode::NotFound => Ok(None),
@@ -96,7 +96,7 @@ pub fn remote_head(clone: &Clone) -> anyhow::Result<Option<git2::Oid>> {
     }
 }
 
-pub fn status(clone: &Clone) -> anyhow::Result<Status> {
+pub fn status(clone: &LocalClone) -> anyhow::Result<Status> {
     let repo = &clone.repo;
     let head = repo.head()?.peel_to_commit()?.id();
     let remote = remote_head(clone)?;
@@ -114,7 +114,7 @@ pub fn status(clone: &Clone) -> anyhow::Result<Status> {
         let commit = repo.find_commit(id)?;
         unpublished.push(CommitLine {
             commit: id.to_string(),
-            short: short_id(repo, id),
+            short: unique_abbrev(repo, id),
             subject: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default())
                 .into_owned(),
         });
@@ -164,7 +164,7 @@ pub fn status(clone: &Clone) -> anyhow::Result<Status> {
                 .trim_start_matches("refs/remotes/")
                 .to_string(),
             commit: id.to_string(),
-            short: short_id(repo, id),
+            short: unique_abbrev(repo, id),
         }),
         unpublished,
         behind,
@@ -178,7 +178,7 @@ pub fn status(clone: &Clone) -> anyhow::Result<Status> {
 
 /// The commits of the local tags the Hub does not have (all of them when the branch was never
 /// published): with the branch's unpublished commits, what a push publishes.
-pub fn unpushed_tag_commits(clone: &Clone) -> anyhow::Result<Vec<git2::Oid>> {
+pub fn unpushed_tag_commits(clone: &LocalClone) -> anyhow::Result<Vec<git2::Oid>> {
     let tags = match remote_head(clone)? {
         Some(_) => unpushed_tags(&clone.repo)?,
         None => all_tags(&clone.repo)?,
@@ -275,7 +275,7 @@ fn tag_line(
         name,
         target: target.to_string(),
         commit: commit.to_string(),
-        short: short_id(repo, commit),
+        short: unique_abbrev(repo, commit),
         moved,
     }
 }

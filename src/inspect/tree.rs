@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::repo::Clone;
+use crate::repo::LocalClone;
 use crate::repo::lfs::{self, Pointer};
 
 /// What a file holds, as git (or git-lfs) identifies it.
@@ -106,7 +106,7 @@ pub struct WorktreeChange {
 /// The working tree: HEAD's files with what git reports as changed read from disk (LFS files
 /// hashed into pointers), and the changes themselves. A file git flags only because its stat
 /// data changed (same content) is not a change.
-pub fn worktree_files(clone: &Clone) -> anyhow::Result<(Files, Vec<WorktreeChange>)> {
+pub fn worktree_files(clone: &LocalClone) -> anyhow::Result<(Files, Vec<WorktreeChange>)> {
     let repo = &clone.repo;
     let head = repo.head()?.peel_to_commit()?;
     let mut files = tree_files(repo, &head.tree()?)?;

@@ -10,11 +10,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::schema::{self, SchemaChangeKind, file_features};
-use super::state::{DatasetState, resolve, short_id};
+use super::state::{DatasetState, resolve, unique_abbrev};
 use super::tree::Content;
 use crate::repo::lfs::{self, Pointer};
 use crate::repo::verified_lfs::{self, Stamps, VerifiedLfs};
-use crate::repo::{Clone, MAX_REGULAR_FILE_SIZE};
+use crate::repo::{LocalClone, MAX_REGULAR_FILE_SIZE};
 use crate::units::thousands;
 
 type Features = Vec<(String, crate::features::Feature)>;
@@ -75,7 +75,7 @@ pub enum Hashing {
 /// - nothing would be refused by the Hub: a non-LFS file over 10 MiB or binary, a README whose
 ///   YAML does not parse.
 pub fn verify(
-    clone: &Clone,
+    clone: &LocalClone,
     rev: &str,
     hashing: Hashing,
     verified: &mut VerifiedLfs,
@@ -309,7 +309,7 @@ pub fn verify(
     Ok(VerifyReport {
         rev: rev.to_string(),
         commit: commit.id().to_string(),
-        short: short_id(&clone.repo, commit.id()),
+        short: unique_abbrev(&clone.repo, commit.id()),
         files: state.files.len(),
         lfs_objects,
         rows,
@@ -321,7 +321,7 @@ pub fn verify(
 /// commit and tag a push would publish (the branch's commits the last known remote state lacks,
 /// the tags the Hub lacks): an older unpublished commit's object is uploaded too.
 pub fn verify_unpublished(
-    clone: &Clone,
+    clone: &LocalClone,
     hashing: Hashing,
     verified: &mut VerifiedLfs,
 ) -> anyhow::Result<VerifyReport> {
@@ -345,7 +345,7 @@ pub fn verify_unpublished(
 /// (already checked) are left out. Each problem names the file and the newest such commit
 /// holding it, with its tags: `data/train-00000.parquet (commit 1a2b3c4, tag v1)`.
 pub fn verify_commits(
-    clone: &Clone,
+    clone: &LocalClone,
     have: &[git2::Oid],
     tips: &[git2::Oid],
     skip: &std::collections::HashSet<String>,
@@ -396,7 +396,7 @@ pub fn verify_commits(
             Err(message) => {
                 verified.forget(&oid);
                 let (_, path, commit) = &found[&oid];
-                let mut names = vec![format!("commit {}", short_id(repo, *commit))];
+                let mut names = vec![format!("commit {}", unique_abbrev(repo, *commit))];
                 for tag in tags.get(commit).into_iter().flatten() {
                     names.push(format!("tag {tag}"));
                 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::Reporter;
-use super::build::{BuildPlan, CardOptions, HeadState, InputOptions, next_state};
+use super::build_commit::{BuildPlan, CardOptions, HeadState, InputOptions, next_state};
 use crate::card::{self, CardRequest};
 use crate::convert;
 use crate::ops::{Hint, UserError};
@@ -53,7 +53,7 @@ pub fn preview(
     let template = card_options
         .template
         .as_deref()
-        .map(super::build::read_template)
+        .map(super::build_commit::read_template)
         .transpose()?;
     card::render(&CardRequest {
         repo_id: &repo_id,

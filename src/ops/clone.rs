@@ -14,7 +14,7 @@ use super::Reporter;
 use crate::auth::Token;
 use crate::hub::{HubClient, LfsObject};
 use crate::ops::{Hint, UserError};
-use crate::repo::{Clone, lfs, remote};
+use crate::repo::{LocalClone, lfs, remote};
 use crate::repo_id::{RepoId, dataset_url};
 use crate::units::{human_bytes, plural};
 
@@ -144,7 +144,7 @@ fn report(outcome: &CloneOutcome, repo_id: &RepoId, no_lfs: bool, reporter: &dyn
 /// `.git/lfs/objects` and their content into the working tree. (The outcome's `dir` is left
 /// empty for the caller.)
 fn finish(
-    clone: &Clone,
+    clone: &LocalClone,
     no_lfs: bool,
     endpoint: &str,
     repo_id: &RepoId,

@@ -13,7 +13,7 @@
 //! - `tag`: annotated release tags with the dataset's row counts;
 //! - `verify`: every LFS object hashed, the Parquet files and the card checked.
 
-pub mod build;
+pub mod build_commit;
 pub mod card;
 pub mod clone;
 mod error;
@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 use crate::auth::{self, FoundToken};
 use crate::convert;
 use crate::hub::UploadReporter;
-use crate::ids::short_id;
-use crate::repo::Clone;
+use crate::ids::short_hex;
+use crate::repo::LocalClone;
 
 /// How an operation tells the user what is going on. The CLI draws progress bars on a
 /// terminal and writes status lines on stderr; tests and library callers may ignore it all
@@ -82,13 +82,13 @@ impl Reporter for Quiet {
 
 /// Opens the clone that holds `dir` (found upwards, as git does), saying so when opening it
 /// completed a commit a killed hf-relay had left half-applied.
-pub fn open_clone(dir: &Path, reporter: &dyn Reporter) -> anyhow::Result<Clone> {
-    let clone = Clone::discover(dir)?;
+pub fn open_clone(dir: &Path, reporter: &dyn Reporter) -> anyhow::Result<LocalClone> {
+    let clone = LocalClone::discover(dir)?;
     if let Some(recovered) = &clone.recovered {
         reporter.status(&format!(
             "Completed the interrupted commit {} {} (an hf-relay process was killed while \
              putting it in place)",
-            short_id(&recovered.commit.to_string()),
+            short_hex(&recovered.commit.to_string()),
             recovered.subject
         ));
     }
@@ -97,7 +97,7 @@ pub fn open_clone(dir: &Path, reporter: &dyn Reporter) -> anyhow::Result<Clone> 
 
 /// The token for talking to the Hub about `clone` (its `.env` counts), or an error that lists
 /// every place looked at.
-pub fn token_for(clone: Option<&Clone>) -> Result<FoundToken, auth::MissingToken> {
+pub fn token_for(clone: Option<&LocalClone>) -> Result<FoundToken, auth::MissingToken> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     auth::find_token(&cwd, clone.map(|clone| clone.root.as_path()))
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::Reporter;
-use super::build::{BuildOptions, BuildPlan, CardOptions, InputOptions};
+use super::build_commit::{BuildOptions, BuildPlan, CardOptions, InputOptions};
 use super::clone::CloneOptions;
 use super::init::InitOptions;
 use super::push::{PushOptions, PushResult};
@@ -85,7 +85,7 @@ pub fn publish(options: &PublishOptions, reporter: &dyn Reporter) -> anyhow::Res
     let built = crate::interrupt::check()
         .map_err(anyhow::Error::from)
         .and_then(|()| {
-            super::build::build(
+            super::build_commit::build(
                 &BuildOptions {
                     dir: dir.clone(),
                     inputs: options.inputs.clone(),

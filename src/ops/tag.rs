@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 
 use super::Reporter;
-use crate::repo::Clone;
+use crate::repo::LocalClone;
 use crate::repo::tags::{TagEntry, check_tag_name, clean_tag_message};
 use crate::repo_id::from_dataset_url;
 use crate::units::thousands;
@@ -71,7 +71,7 @@ pub fn list(dir: &Path, reporter: &dyn Reporter) -> anyhow::Result<Vec<TagEntry>
 /// `Dataset OWNER/NAME at abc1234`, then one line per split with its rows, from the card of
 /// that commit (none when the card has no `dataset_info`).
 fn default_message(
-    clone: &Clone,
+    clone: &LocalClone,
     commit: git2::Oid,
     short: &str,
     reporter: &dyn Reporter,
@@ -102,7 +102,7 @@ fn default_message(
 }
 
 /// `train: 1,234 rows`, `en/test: 56 rows`, … from the README.md of `commit`.
-fn split_lines(clone: &Clone, commit: git2::Oid) -> anyhow::Result<Vec<String>> {
+fn split_lines(clone: &LocalClone, commit: git2::Oid) -> anyhow::Result<Vec<String>> {
     let Some(bytes) = clone.blob_at(commit, "README.md")? else {
         return Ok(Vec::new());
     };

@@ -1,6 +1,6 @@
 //! How `build --json` shows its result.
 
-use crate::ops::build::BuildOutcome;
+use crate::ops::build_commit::BuildOutcome;
 
 /// The result as JSON: the commit and the splits it wrote, or `cached` when the inputs and
 /// options equal the last build's.

@@ -3,7 +3,7 @@
 //! commit the next command completes (see `journal`). A commit that would leave the tree as
 //! it is touches nothing.
 //!
-//! [`Clone::commit`] runs its steps in order, each a method below: check the request, write
+//! [`LocalClone::commit`] runs its steps in order, each a method below: check the request, write
 //! the blobs, build the tree, check that every file can be written, stage the files in a
 //! scratch folder, write the commit object, then the short window (journal, working tree,
 //! index, branch).
@@ -20,13 +20,13 @@ use super::paths::{check_path, check_tree_parents, check_worktree_target};
 use super::signature::{self, Env, Identities};
 use super::state::COMMIT_JOURNAL;
 use super::worktree::{check_same_filesystem, settle};
-use super::{Clone, lfs, verified_lfs};
+use super::{LocalClone, lfs, verified_lfs};
 
 /// One change to the tree of the next commit.
 #[derive(Debug)]
 pub enum Change {
     /// A file committed as a Git LFS pointer. `staged` is the real content, written by the
-    /// caller somewhere under [`Clone::staging_dir`]; on commit it is stored in
+    /// caller somewhere under [`LocalClone::staging_dir`]; on commit it is stored in
     /// `.git/lfs/objects` and moved (through the commit's scratch folder) to `path` in the
     /// working tree. An empty file is committed as an empty blob (its own pointer) and never
     /// stored.
@@ -69,10 +69,10 @@ pub enum CommitOutcome {
 /// The Hub refuses regular (non-LFS) files larger than this (hub-protocol §1.3).
 pub const MAX_REGULAR_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
-impl Clone {
+impl LocalClone {
     /// A fresh temporary directory inside `.git/` (same filesystem as the working tree, so
-    /// staged files can be renamed into place), removed when dropped. Hold [`Clone::lock`]
-    /// while it exists: [`Clone::open`] in another process removes it when the lock is free,
+    /// staged files can be renamed into place), removed when dropped. Hold [`LocalClone::lock`]
+    /// while it exists: [`LocalClone::open`] in another process removes it when the lock is free,
     /// as the leftover of a killed process.
     pub fn staging_dir(&self) -> anyhow::Result<tempfile::TempDir> {
         tempfile::Builder::new()
@@ -89,12 +89,12 @@ impl Clone {
     /// Applies `changes` on top of HEAD's tree and commits with `message`. Nothing is touched
     /// when the resulting tree equals HEAD's tree. Author and committer come from the
     /// `GIT_AUTHOR_*` / `GIT_COMMITTER_*` variables, else git config, else `hf-relay`.
-    /// Hold [`Clone::lock`] while committing.
+    /// Hold [`LocalClone::lock`] while committing.
     pub fn commit(&self, changes: Vec<Change>, message: &str) -> anyhow::Result<CommitOutcome> {
         self.commit_with_env(changes, message, &signature::process_env)
     }
 
-    /// [`Clone::commit`] with the `GIT_*` variables looked up through `env` (tests pass a
+    /// [`LocalClone::commit`] with the `GIT_*` variables looked up through `env` (tests pass a
     /// fixed map instead of mutating the process environment).
     pub fn commit_with_env(
         &self,
@@ -375,7 +375,7 @@ impl Clone {
     }
 
     /// Step 7, the short window: working tree, index, branch. The journal comes first, so a
-    /// process killed in the window leaves a commit the next `Clone::open` completes.
+    /// process killed in the window leaves a commit the next `LocalClone::open` completes.
     fn put_in_place(
         &self,
         staged: Staged<'_>,

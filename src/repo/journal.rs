@@ -5,7 +5,7 @@
 //! writes `.git/hf-relay/commit-in-progress.json` (a temporary file renamed into place: whole
 //! or absent), then [`apply`]s it: renames, deletes, index, branch, and removes it. Applying
 //! rolls forward only and is idempotent, so the same code completes an interrupted commit when
-//! the clone is next opened ([`recover`], from `Clone::open`), under the clone's lock: a live
+//! the clone is next opened ([`recover`], from `LocalClone::open`), under the clone's lock: a live
 //! process's journal and folders are never touched.
 
 use std::fs;
@@ -20,8 +20,8 @@ use super::lock::remove_stale_locks;
 use super::paths::{check_path, check_worktree_target};
 use super::state::COMMIT_JOURNAL;
 use super::worktree::{index_entry, remove_empty_parents};
-use super::{Clone, lfs, short_branch};
-/// Prefix of a build's staging folder in `.git/` (`Clone::staging_dir`).
+use super::{LocalClone, lfs, short_branch};
+/// Prefix of a build's staging folder in `.git/` (`LocalClone::staging_dir`).
 pub(super) const STAGING_PREFIX: &str = "hf-relay-staging-";
 /// Prefix of a commit's scratch folder in `.git/`, which holds the files it moves in.
 pub(super) const SCRATCH_PREFIX: &str = "hf-relay-commit-";
@@ -134,7 +134,7 @@ impl Journal {
 /// `stop_after` (tests only) stops as a kill would, once that many files are renamed (0: before
 /// the first); a number beyond the moves stops after the branch moved, before the cleanup.
 pub(super) fn apply(
-    clone: &Clone,
+    clone: &LocalClone,
     journal: &Journal,
     reflog: &str,
     stop_after: Option<usize>,
@@ -233,7 +233,7 @@ pub(super) fn apply(
 
 /// Where the journal's branch is: at its old head or at its new commit; anything else (HEAD on
 /// another branch, the branch moved by hand) is an error, and nothing is changed.
-fn branch_position(clone: &Clone, journal: &Journal) -> anyhow::Result<Oid> {
+fn branch_position(clone: &LocalClone, journal: &Journal) -> anyhow::Result<Oid> {
     let old = Oid::from_str(&journal.old_head)?;
     let new = Oid::from_str(&journal.new_commit)?;
     let branch = short_branch(&journal.branch);
@@ -279,7 +279,7 @@ fn remove_stale_git_locks(git_dir: &Path, branch: &str) -> anyhow::Result<()> {
 /// A moved file is where it should be (its size is that of the blob, or of the LFS object
 /// the blob points to): checked when a source is gone, so a commit is never completed over a
 /// file that is not its own.
-fn check_moved(clone: &Clone, path: &str, target: &Path, blob: Oid) -> anyhow::Result<()> {
+fn check_moved(clone: &LocalClone, path: &str, target: &Path, blob: Oid) -> anyhow::Result<()> {
     let missing = || {
         format!(
             "cannot complete the interrupted commit: {path} is neither in its scratch folder nor \
@@ -309,10 +309,10 @@ fn check_moved(clone: &Clone, path: &str, target: &Path, blob: Oid) -> anyhow::R
     Ok(())
 }
 
-/// Run by `Clone::open`: when a journal or leftover folders are there and the lock is free,
+/// Run by `LocalClone::open`: when a journal or leftover folders are there and the lock is free,
 /// completes the interrupted commit and removes the folders of killed processes. Does nothing
 /// (and writes nothing) when there is nothing to do or another process holds the lock.
-pub(super) fn recover(clone: &Clone) -> anyhow::Result<Option<Recovered>> {
+pub(super) fn recover(clone: &LocalClone) -> anyhow::Result<Option<Recovered>> {
     let git_dir = clone.repo.path();
     let journal_file = COMMIT_JOURNAL.shown();
     let pending = COMMIT_JOURNAL.exists(git_dir);
@@ -396,5 +396,5 @@ fn leftover_folders(git_dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 fn short(id: Oid) -> String {
-    crate::ids::short_id(&id.to_string()).to_string()
+    crate::ids::short_hex(&id.to_string()).to_string()
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, bail, ensure};
 
-use super::{Clone, remote};
+use super::{LocalClone, remote};
 
 /// Held while a command works on a clone; a second process fails clearly.
 pub struct Lock {
@@ -23,7 +23,7 @@ const LOCK_FILE: &str = "hf-relay.lock";
 /// a killed process.
 const STALE_LOCK_AGE: Duration = Duration::from_secs(2);
 
-impl Clone {
+impl LocalClone {
     /// Takes the clone's lock (`.git/hf-relay.lock`); fails at once, clearly, when another
     /// hf-relay process holds it. The kernel releases it when the process ends, even by a kill.
     pub fn lock(&self) -> anyhow::Result<Lock> {

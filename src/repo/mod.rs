@@ -47,7 +47,7 @@ pub use self::open::NoClone;
 pub use self::refs::TAG_PREFIX;
 
 /// An open clone.
-pub struct Clone {
+pub struct LocalClone {
     pub repo: git2::Repository,
     /// The root of the working tree.
     pub root: PathBuf,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
-use super::{Clone, journal, short_branch};
+use super::{LocalClone, journal, short_branch};
 
 /// A folder that holds no clone (the CLI names the commands that make one).
 #[derive(Debug, thiserror::Error)]
@@ -20,10 +20,10 @@ pub enum NoClone {
     Unborn { dir: String, branch: String },
 }
 
-impl Clone {
+impl LocalClone {
     /// Opens the clone that holds `dir`, looking upwards from it as git does (so a command run
-    /// in `data/` finds the clone above it); `dir` must exist. Then as [`Clone::open`].
-    pub fn discover(dir: &Path) -> anyhow::Result<Clone> {
+    /// in `data/` finds the clone above it); `dir` must exist. Then as [`LocalClone::open`].
+    pub fn discover(dir: &Path) -> anyhow::Result<LocalClone> {
         let shown = dir.display();
         match fs::metadata(dir) {
             Ok(meta) if meta.is_dir() => {}
@@ -49,8 +49,8 @@ impl Clone {
         };
         match repo.workdir() {
             // Messages then name the folder as the user gave it.
-            Some(root) if same(root, dir) => Clone::open(dir),
-            Some(root) => Clone::open(root),
+            Some(root) if same(root, dir) => LocalClone::open(dir),
+            Some(root) => LocalClone::open(root),
             None => Err(anyhow::anyhow!(
                 "{shown} is in a bare repository ({}), without a working tree",
                 repo.path().display()
@@ -61,9 +61,9 @@ impl Clone {
     /// Opens the clone whose working tree root is `dir`; HEAD must be a branch with commits.
     ///
     /// When no other process holds the lock, first completes a commit a killed process left
-    /// half-applied (see [`Clone::recovered`]) and removes the staging and scratch folders of
+    /// half-applied (see [`LocalClone::recovered`]) and removes the staging and scratch folders of
     /// killed processes. Otherwise nothing is written.
-    pub fn open(dir: &Path) -> anyhow::Result<Clone> {
+    pub fn open(dir: &Path) -> anyhow::Result<LocalClone> {
         let shown = dir.display();
         let not_a_repo = || anyhow::Error::new(NoClone::NotARepository(shown.to_string()));
         let repo = match git2::Repository::open(dir) {
@@ -108,7 +108,7 @@ impl Clone {
             }
             Err(error) => return Err(error).with_context(|| format!("cannot read {branch}")),
         }
-        let mut clone = Clone {
+        let mut clone = LocalClone {
             repo,
             root,
             branch,

@@ -6,14 +6,14 @@ use std::path::Path;
 use anyhow::{Context as _, ensure};
 use git2::Oid;
 
-use super::Clone;
+use super::LocalClone;
 use super::paths::check_path;
 use super::remote::ORIGIN_MAIN;
 
 /// Where tags live.
 pub const TAG_PREFIX: &str = "refs/tags/";
 
-impl Clone {
+impl LocalClone {
     /// The `.git` folder.
     pub fn git_dir(&self) -> &std::path::Path {
         self.repo.path()

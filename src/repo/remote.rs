@@ -28,7 +28,7 @@ use git2::{
     RemoteCallbacks,
 };
 
-use super::Clone;
+use super::LocalClone;
 use crate::auth::{Redactor, Token};
 use crate::interrupt::{self, Interrupted};
 use crate::net::Origin;
@@ -239,7 +239,7 @@ impl<'t> Exchange<'t> {
 
 /// `origin`, and the exchange with it.
 fn origin<'r, 't>(
-    clone: &'r Clone,
+    clone: &'r LocalClone,
     token: Option<&'t Token>,
 ) -> anyhow::Result<(git2::Remote<'r>, Exchange<'t>)> {
     let url = clone.origin_url()?;
@@ -292,7 +292,7 @@ pub struct Advertised {
 /// its value when the remote's differs); returns what the remote advertised: its `main` tip
 /// (when it has none, the stale tracking ref, if any, is deleted) and its tags, so that a push
 /// needs no second connection to learn which tags the Hub lacks.
-pub fn fetch(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Advertised> {
+pub fn fetch(clone: &LocalClone, token: Option<&Token>) -> anyhow::Result<Advertised> {
     fetch_ref(clone, token, MAIN)
 }
 
@@ -311,7 +311,7 @@ pub fn tracking_ref(remote_ref: &str) -> String {
 /// [`fetch`], and also `remote_ref` (a branch `refs/heads/NAME` or a pull request's
 /// `refs/pr/N`) into its [`tracking_ref`], which is deleted when the remote has no such ref.
 pub fn fetch_ref(
-    clone: &Clone,
+    clone: &LocalClone,
     token: Option<&Token>,
     remote_ref: &str,
 ) -> anyhow::Result<Advertised> {
@@ -381,7 +381,7 @@ fn tag_refs(repo: &git2::Repository) -> anyhow::Result<Vec<(String, Oid)>> {
 /// `origin`; `force` adds `+` to each. Fails with [`RemoteError::Refused`] when the server
 /// refused any ref, even though libgit2 itself reports success then.
 pub fn push(
-    clone: &Clone,
+    clone: &LocalClone,
     token: &Token,
     refspecs: &[String],
     force: bool,
@@ -444,7 +444,7 @@ pub fn push(
 
 /// The refs `origin` advertises (ls-remote): `(full ref name, id)`, peeled entries (`^{}`)
 /// included as the server sends them.
-pub fn ls_remote(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Vec<(String, Oid)>> {
+pub fn ls_remote(clone: &LocalClone, token: Option<&Token>) -> anyhow::Result<Vec<(String, Oid)>> {
     let (mut remote, exchange) = origin(clone, token)?;
     let mut callbacks = RemoteCallbacks::new();
     stop_on_interrupt(&mut callbacks, true);
@@ -468,7 +468,10 @@ fn named_refs(
 /// The tags of `origin`, as [`Advertised::tags`] holds them, from a connection of their own
 /// (the tests' view of the Hub; `push` reads them from its fetch).
 #[cfg(test)]
-pub fn remote_tags(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Vec<(String, Oid)>> {
+pub fn remote_tags(
+    clone: &LocalClone,
+    token: Option<&Token>,
+) -> anyhow::Result<Vec<(String, Oid)>> {
     Ok(tags_of(ls_remote(clone, token)?))
 }
 
@@ -484,7 +487,7 @@ fn tags_of(heads: Vec<(String, Oid)>) -> Vec<(String, Oid)> {
 }
 
 /// The tip of `origin`'s `main`, `None` when it has none (no fetch: objects are not downloaded).
-pub fn remote_head(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Option<Oid>> {
+pub fn remote_head(clone: &LocalClone, token: Option<&Token>) -> anyhow::Result<Option<Oid>> {
     Ok(ls_remote(clone, token)?
         .into_iter()
         .find(|(name, _)| name == MAIN)
@@ -494,7 +497,7 @@ pub fn remote_head(clone: &Clone, token: Option<&Token>) -> anyhow::Result<Optio
 /// Clones `url` into `dir` (which must be absent or empty), branch `main`. LFS files are
 /// checked out as their pointer text (see [`super::lfs::checkout_lfs`]). The origin URL is
 /// stored as given, so it must hold no credentials. On failure, whatever was created is removed.
-pub fn clone_from(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<Clone> {
+pub fn clone_from(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<LocalClone> {
     clone_revision(url, dir, token, None)
 }
 
@@ -506,7 +509,7 @@ pub fn clone_revision(
     dir: &Path,
     token: Option<&Token>,
     revision: Option<&str>,
-) -> anyhow::Result<Clone> {
+) -> anyhow::Result<LocalClone> {
     super::check_remote_url(url)?;
     let created = super::prepare_empty_dir(dir)?;
     let result = clone_into(url, dir, token).and_then(|clone| match revision {
@@ -514,7 +517,7 @@ pub fn clone_revision(
             let repo = clone.repo.path().to_path_buf();
             drop(clone);
             check_out_revision(&git2::Repository::open(repo)?, revision)?;
-            Clone::open(dir)
+            LocalClone::open(dir)
         }
         _ => Ok(clone),
     });
@@ -529,7 +532,7 @@ pub fn clone_revision(
     result
 }
 
-fn clone_into(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<Clone> {
+fn clone_into(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<LocalClone> {
     let exchange = Exchange::with(url, token);
     let options = fetch_options();
     let cloned = git2::build::RepoBuilder::new()
@@ -548,7 +551,7 @@ fn clone_into(url: &str, dir: &Path, token: Option<&Token>) -> anyhow::Result<Cl
         }
         Err(error) => return Err(explain(&error, &exchange, Vec::new()).into()),
     }
-    Clone::open(dir)
+    LocalClone::open(dir)
 }
 
 /// Moves a fresh clone from `main` to `revision`: the remote branch of that name, else the

@@ -4,11 +4,11 @@
 //!
 //! | file | holds | written by | read by |
 //! | --- | --- | --- | --- |
-//! | `build-cache.json` | the last build's inputs (stamps, SHA-256) and the data tree it left: an unchanged rebuild is skipped | `build` (`ops::build::cache`) | `build` |
-//! | `shards.json` | the row digests of the last build's shards and its inputs' SHA-256 checkpoints: unchanged shards are reused | `build` (`ops::build::records`) | `build` |
+//! | `build-cache.json` | the last build's inputs (stamps, SHA-256) and the data tree it left: an unchanged rebuild is skipped | `build` (`ops::build_commit::cache`) | `build` |
+//! | `shards.json` | the row digests of the last build's shards and its inputs' SHA-256 checkpoints: unchanged shards are reused | `build` (`ops::build_commit::records`) | `build` |
 //! | `verified-lfs.json` | the LFS objects known to be intact, by their stat data | a commit, `verify`, `push` (`repo::verified_lfs`) | `push`, `verify`, a commit |
 //! | `pushed-tags` | the tags the Hub has, as far as this clone knows | `push`, `clone` (`inspect::pushed_tags`) | `status`, `push` |
-//! | `row-hashes` | a folder, `CONFIG/SPLIT.bin`: every row's hash of the last build, per split: the next build's row delta (the `Rows:` line `log` shows) | `build` (`ops::build::row_hashes`, with its own atomic write per split) | `build` |
+//! | `row-hashes` | a folder, `CONFIG/SPLIT.bin`: every row's hash of the last build, per split: the next build's row delta (the `Rows:` line `log` shows) | `build` (`ops::build_commit::row_hashes`, with its own atomic write per split) | `build` |
 //! | `commit-in-progress.json` | the journal of a commit being put in place | a commit (`repo::journal`) | opening the clone, which completes it |
 //!
 //! Each file's format belongs to the module named in its row and does not change with this
@@ -74,7 +74,7 @@ pub const PUSHED_TAGS: StateFile = StateFile {
 };
 
 /// See the table at the top of this module: a folder, one `CONFIG/SPLIT.bin` per split, each
-/// read and written by `ops::build::row_hashes`.
+/// read and written by `ops::build_commit::row_hashes`.
 pub const ROW_HASHES: StateFile = StateFile {
     name: "row-hashes",
     holds: "every row's hash of the last build, per split",

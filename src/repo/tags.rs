@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context as _, bail, ensure};
 use git2::Oid;
 
-use super::Clone;
+use super::LocalClone;
 use super::refs::TAG_PREFIX;
 use super::signature;
 
@@ -46,7 +46,7 @@ pub fn clean_tag_message(text: &str) -> anyhow::Result<String> {
     Ok(text)
 }
 
-impl Clone {
+impl LocalClone {
     /// Whether `refs/tags/NAME` exists.
     pub fn has_tag(&self, name: &str) -> bool {
         self.repo
@@ -69,7 +69,7 @@ impl Clone {
         };
         Ok(ResolvedCommit {
             id: commit.id(),
-            short: short_id(commit.as_object())?,
+            short: unique_abbrev(commit.as_object())?,
         })
     }
 
@@ -127,7 +127,7 @@ impl Clone {
             };
             rows.push(TagEntry {
                 name,
-                short: short_id(&target)?,
+                short: unique_abbrev(&target)?,
                 subject,
             });
         }
@@ -141,7 +141,7 @@ fn first_line(message: &[u8]) -> String {
     text.lines().next().unwrap_or_default().trim().to_string()
 }
 
-fn short_id(object: &git2::Object<'_>) -> anyhow::Result<String> {
+fn unique_abbrev(object: &git2::Object<'_>) -> anyhow::Result<String> {
     let short = object.short_id()?;
     Ok(short.as_str().unwrap_or_default().to_string())
 }

@@ -21,7 +21,7 @@ pub(super) fn check_same_filesystem(staged: &Path, root: &Path) -> anyhow::Resul
         };
         ensure!(
             device(staged)? == device(root)?,
-            "{} is not on the same filesystem as {}; stage files under Clone::staging_dir",
+            "{} is not on the same filesystem as {}; stage files under LocalClone::staging_dir",
             staged.display(),
             root.display()
         );

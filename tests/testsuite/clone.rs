@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 use hf_relay::auth::Token;
-use hf_relay::repo::{Change, Clone, lfs, remote};
+use hf_relay::repo::{Change, LocalClone, lfs, remote};
 use hf_relay_test_support::{TestHub, WRITE_TOKEN, WRONG_TOKEN};
 
 fn fixed_env(name: &str) -> Option<String> {
@@ -66,8 +66,8 @@ fn clone_cmd(env: &TestEnv, hub: &TestHub, args: &[&str]) -> std::process::Comma
     command
 }
 
-fn open(dir: &Path) -> Clone {
-    Clone::open(dir).unwrap()
+fn open(dir: &Path) -> LocalClone {
+    LocalClone::open(dir).unwrap()
 }
 
 #[test]

@@ -285,7 +285,7 @@ impl ShardWriter {
         let path = self.dir.join(&file_name);
         // A symbolic link to the previous file, which the caller turns into a file of its own
         // where the commit moves it in, and leaves out where the working tree already holds
-        // that very file (`ops::build`). Neither a copy nor a hard link here: copying the
+        // that very file (`ops::build_commit`). Neither a copy nor a hard link here: copying the
         // unchanged shards cost more than the rest of an append rebuild, and a hard link (or
         // a rename onto the same file) touches the working tree file that git's index checks.
         if std::os::unix::fs::symlink(source, &path).is_err() {

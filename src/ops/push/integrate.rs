@@ -9,18 +9,22 @@ use git2::{Oid, Tree};
 use crate::card::{CardRequest, MetadataFlags, merge_cards, read_configs, render};
 use crate::ops::{Hint, UserError};
 use crate::repo::lfs::Pointer;
-use crate::repo::{Change, Clone};
+use crate::repo::{Change, LocalClone};
 use crate::repo_id::DatasetUrl;
 
 /// Merges `remote_tip` into HEAD when HEAD does not already contain it; returns the merge
 /// commit. Conflicts stop with a message and leave the clone as it was.
-pub fn integrate(clone: &Clone, remote_tip: Oid) -> anyhow::Result<Option<Oid>> {
+pub fn integrate(clone: &LocalClone, remote_tip: Oid) -> anyhow::Result<Option<Oid>> {
     integrate_ref(clone, remote_tip, "main")
 }
 
 /// [`integrate`] of the Hub's `label` (`main`, a branch, `refs/pr/N`): the same merge, the
 /// message naming that ref.
-pub fn integrate_ref(clone: &Clone, remote_tip: Oid, label: &str) -> anyhow::Result<Option<Oid>> {
+pub fn integrate_ref(
+    clone: &LocalClone,
+    remote_tip: Oid,
+    label: &str,
+) -> anyhow::Result<Option<Oid>> {
     let repo = &clone.repo;
     let head = repo.head()?.peel_to_commit()?;
     if head.id() == remote_tip || repo.graph_descendant_of(head.id(), remote_tip)? {
@@ -104,7 +108,7 @@ pub fn integrate_ref(clone: &Clone, remote_tip: Oid, label: &str) -> anyhow::Res
     let message = format!(
         "Merge the Hub's {label} ({}) into the local {local}\n\nIntegrates what was published on \
          the Hub since the last push, keeping the Hub's card edits and this clone's data.\n",
-        crate::ids::short_id(&remote_tip.to_string())
+        crate::ids::short_hex(&remote_tip.to_string())
     );
     let id = clone
         .merge_commit(changes, &message, remote_tip)
@@ -141,7 +145,7 @@ fn both_changed(path: &str, label: &str, data: bool) -> UserError {
 
 /// Regenerates the machine-owned parts of a merged card from our data (the Hub's side may
 /// carry older tables).
-fn refresh_generated(clone: &Clone, ours: &str, merged: String) -> anyhow::Result<String> {
+fn refresh_generated(clone: &LocalClone, ours: &str, merged: String) -> anyhow::Result<String> {
     let repo_id = DatasetUrl::parse(&clone.origin_url()?)?.repo_id.to_string();
     let mut card = merged;
     for config in read_configs(ours)? {

@@ -15,12 +15,12 @@ use git2::Oid;
 use super::Reporter;
 use crate::auth::Token;
 use crate::hub::{CreateOutcome, HubClient, LfsObject, UploadStats, YamlVerdict};
-use crate::ids::short_id;
+use crate::ids::short_hex;
 use crate::inspect::{self, Hashing};
 use crate::ops::{Hint, UserError};
 use crate::repo::lfs::store_path;
 use crate::repo::verified_lfs::VerifiedLfs;
-use crate::repo::{Clone, Lock, remote};
+use crate::repo::{LocalClone, Lock, remote};
 use crate::repo_id::DatasetUrl;
 use crate::units::{count, human_bytes};
 
@@ -97,7 +97,7 @@ pub struct PushResult {
 }
 
 pub fn push(
-    clone: &Clone,
+    clone: &LocalClone,
     options: &PushOptions,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<PushResult> {
@@ -121,7 +121,7 @@ pub fn push(
     if matches!(options.to, PushTo::NewPullRequest { .. }) && hub_main.tip == Some(head) {
         return Err(UserError::new(format!(
             "nothing to propose: HEAD ({}) is the Hub's main",
-            short_id(&head.to_string())
+            short_hex(&head.to_string())
         ))
         .hint(Hint::CommitBeforePullRequest)
         .into());
@@ -206,7 +206,7 @@ struct Target {
 }
 
 impl Target {
-    fn resolve(clone: &Clone, reporter: &dyn Reporter) -> anyhow::Result<Target> {
+    fn resolve(clone: &LocalClone, reporter: &dyn Reporter) -> anyhow::Result<Target> {
         if crate::auth::offline() {
             return Err(
                 UserError::new("HF_HUB_OFFLINE is set: push needs the network")
@@ -269,7 +269,7 @@ struct Destination {
 impl Destination {
     /// Checked before any request: the branch name is one git accepts, the title one the
     /// Hub accepts.
-    fn check(clone: &Clone, to: &PushTo) -> anyhow::Result<Destination> {
+    fn check(clone: &LocalClone, to: &PushTo) -> anyhow::Result<Destination> {
         let both = |name: String| Destination {
             remote_ref: name.clone(),
             integrate_from: name,
@@ -323,7 +323,7 @@ impl Destination {
 }
 
 /// The title of a new pull request: the one given, else the subject of HEAD's commit.
-fn pr_title(clone: &Clone, title: Option<&str>) -> anyhow::Result<String> {
+fn pr_title(clone: &LocalClone, title: Option<&str>) -> anyhow::Result<String> {
     Ok(match title {
         Some(title) => title.trim().to_string(),
         None => {
@@ -440,7 +440,7 @@ fn look_up_or_create(
 
 /// What the Hub's target ref (main, the branch, the pull request's ref; for a new pull
 /// request main), main and tags were, and whether this push merged the target ref in.
-struct HubMain {
+struct HubRefs {
     tip: Option<Oid>,
     main: Option<Oid>,
     tags: Vec<(String, Oid)>,
@@ -449,15 +449,15 @@ struct HubMain {
 
 /// Step 3: fetch the Hub's main and integrate what it has that this clone lacks.
 fn fetch_and_integrate(
-    clone: &Clone,
+    clone: &LocalClone,
     target: &Target,
     repo: &HubRepo,
     destination: &Destination,
     options: &PushOptions,
     reporter: &dyn Reporter,
-) -> anyhow::Result<HubMain> {
+) -> anyhow::Result<HubRefs> {
     if !repo.exists && !repo.created {
-        return Ok(HubMain {
+        return Ok(HubRefs {
             tip: None,
             main: None,
             tags: Vec::new(),
@@ -492,12 +492,12 @@ fn fetch_and_integrate(
         } else if let Some(merge) = integrate::integrate_ref(clone, tip, label)? {
             reporter.status(&format!(
                 "Integrated the Hub's {label} into {}",
-                short_id(&merge.to_string())
+                short_hex(&merge.to_string())
             ));
             merged = Some(tip);
         }
     }
-    Ok(HubMain {
+    Ok(HubRefs {
         tip: advertised.tip,
         main: advertised.main,
         tags: advertised.tags,
@@ -506,7 +506,7 @@ fn fetch_and_integrate(
 }
 
 /// README.md of HEAD, the card a push publishes.
-fn head_readme(clone: &Clone) -> anyhow::Result<Option<String>> {
+fn head_readme(clone: &LocalClone) -> anyhow::Result<Option<String>> {
     Ok(clone
         .head_blob("README.md")?
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
@@ -514,7 +514,10 @@ fn head_readme(clone: &Clone) -> anyhow::Result<Option<String>> {
 
 /// A card whose fields table still says `_TODO: describe this field_` is published all the
 /// same, with a warning naming the fields.
-fn warn_about_undescribed_fields(clone: &Clone, reporter: &dyn Reporter) -> anyhow::Result<()> {
+fn warn_about_undescribed_fields(
+    clone: &LocalClone,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<()> {
     let Some(readme) = head_readme(clone)? else {
         return Ok(());
     };
@@ -535,7 +538,7 @@ fn warn_about_undescribed_fields(clone: &Clone, reporter: &dyn Reporter) -> anyh
 /// Step 3b: the Hub's own verdict on the card to publish (after integration, which may have
 /// changed it), when it offers `POST /api/validate-yaml`; before any upload.
 fn ask_the_hub_about_the_card(
-    clone: &Clone,
+    clone: &LocalClone,
     client: &HubClient,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<()> {
@@ -576,11 +579,11 @@ struct Transfer {
 /// Step 4: the LFS objects the new commits reference, uploaded and verified first.
 #[allow(clippy::too_many_arguments)]
 fn upload(
-    clone: &Clone,
+    clone: &LocalClone,
     client: &HubClient,
     target: &Target,
     repo: &HubRepo,
-    hub_main: &HubMain,
+    hub_main: &HubRefs,
     head: Oid,
     options: &PushOptions,
     reporter: &dyn Reporter,
@@ -654,7 +657,7 @@ fn uploaded_line(stats: &UploadStats) -> String {
 /// corrupt object is best found here, with the file and commit that hold it. Objects whose
 /// stamps the cache of verified objects vouches for are not hashed again.
 fn check_objects_to_publish(
-    clone: &Clone,
+    clone: &LocalClone,
     hub_tips: &[Option<Oid>],
     head: Oid,
 ) -> anyhow::Result<()> {
@@ -692,7 +695,7 @@ fn check_objects_to_publish(
 /// The non-empty LFS objects of the commits between the Hub's refs and `head`, each with its
 /// file in `.git/lfs/objects`.
 fn lfs_objects_to_publish(
-    clone: &Clone,
+    clone: &LocalClone,
     hub_tips: &[Option<Oid>],
     head: Oid,
 ) -> anyhow::Result<Vec<(LfsObject, PathBuf)>> {
@@ -709,7 +712,7 @@ fn lfs_objects_to_publish(
         if !file.is_file() {
             return Err(UserError::new(format!(
                 "the LFS object of {path} ({}) is missing from .git/lfs/objects",
-                short_id(&pointer.oid)
+                short_hex(&pointer.oid)
             ))
             .hint(Hint::Verify)
             .into());

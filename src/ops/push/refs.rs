@@ -7,19 +7,19 @@ use std::time::Duration;
 use anyhow::Context;
 use git2::Oid;
 
-use super::{Destination, HubMain, PushOptions, Target};
+use super::{Destination, HubRefs, PushOptions, Target};
 use crate::auth::Token;
-use crate::ids::short_id;
+use crate::ids::short_hex;
 use crate::inspect;
 use crate::ops::Reporter;
-use crate::repo::{Clone, remote};
+use crate::repo::{LocalClone, remote};
 
 /// Step 5: the refs — main when it moves, and the tags the Hub lacks; returns the refspecs
 /// pushed (or, with `--dry-run`, that would be).
 pub(super) fn push_refs(
-    clone: &Clone,
+    clone: &LocalClone,
     target: &Target,
-    hub_main: &HubMain,
+    hub_main: &HubRefs,
     destination: &Destination,
     head: Oid,
     options: &PushOptions,
@@ -77,7 +77,7 @@ pub(super) fn push_refs(
         reporter.status(&format!(
             "Everything up to date: the Hub's {} is at {}",
             destination.label(),
-            short_id(&head.to_string())
+            short_hex(&head.to_string())
         ));
         record("up to date")?;
         // The fetch brought the tags made on the Hub since: they are not ours to push.
@@ -111,7 +111,7 @@ pub(super) fn push_refs(
 /// waits and tries again: either that update was ours and the push finds nothing to do, or it
 /// was someone else's and the push fails as a non-fast-forward would.
 fn push_refs_waiting_for_the_hub(
-    clone: &Clone,
+    clone: &LocalClone,
     token: &Token,
     refspecs: &[String],
     force: bool,

@@ -11,7 +11,7 @@ use anyhow::{Context as _, ensure};
 use git2::{FileMode, ObjectType, Oid, TreeWalkMode, TreeWalkResult};
 
 use super::Pointer;
-use crate::repo::Clone;
+use crate::repo::LocalClone;
 use crate::repo::lfs;
 use crate::repo::paths::check_worktree_target;
 use crate::repo::worktree::{index_entry, settle};
@@ -36,7 +36,7 @@ pub struct LfsCheckout {
 /// commit), one per LFS oid with the smallest path it was seen at, sorted by path. Ids in `have`
 /// that are not in the local repository are ignored.
 pub fn lfs_pointers_between(
-    clone: &Clone,
+    clone: &LocalClone,
     have: &[Oid],
     tip: Oid,
 ) -> anyhow::Result<Vec<(String, Pointer)>> {
@@ -58,7 +58,7 @@ pub fn lfs_pointers_between(
 }
 
 /// Every LFS pointer in the tree of `commit`, one per LFS oid, sorted by path.
-pub fn lfs_pointers_at(clone: &Clone, commit: Oid) -> anyhow::Result<Vec<(String, Pointer)>> {
+pub fn lfs_pointers_at(clone: &LocalClone, commit: Oid) -> anyhow::Result<Vec<(String, Pointer)>> {
     let mut scan = Scan::new(&clone.repo);
     scan.tree(&clone.repo.find_commit(commit)?.tree()?, true)?;
     Ok(scan.distinct())
@@ -69,7 +69,10 @@ pub fn lfs_pointers_at(clone: &Clone, commit: Oid) -> anyhow::Result<Vec<(String
 /// working tree in place of the pointer text, and refreshes the index entry's stat data so
 /// `git status` stays clean. Files the user changed are left alone and listed. Call it with the
 /// clone's lock held.
-pub fn checkout_lfs(clone: &Clone, fetch_object: FetchObject<'_>) -> anyhow::Result<LfsCheckout> {
+pub fn checkout_lfs(
+    clone: &LocalClone,
+    fetch_object: FetchObject<'_>,
+) -> anyhow::Result<LfsCheckout> {
     let head = clone
         .repo
         .find_reference(&clone.branch)

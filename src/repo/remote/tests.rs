@@ -23,14 +23,14 @@ fn fixed_env(name: &str) -> Option<String> {
     Some(value.to_string())
 }
 
-fn commit(clone: &Clone, changes: Vec<Change>, message: &str) -> Oid {
+fn commit(clone: &LocalClone, changes: Vec<Change>, message: &str) -> Oid {
     match clone.commit_with_env(changes, message, &fixed_env).unwrap() {
         CommitOutcome::Committed { id } => id,
         CommitOutcome::Unchanged => panic!("nothing was committed"),
     }
 }
 
-fn commit_text(clone: &Clone, path: &str, text: &str) -> Oid {
+fn commit_text(clone: &LocalClone, path: &str, text: &str) -> Oid {
     let change = Change::File {
         path: path.to_string(),
         bytes: text.as_bytes().to_vec(),
@@ -38,9 +38,9 @@ fn commit_text(clone: &Clone, path: &str, text: &str) -> Oid {
     commit(clone, vec![change], &format!("Add {path}"))
 }
 
-/// Commits `bytes` at `path` as a regular blob, bypassing the checks of `Clone::commit` (which
+/// Commits `bytes` at `path` as a regular blob, bypassing the checks of `LocalClone::commit` (which
 /// refuses what the Hub refuses); only HEAD moves.
-fn commit_raw(clone: &Clone, path: &str, bytes: &[u8]) -> Oid {
+fn commit_raw(clone: &LocalClone, path: &str, bytes: &[u8]) -> Oid {
     let repo = &clone.repo;
     let head = repo.head().unwrap().peel_to_commit().unwrap();
     let blob = repo.blob(bytes).unwrap();
@@ -62,8 +62,8 @@ fn commit_raw(clone: &Clone, path: &str, bytes: &[u8]) -> Oid {
     .unwrap()
 }
 
-/// An LFS file committed through `Clone::commit`; returns its pointer.
-fn commit_lfs(clone: &Clone, path: &str, content: &[u8]) -> (Oid, lfs::Pointer) {
+/// An LFS file committed through `LocalClone::commit`; returns its pointer.
+fn commit_lfs(clone: &LocalClone, path: &str, content: &[u8]) -> (Oid, lfs::Pointer) {
     let staging = clone.staging_dir().unwrap();
     let staged = staging.path().join("file");
     std::fs::write(&staged, content).unwrap();
@@ -79,11 +79,11 @@ fn main_spec() -> Vec<String> {
     vec![format!("{MAIN}:{MAIN}")]
 }
 
-fn head(clone: &Clone) -> Oid {
+fn head(clone: &LocalClone) -> Oid {
     clone.repo.head().unwrap().target().unwrap()
 }
 
-/// The error of a call expected to fail (`Clone` has no `Debug`, so no `unwrap_err`).
+/// The error of a call expected to fail (`LocalClone` has no `Debug`, so no `unwrap_err`).
 fn failure<T>(result: anyhow::Result<T>) -> anyhow::Error {
     match result {
         Ok(_) => panic!("expected an error"),
@@ -97,7 +97,7 @@ fn remote_error(error: &anyhow::Error) -> &RemoteError {
         .unwrap_or_else(|| panic!("not a RemoteError: {error:#}"))
 }
 
-fn git_config(clone: &Clone) -> String {
+fn git_config(clone: &LocalClone) -> String {
     std::fs::read_to_string(clone.repo.path().join("config")).unwrap()
 }
 
@@ -116,7 +116,7 @@ fn git_status(dir: &Path) -> String {
 }
 
 /// A hub with `alice/NAME` (public) and a clone of it with the write token.
-fn hub_and_clone(name: &str) -> (TestHub, tempfile::TempDir, Clone) {
+fn hub_and_clone(name: &str) -> (TestHub, tempfile::TempDir, LocalClone) {
     let hub = TestHub::start();
     hub.create_dataset("alice", name, false);
     let work = tempfile::tempdir().unwrap();
@@ -406,7 +406,7 @@ fn remote_lfs_pointers_between_lists_what_a_push_must_upload() {
         &fixed_env,
     )
     .unwrap();
-    let clone = Clone::open(&dir).unwrap();
+    let clone = LocalClone::open(&dir).unwrap();
     let first = head(&clone);
     let (one, train) = commit_lfs(&clone, "data/train-00000.parquet", b"train bytes");
     assert_eq!(

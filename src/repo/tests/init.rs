@@ -87,7 +87,7 @@ fn init_into_an_existing_empty_folder_works() {
     let dir = tmp.path().join("ds");
     fs::create_dir(&dir).unwrap();
     init_with_env(&dir, URL, "alice/ds", &fixed_env).unwrap();
-    assert!(Clone::open(&dir).is_ok());
+    assert!(LocalClone::open(&dir).is_ok());
 }
 
 #[test]

@@ -31,10 +31,10 @@ fn fixed_env(name: &str) -> Option<String> {
     Some(value.to_string())
 }
 
-fn new_clone(parent: &Path) -> Clone {
+fn new_clone(parent: &Path) -> LocalClone {
     let dir = parent.join("ds");
     init_with_env(&dir, URL, "alice/ds", &fixed_env).unwrap();
-    Clone::open(&dir).unwrap()
+    LocalClone::open(&dir).unwrap()
 }
 
 /// The real `git`, isolated from any repository the tests themselves run in.
@@ -82,11 +82,11 @@ fn parquet_bytes(seed: u8) -> Vec<u8> {
     bytes
 }
 
-fn head_id(clone: &Clone) -> git2::Oid {
+fn head_id(clone: &LocalClone) -> git2::Oid {
     clone.repo.head().unwrap().target().unwrap()
 }
 
-fn commit_count(clone: &Clone) -> usize {
+fn commit_count(clone: &LocalClone) -> usize {
     let mut walk = clone.repo.revwalk().unwrap();
     walk.push_head().unwrap();
     walk.count()

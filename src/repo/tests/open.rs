@@ -7,7 +7,7 @@ fn open_explains_what_is_wrong() {
     let tmp = tempfile::tempdir().unwrap();
     let plain = tmp.path().join("plain");
     fs::create_dir(&plain).unwrap();
-    let error = Clone::open(&plain).err().unwrap().to_string();
+    let error = LocalClone::open(&plain).err().unwrap().to_string();
     assert_eq!(
         error,
         // The commands that make one are named by the CLI (`commands::diagnose`).
@@ -16,13 +16,13 @@ fn open_explains_what_is_wrong() {
 
     let unborn = tmp.path().join("unborn");
     git2::Repository::init(&unborn).unwrap();
-    let error = Clone::open(&unborn).err().unwrap().to_string();
+    let error = LocalClone::open(&unborn).err().unwrap().to_string();
     assert!(error.contains("no commit yet"), "{error}");
 
     let clone = new_clone(tmp.path());
     let head = head_id(&clone);
     clone.repo.set_head_detached(head).unwrap();
-    let error = Clone::open(&clone.root).err().unwrap().to_string();
+    let error = LocalClone::open(&clone.root).err().unwrap().to_string();
     assert!(error.contains("detached"), "{error}");
 }
 
@@ -32,7 +32,7 @@ fn a_second_lock_fails_clearly_until_the_first_is_dropped() {
     let clone = new_clone(tmp.path());
     let first = clone.lock().unwrap();
 
-    let other = Clone::open(&clone.root).unwrap();
+    let other = LocalClone::open(&clone.root).unwrap();
     let error = other.lock().err().unwrap().to_string();
     assert_eq!(
         error,

@@ -6,7 +6,7 @@ use super::*;
 
 /// A clone with a first data commit, and the changes of a second one: README.md and
 /// data/a.parquet change, data/c.parquet is added, data/b.parquet is deleted (3 moves).
-fn clone_with_pending_changes(parent: &Path) -> (Clone, tempfile::TempDir, Vec<Change>) {
+fn clone_with_pending_changes(parent: &Path) -> (LocalClone, tempfile::TempDir, Vec<Change>) {
     let clone = new_clone(parent);
     let staging = clone.staging_dir().unwrap();
     let first = vec![
@@ -45,7 +45,7 @@ fn clone_with_pending_changes(parent: &Path) -> (Clone, tempfile::TempDir, Vec<C
 }
 
 /// Commits `changes`, stopping after `after` renames; the error says so.
-fn commit_stopped(clone: &Clone, changes: Vec<Change>, after: usize) {
+fn commit_stopped(clone: &LocalClone, changes: Vec<Change>, after: usize) {
     let error = clone
         .commit_impl(
             changes,
@@ -91,7 +91,7 @@ fn soon<T>(mut attempt: impl FnMut() -> Option<T>) -> T {
     panic!("still not done after 2 s");
 }
 
-fn leftover_names(clone: &Clone) -> Vec<String> {
+fn leftover_names(clone: &LocalClone) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(clone.repo.path())
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
@@ -129,7 +129,7 @@ fn a_commit_stopped_anywhere_in_its_window_is_completed_when_the_clone_is_opened
             "stop {after}: {half}"
         );
 
-        let reopened = Clone::open(&clone.root).unwrap();
+        let reopened = LocalClone::open(&clone.root).unwrap();
         let recovered = reopened.recovered.as_ref().expect("a completed commit");
         assert_eq!(
             (recovered.commit, recovered.subject.as_str()),
@@ -154,7 +154,7 @@ fn a_commit_stopped_anywhere_in_its_window_is_completed_when_the_clone_is_opened
         assert!(!clone.root.join("data/b.parquet").exists());
         assert!(!journal.exists(), "stop {after}: the journal is removed");
         assert_eq!(leftover_names(&clone), Vec::<String>::new(), "stop {after}");
-        assert!(Clone::open(&clone.root).unwrap().recovered.is_none());
+        assert!(LocalClone::open(&clone.root).unwrap().recovered.is_none());
     }
 }
 
@@ -167,7 +167,7 @@ fn an_interrupted_commit_is_left_alone_while_another_process_holds_the_lock() {
 
     let lock = clone.lock().unwrap();
     let before = tree_snapshot(&clone.root);
-    let other = Clone::open(&clone.root).unwrap();
+    let other = LocalClone::open(&clone.root).unwrap();
     assert!(other.recovered.is_none());
     assert_eq!(tree_snapshot(&clone.root), before, "nothing touched");
     assert_eq!(head_id(&other), old);
@@ -188,7 +188,7 @@ fn an_interrupted_commit_is_left_alone_while_another_process_holds_the_lock() {
 
     drop(lock);
     let reopened =
-        soon(|| Some(Clone::open(&clone.root).unwrap()).filter(|c| c.recovered.is_some()));
+        soon(|| Some(LocalClone::open(&clone.root).unwrap()).filter(|c| c.recovered.is_some()));
     assert_ne!(head_id(&reopened), old);
 }
 
@@ -205,7 +205,7 @@ fn an_interrupted_commit_is_not_completed_over_a_branch_that_moved() {
         .unwrap();
 
     let before = tree_snapshot(&clone.root);
-    let error = format!("{:#}", Clone::open(&clone.root).err().unwrap());
+    let error = format!("{:#}", LocalClone::open(&clone.root).err().unwrap());
     assert!(
         error.contains("main has moved since") && error.contains("nothing was changed"),
         "{error}"
@@ -225,7 +225,7 @@ fn an_interrupted_commit_is_not_completed_over_a_branch_that_moved() {
         .repo
         .reference(&clone.branch, old, true, "moved back")
         .unwrap();
-    soon(|| Clone::open(&clone.root).unwrap().recovered);
+    soon(|| LocalClone::open(&clone.root).unwrap().recovered);
     assert_eq!(
         git_stdout(
             &clone.root,
@@ -241,7 +241,7 @@ fn open_removes_the_folders_of_killed_processes_only_when_the_lock_is_free() {
     let clone = new_clone(tmp.path());
     let git_dir = clone.repo.path().to_path_buf();
     // Nothing to do: nothing written, not even the lock file.
-    drop(Clone::open(&clone.root).unwrap());
+    drop(LocalClone::open(&clone.root).unwrap());
     assert!(!git_dir.join("hf-relay.lock").exists());
 
     for name in ["hf-relay-staging-abc123", "hf-relay-commit-def456"] {
@@ -252,7 +252,7 @@ fn open_removes_the_folders_of_killed_processes_only_when_the_lock_is_free() {
     fs::write(git_dir.join("hf-relay-commit-file"), b"not a folder").unwrap();
 
     let lock = clone.lock().unwrap();
-    drop(Clone::open(&clone.root).unwrap());
+    drop(LocalClone::open(&clone.root).unwrap());
     assert_eq!(
         leftover_names(&clone).len(),
         4,
@@ -261,7 +261,7 @@ fn open_removes_the_folders_of_killed_processes_only_when_the_lock_is_free() {
     drop(lock);
 
     soon(|| {
-        drop(Clone::open(&clone.root).unwrap());
+        drop(LocalClone::open(&clone.root).unwrap());
         Some(()).filter(|()| leftover_names(&clone).len() < 4)
     });
     assert_eq!(
@@ -290,7 +290,7 @@ fn git_lock_files_left_by_the_killed_process_are_removed_once_stale() {
     fs::write(&branch_lock, b"").unwrap();
 
     let start = std::time::Instant::now();
-    let reopened = Clone::open(&clone.root).unwrap();
+    let reopened = LocalClone::open(&clone.root).unwrap();
     assert!(reopened.recovered.is_some());
     assert!(
         start.elapsed() >= Duration::from_millis(1500),
@@ -319,7 +319,7 @@ fn open_removes_the_journal_a_commit_killed_before_its_rename_was_writing() {
     let temporary = git_dir.join("hf-relay/commit-in-progress.json.tmp");
     fs::write(&temporary, b"{\"branch\": \"refs/he").unwrap();
 
-    let reopened = Clone::open(&clone.root).unwrap();
+    let reopened = LocalClone::open(&clone.root).unwrap();
     assert!(reopened.recovered.is_none());
     assert_eq!(head_id(&reopened), before);
     assert!(!temporary.exists(), "the temporary journal stays");

@@ -28,7 +28,7 @@ pub use self::plan::{
 };
 use super::Reporter;
 use crate::convert;
-use crate::ids::short_id;
+use crate::ids::short_hex;
 use crate::repo::{Change, CommitOutcome};
 use crate::repo_id::from_dataset_url;
 use crate::units::plural;
@@ -190,7 +190,7 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
                 reporter.status("Updated the dataset card (README.md)");
             }
             let id = id.to_string();
-            reporter.status(&format!("Committed {} {subject}", short_id(&id)));
+            reporter.status(&format!("Committed {} {subject}", short_hex(&id)));
             Some(id)
         }
     };

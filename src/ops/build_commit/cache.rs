@@ -20,7 +20,7 @@ use crate::card::{self, CardRequest};
 use crate::convert::Codec;
 use crate::convert::shards::hex;
 use crate::convert::source::is_stdin;
-use crate::repo::Clone;
+use crate::repo::LocalClone;
 use crate::repo::state::BUILD_CACHE;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -131,7 +131,7 @@ pub enum Unchanged {
 /// their contents) and options as the last build, HEAD holds its data, and the card the build
 /// would write equals the committed one.
 pub fn unchanged(
-    clone: &Clone,
+    clone: &LocalClone,
     head: &HeadState,
     repo_id: &str,
     plan: &BuildPlan,
@@ -202,7 +202,7 @@ fn card_unchanged(head: &HeadState, repo_id: &str, plan: &BuildPlan) -> bool {
 
 /// Remembers this build (after it committed, or found nothing to commit), with the SHA-256 of
 /// its inputs in order.
-pub fn record(clone: &Clone, plan: &BuildPlan, digests: Vec<String>) -> anyhow::Result<()> {
+pub fn record(clone: &LocalClone, plan: &BuildPlan, digests: Vec<String>) -> anyhow::Result<()> {
     // The data folder of the HEAD this build left (after its commit, a new one).
     let Some(data_tree) = clone.head_tree_id_of(&plan.data_dir) else {
         return Ok(());

@@ -25,11 +25,11 @@ use super::next_state::{SplitSummary, shard_files_of};
 use super::plan::BuildPlan;
 use crate::convert::Converted;
 use crate::inspect::align::RowDelta;
-use crate::repo::Clone;
+use crate::repo::LocalClone;
 
 const MAGIC: &str = "hf-relay row hashes 1";
 
-fn path(clone: &Clone, config: &str, split: &str) -> PathBuf {
+fn path(clone: &LocalClone, config: &str, split: &str) -> PathBuf {
     crate::repo::state::ROW_HASHES
         .path(clone.repo.path())
         .join(config)
@@ -58,7 +58,7 @@ fn head_fingerprint(head: &HeadState, data_dir: &str, split: &str) -> Option<Str
 
 /// Sets each split's row delta against HEAD, where both sides' row hashes are known.
 pub fn add_deltas(
-    clone: &Clone,
+    clone: &LocalClone,
     head: &HeadState,
     plan: &BuildPlan,
     converted: &Converted,
@@ -82,7 +82,7 @@ pub fn add_deltas(
 /// Records the row hashes of the splits a build committed (as `summaries` name their shards).
 /// Only a cache: a split whose hashes cannot be recorded has no row delta at the next build.
 pub fn record_build(
-    clone: &Clone,
+    clone: &LocalClone,
     plan: &BuildPlan,
     converted: &Converted,
     summaries: &[SplitSummary],
@@ -113,7 +113,7 @@ pub fn record_build(
 
 /// The row hashes of the split as HEAD holds it, when recorded with hashes of `kind`.
 fn previous(
-    clone: &Clone,
+    clone: &LocalClone,
     head: &HeadState,
     config: &str,
     data_dir: &str,
@@ -143,7 +143,7 @@ fn previous(
 
 /// Records the row hashes of a split whose committed shards are `shards` (path, LFS oid).
 fn record<'a>(
-    clone: &Clone,
+    clone: &LocalClone,
     config: &str,
     split: &str,
     kind: &str,
@@ -169,6 +169,6 @@ fn record<'a>(
 }
 
 /// Forgets a split's row hashes (its rows were not all hashed).
-fn forget(clone: &Clone, config: &str, split: &str) {
+fn forget(clone: &LocalClone, config: &str, split: &str) {
     let _ = std::fs::remove_file(path(clone, config, split));
 }

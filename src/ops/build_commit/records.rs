@@ -9,12 +9,12 @@ use super::next_state::NextState;
 use super::plan::BuildPlan;
 use crate::convert::Converted;
 use crate::convert::reuse::{InputRecord, Previous, Records, ShardRecord};
-use crate::repo::Clone;
+use crate::repo::LocalClone;
 use crate::repo::lfs;
 use crate::repo::state::SHARDS;
 
 /// The previous shards this build may reuse.
-pub fn previous(clone: &Clone, head: &HeadState, plan: &BuildPlan) -> Previous {
+pub fn previous(clone: &LocalClone, head: &HeadState, plan: &BuildPlan) -> Previous {
     let Some(records) = SHARDS
         .read(clone.git_dir())
         .ok()
@@ -80,6 +80,6 @@ pub fn of_build(converted: &Converted, state: &NextState) -> Records {
 }
 
 /// Remembers this build's shards (after HEAD holds them).
-pub fn record(clone: &Clone, records: &Records) -> anyhow::Result<()> {
+pub fn record(clone: &LocalClone, records: &Records) -> anyhow::Result<()> {
     SHARDS.write(clone.git_dir(), &serde_json::to_vec(records)?)
 }

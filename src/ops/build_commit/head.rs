@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 
-use crate::repo::Clone;
+use crate::repo::LocalClone;
 use crate::repo::lfs::Pointer;
 
 /// Largest blob read as a possible LFS pointer (a pointer is about 130 bytes).
@@ -31,7 +31,7 @@ pub struct HeadState {
 }
 
 impl HeadState {
-    pub fn read(clone: &Clone, data_dir: &str) -> anyhow::Result<HeadState> {
+    pub fn read(clone: &LocalClone, data_dir: &str) -> anyhow::Result<HeadState> {
         let committed_readme = clone.head_blob("README.md")?;
         let readme = current_readme(clone, committed_readme.as_deref())?;
         let gitattributes = clone
@@ -59,7 +59,7 @@ impl HeadState {
 
     /// README.md as the user sees it, without the rest (for a card preview of the committed
     /// data).
-    pub fn readme_only(clone: &Clone) -> anyhow::Result<Option<String>> {
+    pub fn readme_only(clone: &LocalClone) -> anyhow::Result<Option<String>> {
         current_readme(clone, clone.head_blob("README.md")?.as_deref())
     }
 
@@ -70,7 +70,7 @@ impl HeadState {
 }
 
 /// The README as the user sees it: the working tree's (hand edits included), else `committed`.
-fn current_readme(clone: &Clone, committed: Option<&[u8]>) -> anyhow::Result<Option<String>> {
+fn current_readme(clone: &LocalClone, committed: Option<&[u8]>) -> anyhow::Result<Option<String>> {
     let path = clone.root.join("README.md");
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => Some(bytes),
