@@ -42,12 +42,7 @@ pub(crate) struct XetSent {
 /// `CURL_CA_BUNDLE`.
 pub fn prepare_process() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    if let Some((var, path)) = crate::net::tls::bundle_var(&crate::env::ProcessEnv)
-        && var != crate::env::SSL_CERT_FILE
-    {
-        // SAFETY: called from `main` before any other thread is started.
-        unsafe { std::env::set_var(crate::env::SSL_CERT_FILE, path) };
-    }
+    crate::net::tls::export_bundle_as_ssl_cert_file();
 }
 
 /// The CAS address and write token of a Xet batch answer (`actions.upload.header`).

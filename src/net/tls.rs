@@ -11,12 +11,37 @@ use crate::env::{self, Env};
 
 /// The CA bundle from the environment: `(variable, path)`.
 pub fn bundle_var(vars: &dyn Env) -> Option<(&'static str, String)> {
-    env::CA_BUNDLE_VARS.iter().find_map(|name| {
+    let (name, value) = env::CA_BUNDLE_VARS.iter().find_map(|name| {
         vars.var(name)
             .map(|value| value.trim().to_string())
             .filter(|value| !value.is_empty())
             .map(|value| (*name, value))
-    })
+    })?;
+    // A bundle hf-relay itself exported as `SSL_CERT_FILE` (for a client that reads only that
+    // variable) is still named by the variable the user set.
+    match EXPORTED.get() {
+        Some((original, path)) if name == env::SSL_CERT_FILE && *path == value => {
+            Some((original, value))
+        }
+        _ => Some((name, value)),
+    }
+}
+
+/// The bundle exported as `SSL_CERT_FILE` by [`export_bundle_as_ssl_cert_file`], with the
+/// variable the user named it by.
+static EXPORTED: std::sync::OnceLock<(&'static str, String)> = std::sync::OnceLock::new();
+
+/// Exports the CA bundle in use as `SSL_CERT_FILE`, the one variable rustls-native-certs reads,
+/// when the user named it `REQUESTS_CA_BUNDLE` or `CURL_CA_BUNDLE`; messages keep naming the
+/// user's variable. Call it from `main` before any other thread starts.
+pub fn export_bundle_as_ssl_cert_file() {
+    if let Some((var, path)) = bundle_var(&crate::env::ProcessEnv)
+        && var != env::SSL_CERT_FILE
+    {
+        // SAFETY: called from `main` before any other thread is started.
+        unsafe { std::env::set_var(env::SSL_CERT_FILE, &path) };
+        let _ = EXPORTED.set((var, path));
+    }
 }
 
 /// The largest CA bundle read. The Mozilla list is about 220 KB and a corporate bundle a few
