@@ -4,14 +4,11 @@
 //! on loopback (`tests/hub/connect_proxy.py`) that logs each request line it gets.
 
 use std::ffi::OsStr;
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Output;
 
 use crate::support::*;
-use hf_relay_test_support::{TestHub, WRITE_TOKEN, project_root};
+use hf_relay_test_support::{TestHub, WRITE_TOKEN};
 
 fn friction(n: usize) -> String {
     repo_path(&format!("examples/friction/dialogues-0{n}.jsonl"))
@@ -154,68 +151,6 @@ fn an_https_hub_on_a_private_ca_works_with_ssl_cert_file_and_fails_clearly_witho
         &[("SSL_CERT_FILE", "/nonexistent/ca.pem")],
     );
     assert_failure(&output, "/nonexistent/ca.pem");
-}
-
-/// The CONNECT proxy of the tests; killed when dropped.
-struct Proxy {
-    child: Child,
-    url: String,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Proxy {
-    fn start(args: &[&str]) -> Proxy {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("proxy.log");
-        let mut child = Command::new("python3")
-            .arg(project_root().join("tests/hub/connect_proxy.py"))
-            .arg("--log")
-            .arg(&log)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (send, receive) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("READY ") {
-                    let _ = send.send(url.to_string());
-                }
-            }
-        });
-        let url = receive
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the proxy did not start");
-        Proxy {
-            child,
-            url,
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn lines(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    fn clear(&self) {
-        std::fs::write(&self.log, "").unwrap();
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -601,3 +601,68 @@ pub fn peak_rss_kib(command: &Command, limit: Duration) -> (Output, u64) {
         .unwrap();
     (output, kib)
 }
+
+/// The CONNECT proxy of the tests (`tests/hub/connect_proxy.py ARGS`), which logs each request
+/// line it gets; killed when dropped.
+pub struct Proxy {
+    child: std::process::Child,
+    pub url: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Proxy {
+    pub fn start(args: &[&str]) -> Proxy {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("proxy.log");
+        let mut child = std::process::Command::new("python3")
+            .arg(repo_path("tests/hub/connect_proxy.py"))
+            .arg("--log")
+            .arg(&log)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (send, receive) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in
+                std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok)
+            {
+                if let Some(url) = line.strip_prefix("READY ") {
+                    let _ = send.send(url.to_string());
+                }
+            }
+        });
+        let url = receive
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the proxy did not start");
+        Proxy {
+            child,
+            url,
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        std::fs::write(&self.log, "").unwrap();
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

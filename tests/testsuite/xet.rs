@@ -422,60 +422,6 @@ for blob in cert.cert_chain_pems:
     )
 }
 
-/// `tests/hub/connect_proxy.py --map hub.test=127.0.0.1`: `hub.test` resolves only inside the
-/// proxy, so a request that bypassed it fails. Killed when dropped.
-struct Proxy {
-    child: Child,
-    url: String,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Proxy {
-    fn start() -> Proxy {
-        use std::io::BufRead as _;
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("proxy.log");
-        let mut child = Command::new("python3")
-            .arg(repo_path("tests/hub/connect_proxy.py"))
-            .arg("--log")
-            .arg(&log)
-            .args(["--map", "hub.test=127.0.0.1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-        let url = stdout
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("READY ").map(str::to_string))
-            .expect("the proxy did not start");
-        Proxy {
-            child,
-            url,
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn lines(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The Xet client obeys hf-relay's HTTP policy: the CA bundle named by requests' variable
 /// (not the one it reads itself) and `HTTPS_PROXY` for the CAS on an HTTPS Hub.
 #[test]
@@ -492,7 +438,7 @@ fn xet_uploads_trust_requests_ca_bundle_and_go_through_https_proxy() {
     hub.set_faults(&cas.faults(""));
     let port = hub.url.rsplit(':').next().unwrap().to_string();
     let endpoint = format!("https://hub.test:{port}");
-    let proxy = Proxy::start();
+    let proxy = Proxy::start(&["--map", "hub.test=127.0.0.1"]);
     let env = TestEnv::new();
     let output = env
         .hf_relay()
