@@ -25,7 +25,7 @@
 //! in the table above.
 
 use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -127,28 +127,27 @@ impl StateFile {
     /// Replaces the file with `bytes` atomically (see the module's documentation). Hold the
     /// clone's lock.
     pub fn write(&self, git_dir: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-        let path = self.path(git_dir);
-        let folder = path.parent().expect("a state file is in a folder");
-        fs::create_dir_all(folder)
-            .with_context(|| format!("cannot create folder {}", folder.display()))?;
-        let temporary = self.temporary(git_dir);
-        let written = fs::File::create(&temporary)
-            .and_then(|mut file| {
-                file.write_all(bytes)?;
-                if self.durable {
-                    file.sync_all()?;
-                }
-                Ok(())
-            })
-            .with_context(|| format!("cannot write {}", temporary.display()))
-            .and_then(|()| {
-                fs::rename(&temporary, &path)
-                    .with_context(|| format!("cannot write {}", path.display()))
-            });
-        if written.is_err() {
-            let _ = fs::remove_file(&temporary);
-        }
-        written
+        replace(
+            &self.path(git_dir),
+            &self.temporary(git_dir),
+            self.durable,
+            |out| out.write_all(bytes),
+        )
+    }
+
+    /// For a state folder: replaces the file at `relative` inside it with what `write` writes
+    /// (streamed, buffered), atomically as [`StateFile::write`] does (the temporary file is
+    /// `NAME.tmp` beside it). Hold the clone's lock.
+    pub fn write_in(
+        &self,
+        git_dir: &Path,
+        relative: &Path,
+        write: impl FnOnce(&mut dyn io::Write) -> io::Result<()>,
+    ) -> anyhow::Result<()> {
+        let path = self.path(git_dir).join(relative);
+        let mut temporary = path.clone().into_os_string();
+        temporary.push(".tmp");
+        replace(&path, Path::new(&temporary), self.durable, write)
     }
 
     /// Where [`StateFile::write`] puts the bytes before the rename.
@@ -171,6 +170,37 @@ impl StateFile {
             Err(error) => Err(error).with_context(|| format!("cannot remove {}", path.display())),
         }
     }
+}
+
+/// Puts what `write` writes at `path` through `temporary` and a rename (see the module's
+/// documentation); on failure the temporary file is removed and the old file stays.
+fn replace(
+    path: &Path,
+    temporary: &Path,
+    durable: bool,
+    write: impl FnOnce(&mut dyn io::Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    let folder = path.parent().expect("a state file is in a folder");
+    fs::create_dir_all(folder)
+        .with_context(|| format!("cannot create folder {}", folder.display()))?;
+    let written = fs::File::create(temporary)
+        .and_then(|file| {
+            let mut out = io::BufWriter::new(file);
+            write(&mut out)?;
+            let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+            if durable {
+                file.sync_all()?;
+            }
+            Ok(())
+        })
+        .with_context(|| format!("cannot write {}", temporary.display()))
+        .and_then(|()| {
+            fs::rename(temporary, path).with_context(|| format!("cannot write {}", path.display()))
+        });
+    if written.is_err() {
+        let _ = fs::remove_file(temporary);
+    }
+    written
 }
 
 #[cfg(test)]

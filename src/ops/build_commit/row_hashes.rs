@@ -15,8 +15,7 @@
 //! hashes of the same kind; a file that is missing, stale, truncated or of another kind means
 //! the delta is not known, and the build's message says nothing of it.
 
-use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -26,14 +25,19 @@ use super::plan::BuildPlan;
 use crate::convert::Converted;
 use crate::inspect::align::RowDelta;
 use crate::repo::LocalClone;
+use crate::repo::state::ROW_HASHES;
 
 const MAGIC: &str = "hf-relay row hashes 1";
 
+/// The file of a split, inside [`ROW_HASHES`].
+fn relative(config: &str, split: &str) -> PathBuf {
+    Path::new(config).join(format!("{split}.bin"))
+}
+
 fn path(clone: &LocalClone, config: &str, split: &str) -> PathBuf {
-    crate::repo::state::ROW_HASHES
+    ROW_HASHES
         .path(clone.repo.path())
-        .join(config)
-        .join(format!("{split}.bin"))
+        .join(relative(config, split))
 }
 
 /// Names the shards a split's rows are in: SHA-256 over their paths and LFS oids, by path.
@@ -150,22 +154,18 @@ fn record<'a>(
     shards: impl IntoIterator<Item = (&'a str, &'a str)>,
     hashes: &[u128],
 ) -> anyhow::Result<()> {
-    let path = path(clone, config, split);
-    std::fs::create_dir_all(path.parent().expect("a parent"))?;
-    let temporary = path.with_extension("bin.tmp");
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
-    write!(
-        out,
-        "{MAGIC}\n{kind}\n{}\n{}\n",
-        fingerprint(shards),
-        hashes.len()
-    )?;
-    for hash in hashes {
-        out.write_all(&hash.to_le_bytes())?;
-    }
-    out.into_inner().map_err(|e| e.into_error())?;
-    std::fs::rename(&temporary, &path)?;
-    Ok(())
+    ROW_HASHES.write_in(clone.repo.path(), &relative(config, split), |out| {
+        write!(
+            out,
+            "{MAGIC}\n{kind}\n{}\n{}\n",
+            fingerprint(shards),
+            hashes.len()
+        )?;
+        for hash in hashes {
+            out.write_all(&hash.to_le_bytes())?;
+        }
+        Ok(())
+    })
 }
 
 /// Forgets a split's row hashes (its rows were not all hashed).
