@@ -393,19 +393,11 @@ fn push_refuses_an_inconsistent_repository() {
     let env = TestEnv::new();
     let clone = prepared_clone(&env, &hub, "corrupt");
     // Corrupt the LFS object behind the shard.
-    let mut stack = vec![clone.join(".git/lfs/objects")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let mut bytes = std::fs::read(&path).unwrap();
-                bytes[100] ^= 0xff;
-                std::fs::remove_file(&path).unwrap();
-                std::fs::write(&path, bytes).unwrap();
-            }
-        }
+    for (_, path) in lfs_objects(&clone) {
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[100] ^= 0xff;
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, bytes).unwrap();
     }
     let output = push(&env, &clone, Some(WRITE_TOKEN), &[]);
     assert_eq!(output.status.code(), Some(1));

@@ -99,32 +99,13 @@ fn input_arg(input: &Path) -> &str {
     input.to_str().unwrap()
 }
 
-/// HEAD's shards in name order: path and LFS object id.
-fn shard_oids(env: &TestEnv, clone: &Path) -> Vec<(String, String)> {
-    env.git_out(clone, &["ls-tree", "HEAD", "data/"])
-        .lines()
-        .filter(|line| line.ends_with(".parquet"))
-        .map(|line| {
-            let (meta, path) = line.split_once('\t').unwrap();
-            let blob = meta.split_whitespace().nth(2).unwrap();
-            let pointer = env.git_out(clone, &["cat-file", "blob", blob]);
-            let oid = pointer
-                .lines()
-                .find_map(|l| l.strip_prefix("oid sha256:"))
-                .unwrap()
-                .to_string();
-            (path.to_string(), oid)
-        })
-        .collect()
-}
-
 /// Builds `input` into `clone` (a rebuild) and into a clone of its own from scratch: the same
 /// shards, byte for byte.
 fn assert_rebuild_equals_fresh(env: &TestEnv, clone: &Path, input: &Path, what: &str) {
     build(env, clone, input);
     let fresh = env.init(&format!("fresh-{}", what.replace(' ', "-")));
     build(env, &fresh, input);
-    let (rebuilt, fresh) = (shard_oids(env, clone), shard_oids(env, &fresh));
+    let (rebuilt, fresh) = (head_shards(env, clone), head_shards(env, &fresh));
     assert!(rebuilt.len() >= 8, "{what}: only {} shards", rebuilt.len());
     let differ: Vec<String> = rebuilt
         .iter()

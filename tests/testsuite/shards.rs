@@ -55,26 +55,6 @@ fn build(env: &TestEnv, clone: &Path, input: &Path) -> Value {
     serde_json::from_str(&stdout(&output)).unwrap()
 }
 
-/// HEAD's shards, in name order, with their LFS object ids.
-fn shards(env: &TestEnv, clone: &Path) -> Vec<(String, String)> {
-    let listing = env.git_out(clone, &["ls-tree", "HEAD", "data/"]);
-    listing
-        .lines()
-        .filter(|line| line.ends_with(".parquet"))
-        .map(|line| {
-            let (meta, path) = line.split_once('\t').unwrap();
-            let blob = meta.split_whitespace().nth(2).unwrap();
-            let pointer = env.git_out(clone, &["cat-file", "blob", blob]);
-            let oid = pointer
-                .lines()
-                .find_map(|l| l.strip_prefix("oid sha256:"))
-                .unwrap()
-                .to_string();
-            (path.to_string(), oid)
-        })
-        .collect()
-}
-
 /// The object ids of `after` that `before` lacks: what `push` would upload.
 fn new_objects(before: &[(String, String)], after: &[(String, String)]) -> Vec<String> {
     let old: BTreeSet<&String> = before.iter().map(|(_, oid)| oid).collect();
@@ -126,13 +106,13 @@ fn each_single_edit_gives_new_bytes_to_at_most_two_shards_and_reads_back_exactly
         ),
     ];
     for (what, edit) in edits {
-        let before = shards(&env, &clone);
+        let before = head_shards(&env, &clone);
         edit(&mut lines);
         let input = write_input(&env, &lines);
         let result = build(&env, &clone, &input);
         assert_eq!(result["committed"], true, "{what}");
         assert_eq!(result["splits"][0]["num_examples"], lines.len(), "{what}");
-        let after = shards(&env, &clone);
+        let after = head_shards(&env, &clone);
         let uploaded = new_objects(&before, &after);
         assert!(
             !uploaded.is_empty() && uploaded.len() <= 2,
@@ -150,11 +130,11 @@ fn each_single_edit_gives_new_bytes_to_at_most_two_shards_and_reads_back_exactly
 fn appending_changes_only_the_last_shard_and_adds_new_ones() {
     let env = TestEnv::new();
     let (clone, mut lines) = base(&env);
-    let before = shards(&env, &clone);
+    let before = head_shards(&env, &clone);
     lines.extend(rows(300, 2));
     let input = write_input(&env, &lines);
     build(&env, &clone, &input);
-    let after = shards(&env, &clone);
+    let after = head_shards(&env, &clone);
     assert!(after.len() > before.len());
     let (last, kept) = before.split_last().unwrap();
     assert_eq!(
@@ -178,12 +158,12 @@ fn appending_changes_only_the_last_shard_and_adds_new_ones() {
 fn shards_inserted_between_others_get_names_that_keep_the_input_order() {
     let env = TestEnv::new();
     let (clone, mut lines) = base(&env);
-    let before = shards(&env, &clone);
+    let before = head_shards(&env, &clone);
     let middle = lines.len() / 2;
     lines.splice(middle..middle, rows(400, 3));
     let input = write_input(&env, &lines);
     build(&env, &clone, &input);
-    let after = shards(&env, &clone);
+    let after = head_shards(&env, &clone);
     assert_unchanged_keep_names(&before, &after);
     let between: Vec<&String> = after
         .iter()
@@ -200,11 +180,11 @@ fn shards_inserted_between_others_get_names_that_keep_the_input_order() {
 fn diff_and_log_report_the_rows_and_the_shards_an_edit_changed() {
     let env = TestEnv::new();
     let (clone, mut lines) = base(&env);
-    let before = shards(&env, &clone);
+    let before = head_shards(&env, &clone);
     lines.remove(lines.len() / 2);
     let input = write_input(&env, &lines);
     build(&env, &clone, &input);
-    let after = shards(&env, &clone);
+    let after = head_shards(&env, &clone);
     let changed = new_objects(&before, &after);
     assert_eq!(changed.len(), 1, "{changed:?}");
 
@@ -251,13 +231,13 @@ fn diff_and_log_report_the_rows_and_the_shards_an_edit_changed() {
 fn unchanged_shards_are_reused_and_equal_a_fresh_build() {
     let env = TestEnv::new();
     let (clone, mut lines) = base(&env);
-    let before = shards(&env, &clone);
+    let before = head_shards(&env, &clone);
     lines.remove(lines.len() / 3);
     lines.extend(rows(50, 4));
     let input = write_input(&env, &lines);
     let result = build(&env, &clone, &input);
     let summaries = result["splits"][0]["shards"].as_array().unwrap();
-    let after = shards(&env, &clone);
+    let after = head_shards(&env, &clone);
     let old: BTreeSet<&String> = before.iter().map(|(_, oid)| oid).collect();
     let mut reused = 0;
     for (summary, (path, oid)) in summaries.iter().zip(&after) {
@@ -277,7 +257,7 @@ fn unchanged_shards_are_reused_and_equal_a_fresh_build() {
     let oids = |shards: &[(String, String)]| -> Vec<String> {
         shards.iter().map(|(_, oid)| oid.clone()).collect()
     };
-    assert_eq!(oids(&shards(&env, &fresh)), oids(&after));
+    assert_eq!(oids(&head_shards(&env, &fresh)), oids(&after));
     check_with_python(&clone, &[("train", vec![input])]);
 }
 
@@ -346,7 +326,7 @@ print(json.dumps(out))
     // The same input gives the same bytes.
     let again = env.init("again");
     build(&env, &again, &input);
-    assert_eq!(shards(&env, &clone), shards(&env, &again));
+    assert_eq!(head_shards(&env, &clone), head_shards(&env, &again));
 }
 
 /// The clone holds exactly the shards and the trailers of a build from scratch of `input`,
@@ -357,7 +337,10 @@ fn assert_as_from_scratch(env: &TestEnv, clone: &Path, input: &Path, fresh_name:
     let oids = |shards: Vec<(String, String)>| -> Vec<String> {
         shards.into_iter().map(|(_, oid)| oid).collect()
     };
-    assert_eq!(oids(shards(env, clone)), oids(shards(env, &fresh)));
+    assert_eq!(
+        oids(head_shards(env, clone)),
+        oids(head_shards(env, &fresh))
+    );
     let trailers = trailers(env, clone);
     assert_eq!(trailers, self::trailers(env, &fresh));
     let digest = sha256_hex(&std::fs::read(input).unwrap());
@@ -381,7 +364,7 @@ fn skipped(result: &Value) -> usize {
 fn appending_skips_the_unchanged_shards_without_decoding_and_equals_a_fresh_build() {
     let env = TestEnv::new();
     let (clone, mut lines) = base(&env);
-    let before = shards(&env, &clone);
+    let before = head_shards(&env, &clone);
     let first_stamps = stamps(&clone.join(&before[0].0));
     lines.extend(rows(300, 2));
     let input = write_input(&env, &lines);
@@ -403,9 +386,9 @@ fn appending_skips_the_unchanged_shards_without_decoding_and_equals_a_fresh_buil
     // Once more, in JSON: the shards taken are exactly the leading ones whose bytes stay.
     lines.extend(rows(40, 3));
     let input = write_input(&env, &lines);
-    let before = shards(&env, &clone);
+    let before = head_shards(&env, &clone);
     let result = build(&env, &clone, &input);
-    let after = shards(&env, &clone);
+    let after = head_shards(&env, &clone);
     let skipped = skipped(&result);
     assert_eq!(skipped, before.len() - 1);
     assert_eq!(&after[..skipped], &before[..skipped]);
@@ -421,7 +404,7 @@ fn appending_skips_the_unchanged_shards_without_decoding_and_equals_a_fresh_buil
 fn edits_in_the_unchanged_start_are_found_and_rebuilt() {
     let env = TestEnv::new();
     let (clone, lines) = base(&env);
-    let before = shards(&env, &clone);
+    let before = head_shards(&env, &clone);
 
     let mut edited = lines.clone();
     let at = lines.len() / 3;
@@ -430,7 +413,7 @@ fn edits_in_the_unchanged_start_are_found_and_rebuilt() {
     assert_eq!(edited[at].len(), lines[at].len());
     let input = write_input(&env, &edited);
     let result = build(&env, &clone, &input);
-    let after = shards(&env, &clone);
+    let after = head_shards(&env, &clone);
     let changed = new_objects(&before, &after);
     assert_eq!(changed.len(), 1, "{changed:?}");
     let position = after.iter().position(|(path, _)| *path == changed[0]);

@@ -666,3 +666,44 @@ impl Drop for Proxy {
         let _ = self.child.wait();
     }
 }
+
+/// HEAD's shards, in name order, with their LFS object ids.
+pub fn head_shards(env: &TestEnv, clone: &Path) -> Vec<(String, String)> {
+    let listing = env.git_out(clone, &["ls-tree", "HEAD", "data/"]);
+    listing
+        .lines()
+        .filter(|line| line.ends_with(".parquet"))
+        .map(|line| {
+            let (meta, path) = line.split_once('\t').unwrap();
+            let blob = meta.split_whitespace().nth(2).unwrap();
+            let pointer = env.git_out(clone, &["cat-file", "blob", blob]);
+            let oid = pointer
+                .lines()
+                .find_map(|l| l.strip_prefix("oid sha256:"))
+                .unwrap()
+                .to_string();
+            (path.to_string(), oid)
+        })
+        .collect()
+}
+
+/// `(oid, path)` of every LFS object in the clone's store, by oid.
+pub fn lfs_objects(clone: &Path) -> Vec<(String, PathBuf)> {
+    let mut found = Vec::new();
+    let mut stack = vec![clone.join(".git/lfs/objects")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let name = path.file_name().unwrap().to_string_lossy().to_string();
+                if name.len() == 64 {
+                    found.push((name, path));
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}

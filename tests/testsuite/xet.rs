@@ -140,27 +140,6 @@ fn push(env: &TestEnv, clone: &Path) -> (serde_json::Value, String) {
     )
 }
 
-/// `(oid, path)` of every LFS object in the clone's store.
-fn lfs_objects(clone: &Path) -> Vec<(String, PathBuf)> {
-    let mut found = Vec::new();
-    let mut stack = vec![clone.join(".git/lfs/objects")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let name = path.file_name().unwrap().to_string_lossy().to_string();
-                if name.len() == 64 {
-                    found.push((name, path));
-                }
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
 fn remote_main(hub: &TestHub, name: &str) -> Option<String> {
     let output = Command::new("git")
         .arg("--git-dir")
