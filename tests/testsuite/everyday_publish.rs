@@ -80,18 +80,23 @@ fn build_refuses_a_split_whose_columns_the_other_splits_lack() {
         "{}",
         stderr(&output)
     );
+    verify_and_read_both_splits(&env, &clone, "train-lang.jsonl", "test-lang.jsonl");
+}
+
+/// `verify` passes and `datasets` reads train and test back as the files `train` and `test`.
+fn verify_and_read_both_splits(env: &TestEnv, clone: &Path, train: &str, test: &str) {
     let output = env
         .hf_relay()
         .args(["verify", "--dir"])
-        .arg(&clone)
+        .arg(clone)
         .output()
         .unwrap();
     assert_success(&output);
     check_with_python(
-        &clone,
+        clone,
         &[
-            ("train", vec![env.path().join("train-lang.jsonl")]),
-            ("test", vec![env.path().join("test-lang.jsonl")]),
+            ("train", vec![env.path().join(train)]),
+            ("test", vec![env.path().join(test)]),
         ],
     );
 }
@@ -122,20 +127,7 @@ fn build_refuses_a_split_that_drops_a_column_the_other_splits_keep() {
         &["train-text.jsonl", "--split", "test=test-text.jsonl"],
     );
     assert_success(&output);
-    let output = env
-        .hf_relay()
-        .args(["verify", "--dir"])
-        .arg(&clone)
-        .output()
-        .unwrap();
-    assert_success(&output);
-    check_with_python(
-        &clone,
-        &[
-            ("train", vec![env.path().join("train-text.jsonl")]),
-            ("test", vec![env.path().join("test-text.jsonl")]),
-        ],
-    );
+    verify_and_read_both_splits(&env, &clone, "train-text.jsonl", "test-text.jsonl");
 }
 
 #[test]
