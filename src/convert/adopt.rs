@@ -409,6 +409,7 @@ pub fn convert(job: &Conversion) -> Result<Converted, ConvertError> {
                 num_examples: 0,
                 num_bytes: 0,
                 skipped_shards: 0,
+                skipped_rows: 0,
                 row_hashes: Some(Vec::new()),
             };
             for (index, footer) in split_footers.iter().enumerate() {
@@ -490,11 +491,7 @@ pub fn convert(job: &Conversion) -> Result<Converted, ConvertError> {
             return Err(error);
         }
     };
-    // Arrow-row encodings depend on the column types: hashes of another schema never match.
-    let row_hash_kind = format!(
-        "xxh3-128 of each row's arrow-row encoding, schema {}",
-        hex(&Sha256::digest(format!("{:?}", schema.fields()).as_bytes()))
-    );
+    let row_hash_kind = super::row_hash::kind(&schema);
     Ok(Converted {
         row_hash_kind,
         schema,

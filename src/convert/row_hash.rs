@@ -1,13 +1,28 @@
 //! A row of an Arrow batch hashed through its `arrow-row` encoding: the encoding's size and
-//! XXH3-128 place a rewritten Parquet file's shard boundaries (`adopt`), and the hash aligns
-//! two versions' rows (`inspect::rowdiff`), so both read rows the same way.
+//! XXH3-128 place a rewritten Parquet file's shard boundaries (`adopt`), the hash aligns two
+//! versions' rows (`inspect::rowdiff`), and every build records it per row for the next
+//! build's row delta, so all three read rows the same way: by value, whatever text or file
+//! they came from.
+
+use std::path::Path;
 
 use arrow_array::RecordBatch;
 use arrow_row::{RowConverter, SortField};
-use arrow_schema::{ArrowError, Schema};
+use arrow_schema::{ArrowError, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use sha2::{Digest, Sha256};
 
 pub struct RowHasher {
     converter: RowConverter,
+}
+
+/// What the hashes of rows of `schema` are, for the record: arrow-row encodings depend on the
+/// column types, so hashes of another schema are never compared.
+pub fn kind(schema: &Schema) -> String {
+    format!(
+        "xxh3-128 of each row's arrow-row encoding, schema {}",
+        super::shards::hex(&Sha256::digest(format!("{:?}", schema.fields()).as_bytes()))
+    )
 }
 
 impl RowHasher {
@@ -34,4 +49,20 @@ impl RowHasher {
         }
         Ok((sizes, hashes))
     }
+}
+
+/// The row hashes of a Parquet file of ours, read as rows of `schema` (the schema it was
+/// written with).
+pub fn hash_parquet_file(path: &Path, schema: &SchemaRef) -> anyhow::Result<Vec<u128>> {
+    let file = std::fs::File::open(path)?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)?
+        .with_batch_size(8192)
+        .build()?;
+    let hasher = RowHasher::new(schema)?;
+    let mut hashes = Vec::new();
+    for batch in reader {
+        let batch = RecordBatch::try_new(schema.clone(), batch?.columns().to_vec())?;
+        hashes.extend(hasher.hash(&batch)?.1);
+    }
+    Ok(hashes)
 }

@@ -244,6 +244,64 @@ fn without_the_recorded_row_hashes_a_build_says_no_delta_and_the_next_one_does_a
     );
 }
 
+/// `rows` as Python's `json.dumps` writes them: the same values in other text.
+fn spaced_jsonl(rows: &[Value]) -> String {
+    jsonl(rows).replace("\":", "\": ").replace(",\"", ", \"")
+}
+
+#[test]
+fn rows_are_compared_by_value_not_by_the_text_of_their_lines() {
+    let env = TestEnv::new();
+    let data = Dataset::new(&env, env.init("data"));
+    let mut train = rows(0..TRAIN_ROWS);
+    let test = rows(10_000..10_000 + TEST_ROWS);
+    data.build(&env, &train, &test, &[]);
+
+    // The same file written again by another tool (`json.dumps` spacing), with one field of
+    // one row edited: every line differs, one row does — as `diff` counts it.
+    train[321]["score"] = json!(7.5);
+    std::fs::write(&data.train, spaced_jsonl(&train)).unwrap();
+    std::fs::write(&data.test, spaced_jsonl(&test)).unwrap();
+    let split = format!("test={}", data.test.display());
+    let args = [
+        data.train.to_str().unwrap(),
+        "--split",
+        &split,
+        "--max-shard-size",
+        "40KB",
+    ];
+    assert_success(&run_build(&env, &data.clone, &args));
+    assert_eq!(
+        rows_line(&env, &data.clone).as_deref(),
+        Some("Rows: train +0 -0 ~1, test +0 -0 ~0")
+    );
+    let output = env
+        .hf_relay()
+        .args(["diff", "--dir"])
+        .arg(&data.clone)
+        .args(["HEAD~1", "HEAD", "--stat"])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let diff = stdout(&output);
+    assert!(
+        diff.contains("; 1 row changed, 0 rows added, 0 removed\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("rows: the same, only the shards' encoding differs"),
+        "{diff}"
+    );
+
+    // Edited again in the compact text: the rows taken unchanged keep their values' hashes.
+    train[10]["score"] = json!(8.5);
+    data.build(&env, &train, &test, &[]);
+    assert_eq!(
+        rows_line(&env, &data.clone).as_deref(),
+        Some("Rows: train +0 -0 ~1, test +0 -0 ~0")
+    );
+}
+
 /// `log --oneline` with what changes from run to run masked: commit ids (`[ID]`) and the date
 /// of the Hub's first commit (`[TODAY]`; hf-relay's commits have the sealed fixed date).
 fn masked_oneline(env: &TestEnv, clone: &Path) -> String {

@@ -6,14 +6,20 @@
 //!
 //! ```text
 //! hf-relay row hashes 1
-//! xxh3-128 of each JSONL line          <- what was hashed (see Converted::row_hash_kind)
+//! xxh3-128 of each row's arrow-row …   <- what was hashed (see Converted::row_hash_kind)
 //! 3f1c…                                <- the split's committed shards (see `fingerprint`)
 //! 185000                               <- rows
 //! ```
 //!
+//! Rows are hashed by value (their arrow-row encoding, as `diff` compares them), so a file
+//! written again with other spacing or number formatting changes no row. The rows a build
+//! takes from the last one without decoding them (the unchanged start, see
+//! `convert::prefix`) keep the hashes recorded for them.
+//!
 //! It counts only while HEAD holds the very shards it was recorded for, and only against row
 //! hashes of the same kind; a file that is missing, stale, truncated or of another kind means
-//! the delta is not known, and the build's message says nothing of it.
+//! the delta is not known, and the build's message says nothing of it. The hashes of rows
+//! taken unread are then read from their shards once, so the next build knows its delta.
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +28,9 @@ use sha2::{Digest, Sha256};
 use super::head::HeadState;
 use super::next_state::{SplitSummary, shard_files_of};
 use super::plan::BuildPlan;
-use crate::convert::Converted;
+use arrow_schema::SchemaRef;
+
+use crate::convert::{Converted, SplitOutput};
 use crate::inspect::align::RowDelta;
 use crate::repo::LocalClone;
 use crate::repo::state::ROW_HASHES;
@@ -60,27 +68,68 @@ fn head_fingerprint(head: &HeadState, data_dir: &str, split: &str) -> Option<Str
     Some(fingerprint(shards?))
 }
 
-/// Sets each split's row delta against HEAD, where both sides' row hashes are known.
+/// Every split's row hashes, whole (`None` where one row's is not known).
+pub struct SplitHashes(Vec<Option<Vec<u128>>>);
+
+/// Sets each split's row delta against HEAD, where both sides' row hashes are known, and
+/// returns every split's row hashes for [`record_build`].
 pub fn add_deltas(
     clone: &LocalClone,
     head: &HeadState,
     plan: &BuildPlan,
-    converted: &Converted,
+    converted: &mut Converted,
     summaries: &mut [SplitSummary],
-) {
-    for (summary, split) in summaries.iter_mut().zip(&converted.splits) {
-        summary.rows_delta = split.row_hashes.as_ref().and_then(|new| {
-            let old = previous(
-                clone,
-                head,
-                &plan.config_name,
-                &plan.data_dir,
-                &split.name,
-                &converted.row_hash_kind,
-            )?;
-            Some(RowDelta::between(&old, new))
-        });
+) -> SplitHashes {
+    let mut whole = Vec::with_capacity(converted.splits.len());
+    for (summary, split) in summaries.iter_mut().zip(&mut converted.splits) {
+        let old = previous(
+            clone,
+            head,
+            &plan.config_name,
+            &plan.data_dir,
+            &split.name,
+            &converted.row_hash_kind,
+        );
+        let new = split
+            .row_hashes
+            .take()
+            .and_then(|decoded| with_skipped(split, old.as_deref(), &converted.schema, decoded));
+        summary.rows_delta = old
+            .as_ref()
+            .zip(new.as_ref())
+            .map(|(old, new)| RowDelta::between(old, new));
+        whole.push(new);
     }
+    SplitHashes(whole)
+}
+
+/// The split's row hashes, whole: those of the rows taken unread from the last build (as
+/// recorded for it, or else read from their shards), then `decoded`.
+fn with_skipped(
+    split: &SplitOutput,
+    old: Option<&[u128]>,
+    schema: &SchemaRef,
+    decoded: Vec<u128>,
+) -> Option<Vec<u128>> {
+    let skipped = usize::try_from(split.skipped_rows).ok()?;
+    if skipped == 0 {
+        return Some(decoded);
+    }
+    let mut whole = match old {
+        Some(old) if old.len() >= skipped => old[..skipped].to_vec(),
+        _ => {
+            let mut read = Vec::with_capacity(skipped);
+            for shard in &split.shards[..split.skipped_shards] {
+                read.extend(crate::convert::row_hash::hash_parquet_file(&shard.path, schema).ok()?);
+            }
+            if read.len() != skipped {
+                return None;
+            }
+            read
+        }
+    };
+    whole.extend(decoded);
+    Some(whole)
 }
 
 /// Records the row hashes of the splits a build committed (as `summaries` name their shards).
@@ -90,9 +139,10 @@ pub fn record_build(
     plan: &BuildPlan,
     converted: &Converted,
     summaries: &[SplitSummary],
+    hashes: SplitHashes,
 ) {
-    for (split, summary) in converted.splits.iter().zip(summaries) {
-        let Some(hashes) = &split.row_hashes else {
+    for ((split, summary), hashes) in converted.splits.iter().zip(summaries).zip(hashes.0) {
+        let Some(hashes) = hashes else {
             forget(clone, &plan.config_name, &split.name);
             continue;
         };
@@ -107,7 +157,7 @@ pub fn record_build(
             &split.name,
             &converted.row_hash_kind,
             shards,
-            hashes,
+            &hashes,
         );
         if recorded.is_err() {
             forget(clone, &plan.config_name, &split.name);
