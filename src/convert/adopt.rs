@@ -409,7 +409,6 @@ pub fn convert(job: &Conversion) -> Result<Converted, ConvertError> {
                 num_examples: 0,
                 num_bytes: 0,
                 skipped_shards: 0,
-                skipped_rows: 0,
                 row_hashes: Some(Vec::new()),
             };
             for (index, footer) in split_footers.iter().enumerate() {

@@ -81,11 +81,8 @@ pub struct SplitOutput {
     /// The first shards, taken from the last build without decoding their rows (see
     /// [`prefix`]).
     pub skipped_shards: usize,
-    /// The rows in them: none of the rows' values were read.
-    pub skipped_rows: u64,
-    /// The value hash of every row after the first `skipped_rows`, in order (of the kind
-    /// [`Converted::row_hash_kind`] names), when each was hashed. With the hashes of the rows
-    /// skipped (the last build's), what the next build's row delta compares with.
+    /// Every row's hash, in order (of the kind [`Converted::row_hash_kind`] names), when
+    /// every row was hashed: what the next build's row delta compares with.
     pub row_hashes: Option<Vec<u128>>,
 }
 
@@ -142,6 +139,8 @@ pub fn convert(conversion: &Conversion) -> Result<Converted, ConvertError> {
 
 /// The row hashes of JSONL inputs: the XXH3-128 of each line, as decoding and [`prefix`] hash
 /// them.
+pub const LINE_HASHES: &str = "xxh3-128 of each JSONL line";
+
 /// What the bytes of a shard depend on besides its rows.
 pub(crate) fn format_key(
     schema: &SchemaRef,

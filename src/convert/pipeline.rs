@@ -147,7 +147,6 @@ fn converted(
 ) -> Converted {
     let (schema, features) = arrow_schema(root);
     Converted {
-        row_hash_kind: super::row_hash::kind(&schema),
         checkpoints,
         format_key: format_key(&schema, &features, job.options),
         schema,
@@ -159,6 +158,7 @@ fn converted(
             .zip(digests)
             .collect(),
         rewritten: Vec::new(),
+        row_hash_kind: super::LINE_HASHES.to_string(),
     }
 }
 
@@ -237,7 +237,7 @@ fn write_splits(
         .reusing(previous.for_split(split.name, &key));
         let mut out = SplitWrite {
             writer,
-            row_hashes: Some(Vec::new()),
+            row_hashes: Vec::new(),
             num_examples: 0,
             num_bytes: 0,
             misfit: None,
@@ -349,8 +349,11 @@ fn write_splits(
             num_examples,
             num_bytes,
             skipped_shards: prefix.shards,
-            skipped_rows: prefix.rows_taken,
-            row_hashes,
+            row_hashes: Some({
+                let mut hashes = std::mem::take(&mut prefix.hashes_taken);
+                hashes.extend(row_hashes);
+                hashes
+            }),
         });
     }
     Ok(Pass::Complete { outputs, digests })
@@ -359,8 +362,8 @@ fn write_splits(
 /// The writing of one split's decoded chunks.
 struct SplitWrite<'a> {
     writer: shards::ShardWriter,
-    /// The value hashes of the rows written, in order, while every row's is known.
-    row_hashes: Option<Vec<u128>>,
+    /// The line hashes of the rows written, in order.
+    row_hashes: Vec<u128>,
     num_examples: u64,
     num_bytes: u64,
     /// The index (over all inputs) of the first chunk that did not fit the guessed schema.
@@ -380,20 +383,14 @@ impl SplitWrite<'_> {
 
     /// Writes the rows of the split's chunk `index`.
     fn put(&mut self, index: usize, decoded: Decoded) -> Result<Flow, ConvertError> {
-        let Decoded::Batch(batch, row_bytes, line_hashes, value_hashes) = decoded else {
+        let Decoded::Batch(batch, row_bytes, row_hashes) = decoded else {
             self.misfit = Some(self.chunks_before + index);
             return Ok(Flow::Stop);
         };
         self.num_examples += row_bytes.len() as u64;
         self.num_bytes += row_bytes.iter().sum::<u64>();
-        self.row_hashes = match (self.row_hashes.take(), value_hashes) {
-            (Some(mut all), Some(hashes)) => {
-                all.extend(hashes);
-                Some(all)
-            }
-            _ => None,
-        };
-        let written = self.writer.write(&batch, &row_bytes, &line_hashes);
+        self.row_hashes.extend_from_slice(&row_hashes);
+        let written = self.writer.write(&batch, &row_bytes, &row_hashes);
         written.map_err(|e| self.write_error(e))?;
         Ok(Flow::Continue)
     }
@@ -431,10 +428,8 @@ fn total_size(files: &[Source]) -> u64 {
 }
 
 enum Decoded {
-    /// The rows, their size estimates, their line hashes (which place shard boundaries and
-    /// find the unchanged start, see [`super::prefix`]) and their value hashes (which the row
-    /// delta compares, see [`super::row_hash`]; `None` if the rows cannot be hashed).
-    Batch(RecordBatch, Vec<u64>, Vec<u128>, Option<Vec<u128>>),
+    /// The rows, their size estimates and their line hashes.
+    Batch(RecordBatch, Vec<u64>, Vec<u128>),
     /// Only the line hashes (see [`super::prefix`]).
     Lines(Vec<u128>),
     /// A line does not fit the guessed schema.
@@ -476,10 +471,6 @@ fn decode_chunk(
         }
     }
     LAST_BATCH.set((schema_id, builder.capacities()));
-    let (batch, row_bytes, line_hashes) = builder.finish();
-    let value_hashes = super::row_hash::RowHasher::new(schema)
-        .and_then(|hasher| hasher.hash(&batch))
-        .ok()
-        .map(|(_, hashes)| hashes);
-    Ok(Decoded::Batch(batch, row_bytes, line_hashes, value_hashes))
+    let (batch, row_bytes, row_hashes) = builder.finish();
+    Ok(Decoded::Batch(batch, row_bytes, row_hashes))
 }

@@ -42,6 +42,10 @@ pub struct Prefix<'a> {
     pub shards: usize,
     pub rows_taken: u64,
     pub bytes_taken: u64,
+    /// The line hashes of the rows taken, in order (the split's row hashes start with them,
+    /// see [`super::SplitOutput::row_hashes`]), and of the lines compared since.
+    pub hashes_taken: Vec<u128>,
+    compared: Vec<u128>,
 }
 
 /// Whether a record can start the walk's next step (older records lack what it needs).
@@ -70,6 +74,8 @@ impl<'a> Prefix<'a> {
             shards: 0,
             rows_taken: 0,
             bytes_taken: 0,
+            hashes_taken: Vec::new(),
+            compared: Vec::new(),
         }
     }
 
@@ -104,6 +110,7 @@ impl<'a> Prefix<'a> {
             }
             self.rows += 1;
             self.lines.update(hash.to_le_bytes());
+            self.compared.push(hash);
             let record = &self.chain[self.next].0;
             if self.rows < record.num_rows {
                 continue;
@@ -145,6 +152,8 @@ impl<'a> Prefix<'a> {
         self.shards += 1;
         self.rows_taken += record.num_rows;
         self.bytes_taken += record.num_bytes;
+        // The lines compared since the last shard taken are exactly this shard's rows.
+        self.hashes_taken.append(&mut self.compared);
         Ok(())
     }
 
@@ -214,21 +223,21 @@ mod tests {
                 .unwrap();
             if let Some(held) = ended {
                 let first = held.first().map(|h| (h.index, h.skip));
-                check_rows_taken(&prefix, records);
+                check_hashes_taken(&prefix, records);
                 return (prefix.shards, first);
             }
         }
-        check_rows_taken(&prefix, records);
+        check_hashes_taken(&prefix, records);
         (prefix.shards, None)
     }
 
-    /// The rows counted as taken are those of the shards taken.
-    fn check_rows_taken(prefix: &Prefix, records: &[(&[u128], Cut)]) {
-        let expected: usize = records[..prefix.shards]
+    /// The hashes kept for the rows taken are those of the shards taken, in order.
+    fn check_hashes_taken(prefix: &Prefix, records: &[(&[u128], Cut)]) {
+        let expected: Vec<u128> = records[..prefix.shards]
             .iter()
-            .map(|(lines, _)| lines.len())
-            .sum();
-        assert_eq!(prefix.rows_taken, expected as u64);
+            .flat_map(|(lines, _)| lines.iter().copied())
+            .collect();
+        assert_eq!(prefix.hashes_taken, expected);
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! A row of an Arrow batch hashed through its `arrow-row` encoding: the encoding's size and
-//! XXH3-128 place a rewritten Parquet file's shard boundaries (`adopt`), the hash aligns two
-//! versions' rows (`inspect::rowdiff`), and every build records it per row for the next
-//! build's row delta, so all three read rows the same way: by value, whatever text or file
-//! they came from.
+//! XXH3-128 place a rewritten Parquet file's shard boundaries (`adopt`), and the hash aligns
+//! two versions' rows (`inspect::rowdiff`, and the rows `build`'s row delta must read), so
+//! they all compare rows the same way: by value, whatever text or file they came from.
 
+use std::ops::Range;
 use std::path::Path;
 
 use arrow_array::RecordBatch;
 use arrow_row::{RowConverter, SortField};
-use arrow_schema::{ArrowError, Schema, SchemaRef};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use arrow_schema::{ArrowError, Schema};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection};
 use sha2::{Digest, Sha256};
 
 pub struct RowHasher {
@@ -51,18 +51,34 @@ impl RowHasher {
     }
 }
 
-/// The row hashes of a Parquet file of ours, read as rows of `schema` (the schema it was
-/// written with).
-pub fn hash_parquet_file(path: &Path, schema: &SchemaRef) -> anyhow::Result<Vec<u128>> {
+/// The rows of a Parquet file, from its footer.
+pub fn parquet_rows(path: &Path) -> anyhow::Result<usize> {
     let file = std::fs::File::open(path)?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)?
-        .with_batch_size(8192)
+    let metadata = super::parquet_bounds::load(&file).map_err(anyhow::Error::msg)?;
+    Ok(usize::try_from(
+        metadata.metadata().file_metadata().num_rows(),
+    )?)
+}
+
+/// The row hashes of the rows `ranges` (sorted, not overlapping, by row index) of a Parquet
+/// file, in order. Only the row groups holding them are decoded.
+pub fn hash_parquet_rows(path: &Path, ranges: &[Range<usize>]) -> anyhow::Result<Vec<u128>> {
+    let file = std::fs::File::open(path)?;
+    let metadata = super::parquet_bounds::load(&file).map_err(anyhow::Error::msg)?;
+    let rows = usize::try_from(metadata.metadata().file_metadata().num_rows())?;
+    let selection = RowSelection::from_consecutive_ranges(ranges.iter().cloned(), rows);
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
+        .with_batch_size(1024)
+        .with_row_selection(selection)
         .build()?;
-    let hasher = RowHasher::new(schema)?;
-    let mut hashes = Vec::new();
+    let mut hasher: Option<RowHasher> = None;
+    let mut hashes = Vec::with_capacity(ranges.iter().map(ExactSizeIterator::len).sum());
     for batch in reader {
-        let batch = RecordBatch::try_new(schema.clone(), batch?.columns().to_vec())?;
-        hashes.extend(hasher.hash(&batch)?.1);
+        let batch = batch?;
+        if hasher.is_none() {
+            hasher = Some(RowHasher::new(&batch.schema())?);
+        }
+        hashes.extend(hasher.as_ref().expect("made above").hash(&batch)?.1);
     }
     Ok(hashes)
 }

@@ -9,6 +9,7 @@
 //! instead.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 use similar::{Algorithm, DiffOp};
@@ -108,6 +109,65 @@ impl RowDelta {
         delta
     }
 
+    /// The delta between a split's old and new row hashes when they hash more than a row's
+    /// values (the text of JSONL lines): rows whose hashes match are the same rows; where
+    /// removed and added rows meet in the alignment (rows that may only have been written
+    /// differently), `values` gives those rows' value hashes (old and new, by ranges of row
+    /// indexes, in order), which are aligned again. `None` when `values` cannot tell.
+    pub fn between_by_value(
+        old: &[u128],
+        new: &[u128],
+        values: impl FnOnce(&[Range<usize>], &[Range<usize>]) -> Option<(Vec<u128>, Vec<u128>)>,
+    ) -> Option<RowDelta> {
+        let start = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+        let (old_rest, new_rest) = (&old[start..], &new[start..]);
+        let end = old_rest
+            .iter()
+            .rev()
+            .zip(new_rest.iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let old_end = old.len() - end;
+        let new_end = new.len() - end;
+        let mut delta = RowDelta::default();
+        // Runs with rows on both sides, to be compared by value.
+        let mut both: Vec<(Range<usize>, Range<usize>)> = Vec::new();
+        match align(&old[start..old_end], &new[start..new_end]) {
+            Aligned::Wholesale { .. } => both.push((start..old_end, start..new_end)),
+            Aligned::Ops(ops) => {
+                for op in ops {
+                    let (removed, added) = (op.old_range(), op.new_range());
+                    if removed.is_empty() || added.is_empty() {
+                        delta.removed += removed.len() as u64;
+                        delta.added += added.len() as u64;
+                    } else {
+                        both.push((
+                            start + removed.start..start + removed.end,
+                            start + added.start..start + added.end,
+                        ));
+                    }
+                }
+            }
+        }
+        if both.is_empty() {
+            return Some(delta);
+        }
+        let (old_ranges, new_ranges): (Vec<_>, Vec<_>) = both.iter().cloned().unzip();
+        let (old_values, new_values) = values(&old_ranges, &new_ranges)?;
+        let (mut old_at, mut new_at) = (0, 0);
+        for (removed, added) in both {
+            let old_run = old_values.get(old_at..old_at + removed.len())?;
+            let new_run = new_values.get(new_at..new_at + added.len())?;
+            old_at += removed.len();
+            new_at += added.len();
+            let run = RowDelta::between(old_run, new_run);
+            delta.added += run.added;
+            delta.removed += run.removed;
+            delta.changed += run.changed;
+        }
+        (old_at == old_values.len() && new_at == new_values.len()).then_some(delta)
+    }
+
     /// `+3 -0 ~1`.
     pub fn short(&self) -> String {
         format!("+{} -{} ~{}", self.added, self.removed, self.changed)
@@ -204,6 +264,43 @@ mod tests {
         assert_eq!(delta(&old, &all), (0, 0, 5000));
         assert_eq!(delta(&old, &old), (0, 0, 0));
         assert_eq!(delta(&[], &old[..3]), (3, 0, 0));
+    }
+
+    #[test]
+    fn rows_written_in_other_text_are_compared_by_their_values() {
+        // Line hashes: row 2 and row 4 were written in other text, row 4 also changed, and
+        // a row was added at the end; values: 2 and 20 are the same row.
+        let (old, new) = ([1, 2, 3, 4], [1, 20, 3, 40, 5]);
+        let value = |line: u128| match line {
+            20 => 2,
+            40 => 41,
+            other => other,
+        };
+        let mut asked = Vec::new();
+        let delta = RowDelta::between_by_value(&old, &new, |old_rows, new_rows| {
+            asked.push((old_rows.to_vec(), new_rows.to_vec()));
+            let read = |rows: &[Range<usize>], side: &[u128]| -> Vec<u128> {
+                rows.iter()
+                    .flat_map(|r| side[r.clone()].iter().map(|&h| value(h)))
+                    .collect()
+            };
+            Some((read(old_rows, &old), read(new_rows, &new)))
+        });
+        assert_eq!(
+            delta,
+            Some(RowDelta {
+                added: 1,
+                removed: 0,
+                changed: 1
+            })
+        );
+        // Only the runs with rows on both sides were read, once.
+        assert_eq!(asked, vec![(vec![1..2, 3..4], vec![1..2, 3..5])]);
+        // Rows that cannot be read: not known.
+        assert_eq!(RowDelta::between_by_value(&old, &new, |_, _| None), None);
+        // Nothing to read: no call.
+        let delta = RowDelta::between_by_value(&[1, 2], &[1, 2, 3], |_, _| panic!("read"));
+        assert_eq!(delta.map(|d| d.short()), Some("+1 -0 ~0".to_string()));
     }
 
     #[test]

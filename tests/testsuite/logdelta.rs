@@ -293,7 +293,8 @@ fn rows_are_compared_by_value_not_by_the_text_of_their_lines() {
         "{diff}"
     );
 
-    // Edited again in the compact text: the rows taken unchanged keep their values' hashes.
+    // Written back in the compact text, with another field edited: again every line
+    // differs, and one row does.
     train[10]["score"] = json!(8.5);
     data.build(&env, &train, &test, &[]);
     assert_eq!(

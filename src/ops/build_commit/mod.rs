@@ -102,7 +102,7 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     });
     bar.finish();
     drop(bar);
-    let mut converted = converted?;
+    let converted = converted?;
     for (file, reason) in &converted.rewritten {
         reporter.status(&format!(
             "Rewrote {} with hf-relay's shard writer: {reason}",
@@ -126,8 +126,7 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     }
 
     let mut state = next_state(&head, &repo_id, &plan, &converted)?;
-    let row_hashes =
-        row_hashes::add_deltas(&clone, &head, &plan, &mut converted, &mut state.splits);
+    row_hashes::add_deltas(&clone, &head, &plan, &converted, &mut state.splits);
     // `verify` and `push` would refuse the commit, and `datasets` could not read the config.
     if let Some(misfit) = &state.misfit {
         return Err(misfit.error().into());
@@ -199,7 +198,7 @@ pub fn build(options: &BuildOptions, reporter: &dyn Reporter) -> anyhow::Result<
     let digests = converted.inputs.iter().map(|(_, d)| d.clone()).collect();
     let _ = cache::record(&clone, &plan, digests);
     let _ = records::record(&clone, &shard_records);
-    row_hashes::record_build(&clone, &plan, &converted, &splits, row_hashes);
+    row_hashes::record_build(&clone, &plan, &converted, &splits);
     Ok(BuildOutcome {
         repo_id,
         commit,

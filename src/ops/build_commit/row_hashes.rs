@@ -6,20 +6,20 @@
 //!
 //! ```text
 //! hf-relay row hashes 1
-//! xxh3-128 of each row's arrow-row …   <- what was hashed (see Converted::row_hash_kind)
+//! xxh3-128 of each JSONL line          <- what was hashed (see Converted::row_hash_kind)
 //! 3f1c…                                <- the split's committed shards (see `fingerprint`)
 //! 185000                               <- rows
 //! ```
 //!
-//! Rows are hashed by value (their arrow-row encoding, as `diff` compares them), so a file
-//! written again with other spacing or number formatting changes no row. The rows a build
-//! takes from the last one without decoding them (the unchanged start, see
-//! `convert::prefix`) keep the hashes recorded for them.
+//! For JSONL the hashes are of each line's text, which the build computes anyway: rows whose
+//! lines are the same are the same rows. Where the alignment pairs removed and added rows
+//! (rows that may only be written differently: other spacing, `1.0` for `1`), those rows alone
+//! are read back from the old and new shards and compared by value, as `diff` compares them,
+//! so the counts are `diff`'s; an edit of one row reads the row groups of two rows.
 //!
 //! It counts only while HEAD holds the very shards it was recorded for, and only against row
 //! hashes of the same kind; a file that is missing, stale, truncated or of another kind means
-//! the delta is not known, and the build's message says nothing of it. The hashes of rows
-//! taken unread are then read from their shards once, so the next build knows its delta.
+//! the delta is not known, and the build's message says nothing of it.
 
 use std::path::{Path, PathBuf};
 
@@ -28,11 +28,12 @@ use sha2::{Digest, Sha256};
 use super::head::HeadState;
 use super::next_state::{SplitSummary, shard_files_of};
 use super::plan::BuildPlan;
-use arrow_schema::SchemaRef;
+use std::ops::Range;
 
-use crate::convert::{Converted, SplitOutput};
+use crate::convert::{Converted, row_hash};
 use crate::inspect::align::RowDelta;
 use crate::repo::LocalClone;
+use crate::repo::lfs;
 use crate::repo::state::ROW_HASHES;
 
 const MAGIC: &str = "hf-relay row hashes 1";
@@ -68,68 +69,87 @@ fn head_fingerprint(head: &HeadState, data_dir: &str, split: &str) -> Option<Str
     Some(fingerprint(shards?))
 }
 
-/// Every split's row hashes, whole (`None` where one row's is not known).
-pub struct SplitHashes(Vec<Option<Vec<u128>>>);
-
-/// Sets each split's row delta against HEAD, where both sides' row hashes are known, and
-/// returns every split's row hashes for [`record_build`].
+/// Sets each split's row delta against HEAD, where both sides' row hashes are known.
 pub fn add_deltas(
     clone: &LocalClone,
     head: &HeadState,
     plan: &BuildPlan,
-    converted: &mut Converted,
+    converted: &Converted,
     summaries: &mut [SplitSummary],
-) -> SplitHashes {
-    let mut whole = Vec::with_capacity(converted.splits.len());
-    for (summary, split) in summaries.iter_mut().zip(&mut converted.splits) {
-        let old = previous(
-            clone,
-            head,
-            &plan.config_name,
-            &plan.data_dir,
-            &split.name,
-            &converted.row_hash_kind,
-        );
-        let new = split
-            .row_hashes
-            .take()
-            .and_then(|decoded| with_skipped(split, old.as_deref(), &converted.schema, decoded));
-        summary.rows_delta = old
-            .as_ref()
-            .zip(new.as_ref())
-            .map(|(old, new)| RowDelta::between(old, new));
-        whole.push(new);
+) {
+    for (summary, split) in summaries.iter_mut().zip(&converted.splits) {
+        summary.rows_delta = split.row_hashes.as_ref().and_then(|new| {
+            let old = previous(
+                clone,
+                head,
+                &plan.config_name,
+                &plan.data_dir,
+                &split.name,
+                &converted.row_hash_kind,
+            )?;
+            if converted.row_hash_kind != crate::convert::LINE_HASHES {
+                // Hashes of values already.
+                return Some(RowDelta::between(&old, new));
+            }
+            RowDelta::between_by_value(&old, new, |old_rows, new_rows| {
+                let old_shards = head_shard_files(clone, head, &plan.data_dir, &split.name)?;
+                if old_shards.iter().map(|(_, rows)| rows).sum::<usize>() != old.len() {
+                    return None;
+                }
+                let new_shards: Vec<(PathBuf, usize)> = split
+                    .shards
+                    .iter()
+                    .map(|shard| Some((shard.path.clone(), usize::try_from(shard.num_rows).ok()?)))
+                    .collect::<Option<_>>()?;
+                Some((
+                    value_hashes(&old_shards, old_rows)?,
+                    value_hashes(&new_shards, new_rows)?,
+                ))
+            })
+        });
     }
-    SplitHashes(whole)
 }
 
-/// The split's row hashes, whole: those of the rows taken unread from the last build (as
-/// recorded for it, or else read from their shards), then `decoded`.
-fn with_skipped(
-    split: &SplitOutput,
-    old: Option<&[u128]>,
-    schema: &SchemaRef,
-    decoded: Vec<u128>,
-) -> Option<Vec<u128>> {
-    let skipped = usize::try_from(split.skipped_rows).ok()?;
-    if skipped == 0 {
-        return Some(decoded);
-    }
-    let mut whole = match old {
-        Some(old) if old.len() >= skipped => old[..skipped].to_vec(),
-        _ => {
-            let mut read = Vec::with_capacity(skipped);
-            for shard in &split.shards[..split.skipped_shards] {
-                read.extend(crate::convert::row_hash::hash_parquet_file(&shard.path, schema).ok()?);
-            }
-            if read.len() != skipped {
-                return None;
-            }
-            read
+/// The split's shards in HEAD, in row order: the LFS object of each and its rows.
+fn head_shard_files(
+    clone: &LocalClone,
+    head: &HeadState,
+    data_dir: &str,
+    split: &str,
+) -> Option<Vec<(PathBuf, usize)>> {
+    let mut paths: Vec<&String> = shard_files_of(&head.data_files, data_dir, split).collect();
+    paths.sort_unstable();
+    paths
+        .into_iter()
+        .map(|path| {
+            let stored = lfs::store_path(clone.repo.path(), &head.pointer(path)?.oid);
+            let rows = row_hash::parquet_rows(&stored).ok()?;
+            Some((stored, rows))
+        })
+        .collect()
+}
+
+/// The value hashes of the rows `ranges` (sorted row indexes over the whole split) of a split
+/// whose shards are `shards` (file and rows, in order).
+fn value_hashes(shards: &[(PathBuf, usize)], ranges: &[Range<usize>]) -> Option<Vec<u128>> {
+    let wanted: usize = ranges.iter().map(ExactSizeIterator::len).sum();
+    let mut hashes = Vec::with_capacity(wanted);
+    let mut first = 0;
+    for (path, rows) in shards {
+        let shard = first..first + rows;
+        let inside: Vec<Range<usize>> = ranges
+            .iter()
+            .filter_map(|range| {
+                let (start, end) = (range.start.max(shard.start), range.end.min(shard.end));
+                (start < end).then(|| start - first..end - first)
+            })
+            .collect();
+        if !inside.is_empty() {
+            hashes.extend(row_hash::hash_parquet_rows(path, &inside).ok()?);
         }
-    };
-    whole.extend(decoded);
-    Some(whole)
+        first = shard.end;
+    }
+    (hashes.len() == wanted).then_some(hashes)
 }
 
 /// Records the row hashes of the splits a build committed (as `summaries` name their shards).
@@ -139,10 +159,9 @@ pub fn record_build(
     plan: &BuildPlan,
     converted: &Converted,
     summaries: &[SplitSummary],
-    hashes: SplitHashes,
 ) {
-    for ((split, summary), hashes) in converted.splits.iter().zip(summaries).zip(hashes.0) {
-        let Some(hashes) = hashes else {
+    for (split, summary) in converted.splits.iter().zip(summaries) {
+        let Some(hashes) = &split.row_hashes else {
             forget(clone, &plan.config_name, &split.name);
             continue;
         };
@@ -157,7 +176,7 @@ pub fn record_build(
             &split.name,
             &converted.row_hash_kind,
             shards,
-            &hashes,
+            hashes,
         );
         if recorded.is_err() {
             forget(clone, &plan.config_name, &split.name);
