@@ -481,3 +481,55 @@ fn an_expired_cas_token_is_refreshed_on_the_hub_and_never_from_another_host() {
     }
     assert_eq!(foreign.requests(), Vec::<(String, String)>::new());
 }
+
+/// The CAS token is refreshed for the ref the push goes to, not main (a token scoped to main
+/// may be refused to a pull request's author): through the Hub's href, which the batch's ref
+/// names, and through hf-relay's own route when the href is on another host. The routes are
+/// huggingface_hub's: a branch by its name, `refs/pr/N` quoted, `None?create_pr=1` for a pull
+/// request the push opens after the upload.
+#[test]
+fn the_cas_token_is_refreshed_for_the_branch_or_pull_request_pushed_to() {
+    let cas = Cas::start();
+    let hub = TestHub::start();
+    let foreign = hf_relay_test_support::ForeignServer::start();
+    let env = TestEnv::new();
+    for (name, href) in [("viahref", None), ("fallback", Some(&foreign.url))] {
+        let href = href.map_or(String::new(), |url| {
+            format!(r#", "xet_href": "{url}/api/datasets/alice/{name}/xet-write-token/main""#)
+        });
+        hub.set_faults(&cas.faults(&format!(
+            r#""xet_expired_token": true, "xet_forget": true{href}"#
+        )));
+        let clone = env.init_on(&hub.url, name);
+        let steps: [&[&str]; 4] = [
+            &[],
+            &["--branch", "review/v1.0"],
+            &["--create-pr"],
+            &["--pr", "1"],
+        ];
+        for (seed, args) in steps.into_iter().enumerate() {
+            // New rows each time: new shards to upload.
+            let input = random_rows(&env, "rows.jsonl", 20, seed as u64);
+            assert_success(&run_build(&env, &clone, &[input.to_str().unwrap()]));
+            let output = push_command(&env, &clone).args(args).output().unwrap();
+            assert_success(&output);
+        }
+        let log = std::fs::read_to_string(hub.root.path().join("requests.log")).unwrap();
+        let prefix = format!("GET /api/datasets/alice/{name}/xet-write-token/");
+        let routes: Vec<&str> = log
+            .lines()
+            .filter_map(|line| line.split_once(&prefix).map(|(_, rest)| rest))
+            .collect();
+        assert_eq!(
+            routes,
+            [
+                "main 200",
+                "review%2Fv1.0 200",
+                "None?create_pr=1 200",
+                "refs%2Fpr%2F1 200"
+            ],
+            "{name}: {log}"
+        );
+    }
+    assert_eq!(foreign.requests(), Vec::<(String, String)>::new());
+}
