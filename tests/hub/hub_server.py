@@ -100,6 +100,8 @@ FAULT KEYS (faults.json; a missing file means no faults):
     xet_expired_token: true      the CAS token of a batch answer has already expired (the
                                  client must ask the token-refresh href for a new one)
     xet_href: URL                the token-refresh href of a batch answer
+    xet_cas_host: HOST:PORT      the CAS URL names this host (the Hub's own server under
+                                 another name) instead of the one the client asked
     validate_yaml_reject: TEXT   POST /api/validate-yaml -> 400 with this error, whatever
                                  the card (a Hub whose rules are ahead of our lists)
 
@@ -1091,6 +1093,9 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
 
     # ---- Xet (hub_xet.py)
     def xet_headers(self, base):
+        host = self.hub.faults().get("xet_cas_host")
+        if host:
+            base = f"{self.scheme}://{host}"
         return {"X-Xet-Cas-Url": f"{base}/xet-cas",
                 "X-Xet-Access-Token": self.hub.cas_token,
                 "X-Xet-Token-Expiration": str(int(time.time()) + 3600),

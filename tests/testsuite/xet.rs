@@ -380,13 +380,14 @@ fn ctrl_c_during_a_xet_upload_exits_130_and_moves_no_ref() {
     assert_eq!(remote_main(&hub, "sigint"), before, "the Hub's main moved");
 }
 
-/// A CA (`ca.pem`) and a certificate for `hub.test` (`cert.pem`, `key.pem`) made by trustme.
+/// A CA (`ca.pem`) and a certificate for `hub.test` and `127.0.0.1` (`cert.pem`, `key.pem`)
+/// made by trustme.
 fn make_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let script = r#"
 import sys, trustme
 out = sys.argv[1]
 ca = trustme.CA()
-cert = ca.issue_cert("hub.test")
+cert = ca.issue_cert("hub.test", "127.0.0.1")
 ca.cert_pem.write_to_path(out + "/ca.pem")
 cert.private_key_pem.write_to_path(out + "/key.pem")
 for blob in cert.cert_chain_pems:
@@ -450,6 +451,73 @@ fn xet_uploads_trust_requests_ca_bundle_and_go_through_https_proxy() {
             .all(|line| line == &format!("CONNECT hub.test:{port} HTTP/1.1")),
         "{lines:#?}"
     );
+}
+
+/// `NO_PROXY` holds on the Xet path as on the others: the Hub (`hub.test`, which only the
+/// proxy resolves) goes through `HTTPS_PROXY`, the CAS (the same server named `127.0.0.1`)
+/// does not when `NO_PROXY` names it, and does when it does not (hf-xet's reqwest exempts
+/// no loopback address of its own, as curl).
+#[test]
+fn no_proxy_naming_the_cas_keeps_xet_uploads_off_the_proxy() {
+    let cas = Cas::start();
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_ca(certs.path());
+    let hub = TestHub::start_with_args(&[
+        std::ffi::OsStr::new("--tls-cert"),
+        cert.as_os_str(),
+        std::ffi::OsStr::new("--tls-key"),
+        key.as_os_str(),
+    ]);
+    let port = hub.url.rsplit(':').next().unwrap().to_string();
+    hub.set_faults(&cas.faults(&format!(
+        r#""xet_forget": true, "xet_cas_host": "127.0.0.1:{port}""#
+    )));
+    let proxy = Proxy::start(&["--map", "hub.test=127.0.0.1"]);
+    let env = TestEnv::new();
+    let through_hub = format!("CONNECT hub.test:{port} HTTP/1.1");
+    let through_cas = format!("CONNECT 127.0.0.1:{port} HTTP/1.1");
+    for (name, no_proxy) in [
+        ("direct", Some("example.org, 127.0.0.1")),
+        ("proxied", None),
+    ] {
+        let output = env
+            .hf_relay()
+            .args(["init", &format!("alice/{name}")])
+            .args(["--endpoint", &format!("https://hub.test:{port}")])
+            .output()
+            .unwrap();
+        assert_success(&output);
+        let clone = env.path().join(name);
+        assert_success(&run_build(&env, &clone, &[friction(1).to_str().unwrap()]));
+        let posts_before = cas_requests(&hub)
+            .iter()
+            .filter(|(_, r)| r.starts_with("POST "))
+            .count();
+        proxy.clear();
+        let mut command = push_command(&env, &clone);
+        command
+            .env("REQUESTS_CA_BUNDLE", &ca)
+            .env("HTTPS_PROXY", &proxy.url);
+        if let Some(no_proxy) = no_proxy {
+            command.env("NO_PROXY", no_proxy);
+        }
+        let output = command.output().unwrap();
+        assert_success(&output);
+        let result: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+        assert_eq!(result["xet_objects_uploaded"], 1, "{name}: {result}");
+        let posts = cas_requests(&hub)
+            .iter()
+            .filter(|(_, r)| r.starts_with("POST "))
+            .count();
+        assert!(posts > posts_before, "{name}: nothing reached the CAS");
+        let lines = proxy.lines();
+        assert!(lines.contains(&through_hub), "{name}: {lines:#?}");
+        assert_eq!(
+            lines.contains(&through_cas),
+            no_proxy.is_none(),
+            "{name}: {lines:#?}"
+        );
+    }
 }
 
 /// An expired CAS token is refreshed from the Hub's `xet-write-token` route with the Hub token;
