@@ -116,6 +116,14 @@ impl HubClient {
             return Ok(XetSent::default());
         };
         let cas = CasAccess::of(self, first)?;
+        // hf-xet retries a failed TLS handshake for minutes before it gives up, and then
+        // without the hint. hf-relay's own agent (the same trust and proxies) reaches the CAS
+        // once first: a certificate it does not trust, an unreadable bundle or an unusable
+        // proxy ends the push here. Other failures may pass; hf-xet retries those itself.
+        match self.http.reach(&cas.url) {
+            Err(err @ (HubError::Refused { .. } | HubError::Interrupted(_))) => return Err(err),
+            Ok(()) | Err(_) => {}
+        }
         let href = &first.upload.as_ref().expect("an upload action").href;
         let refresh_url = self.xet_refresh_url(repo_id, revision, href);
         let mut refresh_headers = HeaderMap::new();

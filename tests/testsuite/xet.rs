@@ -323,7 +323,7 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
         if start.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the interrupted push did not end within {limit:?}");
+            panic!("the push did not end within {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -518,6 +518,67 @@ fn no_proxy_naming_the_cas_keeps_xet_uploads_off_the_proxy() {
             "{name}: {lines:#?}"
         );
     }
+}
+
+/// A CAS whose certificate is not trusted (the Hub's is) ends the push at once, as on the LFS
+/// path: "not trusted", the CAS named, the variables that add a CA; no ref moved. (hf-xet
+/// alone retried the handshake for minutes and said only that the network failed.)
+#[test]
+fn an_untrusted_cas_certificate_fails_fast_with_the_hint() {
+    let cas = Cas::start();
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_ca(certs.path());
+    let hub = TestHub::start_with_args(&[
+        std::ffi::OsStr::new("--tls-cert"),
+        cert.as_os_str(),
+        std::ffi::OsStr::new("--tls-key"),
+        key.as_os_str(),
+    ]);
+    // The CAS answers on another server, with a certificate of another CA.
+    let other = tempfile::tempdir().unwrap();
+    let (_, other_cert, other_key) = make_ca(other.path());
+    let untrusted = TestHub::start_with_args(&[
+        std::ffi::OsStr::new("--tls-cert"),
+        other_cert.as_os_str(),
+        std::ffi::OsStr::new("--tls-key"),
+        other_key.as_os_str(),
+    ]);
+    let cas_host = untrusted.url.rsplit('/').next().unwrap().to_string();
+    hub.set_faults(&cas.faults(&format!(r#""xet_cas_host": "{cas_host}""#)));
+    let env = TestEnv::new();
+    let output = env
+        .hf_relay()
+        .args(["init", "alice/untrusted", "--endpoint", &hub.url])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let clone = env.path().join("untrusted");
+    assert_success(&run_build(&env, &clone, &[friction(1).to_str().unwrap()]));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = push_command(&env, &clone)
+        .env("REQUESTS_CA_BUNDLE", &ca)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.path().join("out")).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("err")).unwrap())
+        .spawn()
+        .unwrap();
+    let status = wait_bounded(&mut child, Duration::from_secs(60));
+    let err = std::fs::read_to_string(dir.path().join("err")).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("not trusted"), "{err}");
+    assert!(err.contains(&cas_host), "{err}");
+    assert!(err.contains("SSL_CERT_FILE"), "{err}");
+    let head = env
+        .git_out(&clone, &["rev-parse", "HEAD"])
+        .trim()
+        .to_string();
+    assert_ne!(
+        remote_main(&hub, "untrusted"),
+        Some(head),
+        "the Hub's main moved"
+    );
+    assert!(cas_requests(&hub).is_empty());
 }
 
 /// An expired CAS token is refreshed from the Hub's `xet-write-token` route with the Hub token;
