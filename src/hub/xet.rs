@@ -120,9 +120,10 @@ impl HubClient {
         // without the hint. hf-relay's own agent (the same trust and proxies) reaches the CAS
         // once first: a certificate it does not trust, an unreadable bundle or an unusable
         // proxy ends the push here. Other failures may pass; hf-xet retries those itself.
-        match self.http.reach(&cas.url) {
-            Err(err @ (HubError::Refused { .. } | HubError::Interrupted(_))) => return Err(err),
-            Ok(()) | Err(_) => {}
+        if let Err(err @ (HubError::Refused { .. } | HubError::Interrupted(_))) =
+            self.http.reach(&cas.url)
+        {
+            return Err(err);
         }
         let href = &first.upload.as_ref().expect("an upload action").href;
         let refresh_url = self.xet_refresh_url(repo_id, revision, href);
@@ -137,6 +138,9 @@ impl HubClient {
                 })?;
             refresh_headers.insert("authorization", value);
         }
+        // The answer's X-Xet-Session-Id is not forwarded (git-xet sets it as the session's
+        // id): hf-xet 1.8's session draws its own (a UUID v7 in `XetSessionBuilder::build`,
+        // no setter) and sends it on every request over any custom header of that name.
         let mut cas_headers = HeaderMap::new();
         cas_headers.insert(
             "user-agent",
