@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest as _, Sha256};
 
 use super::http::{Method, Request, transfer_timeout};
-use super::lfs::{Action, BatchItem, LfsObject, Operation, dedup};
+use super::lfs::{Action, BatchItem, LfsObject, Operation, Revision, dedup};
 use super::progress::{Counted, ObjectProgress};
 use super::{HubClient, HubError, UploadReporter, pool};
 
@@ -35,7 +35,13 @@ impl HubClient {
                 source,
             })?;
         }
-        let items = self.batch(repo_id, Operation::Download, &wanted, reporter)?;
+        let items = self.batch(
+            repo_id,
+            &Revision::main(),
+            Operation::Download,
+            &wanted,
+            reporter,
+        )?;
         let url = self.batch_url(repo_id);
         for item in &items {
             if item.download.is_none() {
@@ -64,6 +70,7 @@ impl HubClient {
         let oid = item.object.oid.clone();
         let fetched = self.with_fresh_url(
             repo_id,
+            &Revision::main(),
             Operation::Download,
             item,
             reporter,

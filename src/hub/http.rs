@@ -75,6 +75,8 @@ pub(crate) enum Method {
     Get,
     Post,
     Put,
+    #[cfg_attr(not(feature = "xet"), allow(dead_code))]
+    Head,
 }
 
 impl Method {
@@ -83,6 +85,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Put => "PUT",
+            Method::Head => "HEAD",
         }
     }
 }
@@ -213,6 +216,18 @@ impl Http {
 
     fn sends_token_to(&self, url: &str) -> bool {
         net::same_origin(&self.endpoint, url)
+    }
+
+    /// One HEAD to `url`, without the token and without following a redirect: whether
+    /// hf-relay's trust and proxy rules reach its server. Any HTTP answer is `Ok`.
+    #[cfg(feature = "xet")]
+    pub fn reach(&self, url: &str) -> Result<(), HubError> {
+        interrupt::check()?;
+        let req = Request::new(Method::Head, url);
+        let builder = http::Request::builder().method("HEAD").uri(url);
+        let response = self.run(&req, builder, SendBody::none())?;
+        self.drain(response);
+        Ok(())
     }
 
     /// Sends once (following redirects by [`net::follow`]'s rule). 2xx comes back as the

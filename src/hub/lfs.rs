@@ -53,6 +53,32 @@ impl Operation {
     }
 }
 
+/// The Hub revision LFS objects go to (huggingface_hub's `revision` and `create_pr`). The
+/// batch request names it as its `ref`, which the Hub scopes the Xet write token to; a
+/// token refreshed on hf-relay's own route asks for it too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revision {
+    /// A ref of the Hub's repo: `refs/heads/main`, `refs/heads/dev`, `refs/pr/1`.
+    Ref(String),
+    /// The pull request the push opens once the files are up: its ref does not exist yet.
+    NewPullRequest,
+}
+
+impl Revision {
+    pub fn main() -> Revision {
+        Revision::Ref("refs/heads/main".to_string())
+    }
+
+    /// The batch request's `ref` (git-lfs sends the ref pushed to, in full); none for a new
+    /// pull request (as huggingface_hub's `create_pr`).
+    fn batch_ref(&self) -> Option<serde_json::Value> {
+        match self {
+            Revision::Ref(name) => Some(json!({ "name": name })),
+            Revision::NewPullRequest => None,
+        }
+    }
+}
+
 /// One action of a batch answer, href already rewritten to the endpoint.
 #[derive(Debug, Clone)]
 pub(crate) struct Action {
@@ -130,9 +156,16 @@ impl HubClient {
     pub fn lfs_plan(
         &self,
         repo_id: &str,
+        revision: &Revision,
         objects: &[LfsObject],
     ) -> Result<Vec<LfsObject>, HubError> {
-        let items = self.batch(repo_id, Operation::Upload, &dedup(objects), &NoProgress)?;
+        let items = self.batch(
+            repo_id,
+            revision,
+            Operation::Upload,
+            &dedup(objects),
+            &NoProgress,
+        )?;
         Ok(items
             .into_iter()
             .filter(|item| item.upload.is_some())
@@ -152,6 +185,7 @@ impl HubClient {
     pub(crate) fn batch(
         &self,
         repo_id: &str,
+        revision: &Revision,
         operation: Operation,
         objects: &[LfsObject],
         reporter: &dyn UploadReporter,
@@ -165,13 +199,15 @@ impl HubClient {
         };
         let mut items = Vec::with_capacity(objects.len());
         for chunk in objects.chunks(BATCH_SIZE) {
-            let body = json!({
+            let mut body = json!({
                 "operation": operation.as_str(),
                 "transfers": transfers,
                 "objects": chunk,
                 "hash_algo": "sha256",
-                "ref": {"name": "main"},
             });
+            if let Some(name) = revision.batch_ref() {
+                body["ref"] = name;
+            }
             let what = format!(
                 "LFS batch request ({} of {})",
                 operation.as_str(),

@@ -31,7 +31,7 @@ use std::time::Duration;
 pub use api::{CreateOutcome, DatasetInfo, Discussion, WhoAmI};
 pub use error::{HubError, error_chain};
 pub use http::RetryPolicy;
-pub use lfs::LfsObject;
+pub use lfs::{LfsObject, Revision};
 pub use upload::UploadStats;
 pub use validate_yaml::YamlVerdict;
 #[cfg(feature = "xet")]

@@ -234,10 +234,15 @@ fn upload_three_objects_then_nothing() {
     let objects = files(dir.path(), &[1000, 20_000, 70_000]);
     let list: Vec<LfsObject> = objects.iter().map(|(o, _)| o.clone()).collect();
     let client = hub.client(Some(WRITE));
-    assert_eq!(client.lfs_plan(&repo, &list).unwrap(), list);
+    assert_eq!(
+        client.lfs_plan(&repo, &Revision::main(), &list).unwrap(),
+        list
+    );
 
     let recorder = Recorder::default();
-    let stats = client.lfs_upload(&repo, &objects, &recorder).unwrap();
+    let stats = client
+        .lfs_upload(&repo, &Revision::main(), &objects, &recorder)
+        .unwrap();
     assert_eq!(
         stats,
         UploadStats {
@@ -258,9 +263,16 @@ fn upload_three_objects_then_nothing() {
         );
     }
 
-    assert!(client.lfs_plan(&repo, &list).unwrap().is_empty());
+    assert!(
+        client
+            .lfs_plan(&repo, &Revision::main(), &list)
+            .unwrap()
+            .is_empty()
+    );
     let recorder = Recorder::default();
-    let stats = client.lfs_upload(&repo, &objects, &recorder).unwrap();
+    let stats = client
+        .lfs_upload(&repo, &Revision::main(), &objects, &recorder)
+        .unwrap();
     assert_eq!(
         stats,
         UploadStats {
@@ -285,7 +297,7 @@ fn multipart_upload() {
     let recorder = Recorder::default();
     let stats = hub
         .client(Some(WRITE))
-        .lfs_upload(&repo, &objects, &recorder)
+        .lfs_upload(&repo, &Revision::main(), &objects, &recorder)
         .unwrap();
     assert_eq!(stats.objects_uploaded, 3);
     assert_eq!(recorder.bytes.load(Ordering::SeqCst), 14_196);
@@ -311,7 +323,7 @@ fn retry_after_429_is_honoured() {
     let start = Instant::now();
     let stats = hub
         .client(Some(WRITE))
-        .lfs_upload(&repo, &objects, &recorder)
+        .lfs_upload(&repo, &Revision::main(), &objects, &recorder)
         .unwrap();
     assert!(start.elapsed() >= Duration::from_secs(1));
     assert_eq!(stats.objects_uploaded, 1);
@@ -332,7 +344,7 @@ fn batch_429_is_retried() {
     let recorder = Recorder::default();
     let stats = hub
         .client(Some(WRITE))
-        .lfs_upload(&repo, &objects, &recorder)
+        .lfs_upload(&repo, &Revision::main(), &objects, &recorder)
         .unwrap();
     assert_eq!(stats.objects_uploaded, 1);
     assert_eq!(recorder.retries().len(), 1);
@@ -348,7 +360,7 @@ fn success_after_two_500s() {
     let objects = files(dir.path(), &[3000]);
     let recorder = Recorder::default();
     hub.client(Some(WRITE))
-        .lfs_upload(&repo, &objects, &recorder)
+        .lfs_upload(&repo, &Revision::main(), &objects, &recorder)
         .unwrap();
     assert_eq!(recorder.retries().len(), 2);
     assert!(hub.stored(&repo, &objects[0].0.oid).is_some());
@@ -368,7 +380,9 @@ fn retries_run_out() {
         max_server_wait: Duration::from_secs(1),
         ..RetryPolicy::default()
     });
-    let err = client.lfs_upload(&repo, &objects, &NoProgress).unwrap_err();
+    let err = client
+        .lfs_upload(&repo, &Revision::main(), &objects, &NoProgress)
+        .unwrap_err();
     assert!(
         matches!(&err, HubError::RetriesExhausted { attempts: 3, last, .. }
             if matches!(**last, HubError::Server { status: 503, .. })),
@@ -392,7 +406,7 @@ fn dropped_connection_is_retried() {
     let recorder = Recorder::default();
     let stats = hub
         .client(Some(WRITE))
-        .lfs_upload(&repo, &objects, &recorder)
+        .lfs_upload(&repo, &Revision::main(), &objects, &recorder)
         .unwrap();
     assert_eq!(stats.objects_uploaded, 1);
     assert_eq!(recorder.retries().len(), 1, "{:?}", recorder.retries());
@@ -423,7 +437,7 @@ fn expired_url_is_batched_again() {
     };
     let stats = hub
         .client(Some(WRITE))
-        .lfs_upload(&repo, &objects, &recorder)
+        .lfs_upload(&repo, &Revision::main(), &objects, &recorder)
         .unwrap();
     assert_eq!(stats.objects_uploaded, 1);
     assert!(recorder.retries()[0].contains("expired; asking for a new one"));
@@ -439,7 +453,7 @@ fn expired_url_is_batched_again() {
     let objects = files(dir.path(), &[2001]);
     let err = hub
         .client(Some(WRITE))
-        .lfs_upload(&repo, &objects, &NoProgress)
+        .lfs_upload(&repo, &Revision::main(), &objects, &NoProgress)
         .unwrap_err();
     assert!(matches!(err, HubError::ExpiredUrl { .. }), "{err:?}");
     assert!(err.to_string().contains(&objects[0].0.oid));
@@ -453,7 +467,9 @@ fn read_only_token_is_forbidden() {
     let dir = tempfile::tempdir().unwrap();
     let objects = files(dir.path(), &[100]);
     let client = hub.client(Some(READ));
-    let err = client.lfs_upload(&repo, &objects, &NoProgress).unwrap_err();
+    let err = client
+        .lfs_upload(&repo, &Revision::main(), &objects, &NoProgress)
+        .unwrap_err();
     assert!(matches!(err, HubError::Forbidden { .. }), "{err:?}");
     assert!(err.to_string().contains("Authorization error."), "{err}");
     assert!(err.to_string().contains("write access"), "{err}");
@@ -498,13 +514,15 @@ fn wrong_token_is_unauthorized() {
 
     let dir = tempfile::tempdir().unwrap();
     let objects = files(dir.path(), &[100]);
-    let err = client.lfs_upload(&repo, &objects, &NoProgress).unwrap_err();
+    let err = client
+        .lfs_upload(&repo, &Revision::main(), &objects, &NoProgress)
+        .unwrap_err();
     assert!(matches!(err, HubError::Unauthorized { .. }), "{err:?}");
     assert_no_secret(&err);
 
     let err = hub
         .client(None)
-        .lfs_upload(&repo, &objects, &NoProgress)
+        .lfs_upload(&repo, &Revision::main(), &objects, &NoProgress)
         .unwrap_err();
     assert!(
         matches!(
@@ -543,7 +561,7 @@ fn download_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let objects = files(dir.path(), &[10, 60_000, 300_000, 0]);
     hub.client(Some(HF_WRITE))
-        .lfs_upload(&repo, &objects, &NoProgress)
+        .lfs_upload(&repo, &Revision::main(), &objects, &NoProgress)
         .unwrap();
     hub.clear_faults();
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::http::{LFS_JSON, Method, Request, transfer_timeout};
-use super::lfs::{Action, BatchItem, LfsObject, Operation};
+use super::lfs::{Action, BatchItem, LfsObject, Operation, Revision};
 use super::progress::{Counted, ObjectProgress};
 use super::{HubClient, HubError, UploadReporter, pool};
 
@@ -38,6 +38,7 @@ impl HubClient {
     pub fn lfs_upload(
         &self,
         repo_id: &str,
+        revision: &Revision,
         objects: &[(LfsObject, PathBuf)],
         reporter: &dyn UploadReporter,
     ) -> Result<UploadStats, HubError> {
@@ -56,7 +57,7 @@ impl HubClient {
             files.push((object.clone(), path.as_path()));
         }
         let wanted: Vec<LfsObject> = files.iter().map(|(o, _)| o.clone()).collect();
-        let items = self.batch(repo_id, Operation::Upload, &wanted, reporter)?;
+        let items = self.batch(repo_id, revision, Operation::Upload, &wanted, reporter)?;
         let jobs: Vec<(BatchItem, &Path)> = items
             .into_iter()
             .zip(files.iter().map(|(_, path)| *path))
@@ -66,7 +67,7 @@ impl HubClient {
         #[cfg(feature = "xet")]
         let jobs = {
             let (xet, lfs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|(item, _)| item.xet);
-            let sent = self.xet_upload(repo_id, &xet, reporter)?;
+            let sent = self.xet_upload(repo_id, revision, &xet, reporter)?;
             stats.objects_uploaded += sent.objects;
             stats.bytes_uploaded += sent.file_bytes;
             stats.xet_objects = sent.objects;
@@ -80,7 +81,7 @@ impl HubClient {
         let total_bytes = jobs.iter().map(|(item, _)| item.object.size).sum();
         reporter.on_start(jobs.len(), total_bytes);
         let sent = pool::run(&jobs, self.workers, |(item, path)| {
-            self.upload_object(repo_id, item.clone(), path, reporter)
+            self.upload_object(repo_id, revision, item.clone(), path, reporter)
         })?;
         for (uploaded, (item, _)) in sent.into_iter().zip(&jobs) {
             if uploaded {
@@ -98,6 +99,7 @@ impl HubClient {
     fn upload_object(
         &self,
         repo_id: &str,
+        revision: &Revision,
         item: BatchItem,
         path: &Path,
         reporter: &dyn UploadReporter,
@@ -106,6 +108,7 @@ impl HubClient {
         let progress = ObjectProgress::new(item.object.size, reporter);
         let Some(item) = self.with_fresh_url(
             repo_id,
+            revision,
             Operation::Upload,
             item,
             reporter,
@@ -131,6 +134,7 @@ impl HubClient {
     pub(crate) fn with_fresh_url(
         &self,
         repo_id: &str,
+        revision: &Revision,
         operation: Operation,
         mut item: BatchItem,
         reporter: &dyn UploadReporter,
@@ -162,7 +166,7 @@ impl HubClient {
                         ),
                         Duration::ZERO,
                     );
-                    item = self.rebatch(repo_id, operation, &item.object, reporter)?;
+                    item = self.rebatch(repo_id, revision, operation, &item.object, reporter)?;
                 }
                 Err(err) => return Err(err),
             }
@@ -172,11 +176,18 @@ impl HubClient {
     pub(crate) fn rebatch(
         &self,
         repo_id: &str,
+        revision: &Revision,
         operation: Operation,
         object: &LfsObject,
         reporter: &dyn UploadReporter,
     ) -> Result<BatchItem, HubError> {
-        let mut items = self.batch(repo_id, operation, std::slice::from_ref(object), reporter)?;
+        let mut items = self.batch(
+            repo_id,
+            revision,
+            operation,
+            std::slice::from_ref(object),
+            reporter,
+        )?;
         Ok(items.pop().expect("one item per object asked"))
     }
 

@@ -20,7 +20,7 @@ use xet::xet_session::{
     HeaderMap, HeaderValue, Sha256Policy, XetConfig, XetSessionBuilder, XetUploadCommit,
 };
 
-use super::lfs::{BatchItem, LfsObject};
+use super::lfs::{BatchItem, LfsObject, Revision};
 use super::{HubClient, HubError, UploadReporter};
 
 /// How often the watcher looks at Ctrl-C and at the commit's progress.
@@ -89,16 +89,17 @@ impl CasAccess {
 
 impl HubClient {
     /// The token-refresh URL: the action's href when it is on the Hub's origin (the Hub
-    /// token may go there), else the Hub's own `xet-write-token` route.
-    fn xet_refresh_url(&self, repo_id: &str, href: &str) -> String {
+    /// token may go there), else the Hub's own `xet-write-token` route for the revision
+    /// pushed to, in huggingface_hub's form (`_commit_api.py::_upload_xet_files`).
+    fn xet_refresh_url(&self, repo_id: &str, revision: &Revision, href: &str) -> String {
         if crate::net::same_origin(&self.http.endpoint, href) {
-            href.to_string()
-        } else {
-            format!(
-                "{}/api/datasets/{repo_id}/xet-write-token/main",
-                self.http.endpoint
-            )
+            return href.to_string();
         }
+        format!(
+            "{}/api/datasets/{repo_id}/xet-write-token/{}",
+            self.http.endpoint,
+            write_token_revision(revision)
+        )
     }
 
     /// Uploads the files of `jobs` (objects the Hub asked for over Xet) in one commit to the
@@ -107,6 +108,7 @@ impl HubClient {
     pub(crate) fn xet_upload(
         &self,
         repo_id: &str,
+        revision: &Revision,
         jobs: &[(BatchItem, &Path)],
         reporter: &dyn UploadReporter,
     ) -> Result<XetSent, HubError> {
@@ -114,8 +116,17 @@ impl HubClient {
             return Ok(XetSent::default());
         };
         let cas = CasAccess::of(self, first)?;
+        // hf-xet retries a failed TLS handshake for minutes before it gives up, and then
+        // without the hint. hf-relay's own agent (the same trust and proxies) reaches the CAS
+        // once first: a certificate it does not trust, an unreadable bundle or an unusable
+        // proxy ends the push here. Other failures may pass; hf-xet retries those itself.
+        if let Err(err @ (HubError::Refused { .. } | HubError::Interrupted(_))) =
+            self.http.reach(&cas.url)
+        {
+            return Err(err);
+        }
         let href = &first.upload.as_ref().expect("an upload action").href;
-        let refresh_url = self.xet_refresh_url(repo_id, href);
+        let refresh_url = self.xet_refresh_url(repo_id, revision, href);
         let mut refresh_headers = HeaderMap::new();
         if let Some(token) = self.http.token_for(&refresh_url) {
             let value =
@@ -127,6 +138,9 @@ impl HubClient {
                 })?;
             refresh_headers.insert("authorization", value);
         }
+        // The answer's X-Xet-Session-Id is not forwarded (git-xet sets it as the session's
+        // id): hf-xet 1.8's session draws its own (a UUID v7 in `XetSessionBuilder::build`,
+        // no setter) and sends it on every request over any custom header of that name.
         let mut cas_headers = HeaderMap::new();
         cas_headers.insert(
             "user-agent",
@@ -236,6 +250,25 @@ impl HubClient {
     }
 }
 
+/// The revision segment of the `xet-write-token` route, as huggingface_hub writes it: the
+/// branch's short name or the full `refs/pr/N`, percent-encoded as one path segment
+/// (`quote(revision, safe="")`: `refs/pr/1` → `refs%2Fpr%2F1`); for a pull request not yet
+/// opened, `None?create_pr=1` (the Hub then scopes the token to pull-request refs).
+fn write_token_revision(revision: &Revision) -> String {
+    let name = match revision {
+        Revision::Ref(name) => name.strip_prefix("refs/heads/").unwrap_or(name),
+        Revision::NewPullRequest => return "None?create_pr=1".to_string(),
+    };
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The file the CAS took must be the object the pointer names.
 fn check_ingested(
     client: &HubClient,
@@ -282,4 +315,22 @@ fn watch(
         std::thread::sleep(POLL);
     }
     reported
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_write_token_route_names_the_revision_as_huggingface_hub_does() {
+        let of = |name: &str| write_token_revision(&Revision::Ref(name.to_string()));
+        assert_eq!(of("refs/heads/main"), "main");
+        assert_eq!(of("refs/heads/feature/x y"), "feature%2Fx%20y");
+        assert_eq!(of("refs/pr/1"), "refs%2Fpr%2F1");
+        assert_eq!(of("refs/heads/v1.0_rc-2~"), "v1.0_rc-2~");
+        assert_eq!(
+            write_token_revision(&Revision::NewPullRequest),
+            "None?create_pr=1"
+        );
+    }
 }

@@ -88,7 +88,9 @@ FAULT KEYS (faults.json; a missing file means no faults):
                                  "xet" gets "transfer": "xet" with the CAS proxy
                                  (/xet-cas -> URL, Authorization logged to
                                  DIR/xet-cas-auth.log) and the token-refresh href
-                                 GET /api/datasets/OWNER/NAME/xet-write-token/REV; objects
+                                 GET /api/datasets/OWNER/NAME/xet-write-token/REV (REV:
+                                 the batch's ref as huggingface_hub writes it, main,
+                                 refs%2Fpr%2F1, None?create_pr=1 without a ref); objects
                                  the CAS's shards (DATA/shards) register count as stored
                                  (batch, pre-receive) and are materialised into the LFS
                                  store for downloads with PATH's hf_xet
@@ -98,6 +100,8 @@ FAULT KEYS (faults.json; a missing file means no faults):
     xet_expired_token: true      the CAS token of a batch answer has already expired (the
                                  client must ask the token-refresh href for a new one)
     xet_href: URL                the token-refresh href of a batch answer
+    xet_cas_host: HOST:PORT      the CAS URL names this host (the Hub's own server under
+                                 another name) instead of the one the client asked
     validate_yaml_reject: TEXT   POST /api/validate-yaml -> 400 with this error, whatever
                                  the card (a Hub whose rules are ahead of our lists)
 
@@ -1010,6 +1014,12 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
         base = self.base_url()
         xet = faults.get("xet")
         use_xet = bool(xet) and op == "upload" and "xet" in (body.get("transfers") or [])
+        # The token-refresh route of the ref the batch names, as huggingface_hub writes it
+        # (a branch's short name, refs/pr/N in full, quoted); without a ref (a pull request
+        # still to open), huggingface_hub's create_pr form.
+        ref = body.get("ref").get("name") if isinstance(body.get("ref"), dict) else None
+        xet_rev = (urllib.parse.quote(ref.removeprefix("refs/heads/"), safe="")
+                   if isinstance(ref, str) and ref else "None?create_pr=1")
         in_cas = hub_xet.registered(xet["data"]) if xet else {}
         threshold = faults.get("multipart_threshold")
         use_multipart = threshold is not None and "multipart" in (body.get("transfers") or [])
@@ -1045,7 +1055,8 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
                     header = self.xet_headers(base)
                     if faults.get("xet_expired_token"):
                         header["X-Xet-Token-Expiration"] = str(int(time.time()) - 60)
-                    href = faults.get("xet_href") or f"{base}/api/datasets/{owner}/{name}/xet-write-token/main"
+                    href = faults.get("xet_href") or \
+                        f"{base}/api/datasets/{owner}/{name}/xet-write-token/{xet_rev}"
                     upload = {"href": href, "header": header}
                     entry.update(authenticated=True, actions={"upload": {**upload, **timing}})
                     out.append(entry)
@@ -1082,6 +1093,9 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
 
     # ---- Xet (hub_xet.py)
     def xet_headers(self, base):
+        host = self.hub.faults().get("xet_cas_host")
+        if host:
+            base = f"{self.scheme}://{host}"
         return {"X-Xet-Cas-Url": f"{base}/xet-cas",
                 "X-Xet-Access-Token": self.hub.cas_token,
                 "X-Xet-Token-Expiration": str(int(time.time()) + 3600),

@@ -323,7 +323,7 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
         if start.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the interrupted push did not end within {limit:?}");
+            panic!("the push did not end within {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -380,13 +380,14 @@ fn ctrl_c_during_a_xet_upload_exits_130_and_moves_no_ref() {
     assert_eq!(remote_main(&hub, "sigint"), before, "the Hub's main moved");
 }
 
-/// A CA (`ca.pem`) and a certificate for `hub.test` (`cert.pem`, `key.pem`) made by trustme.
+/// A CA (`ca.pem`) and a certificate for `hub.test` and `127.0.0.1` (`cert.pem`, `key.pem`)
+/// made by trustme.
 fn make_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let script = r#"
 import sys, trustme
 out = sys.argv[1]
 ca = trustme.CA()
-cert = ca.issue_cert("hub.test")
+cert = ca.issue_cert("hub.test", "127.0.0.1")
 ca.cert_pem.write_to_path(out + "/ca.pem")
 cert.private_key_pem.write_to_path(out + "/key.pem")
 for blob in cert.cert_chain_pems:
@@ -452,6 +453,134 @@ fn xet_uploads_trust_requests_ca_bundle_and_go_through_https_proxy() {
     );
 }
 
+/// `NO_PROXY` holds on the Xet path as on the others: the Hub (`hub.test`, which only the
+/// proxy resolves) goes through `HTTPS_PROXY`, the CAS (the same server named `127.0.0.1`)
+/// does not when `NO_PROXY` names it, and does when it does not (hf-xet's reqwest exempts
+/// no loopback address of its own, as curl).
+#[test]
+fn no_proxy_naming_the_cas_keeps_xet_uploads_off_the_proxy() {
+    let cas = Cas::start();
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_ca(certs.path());
+    let hub = TestHub::start_with_args(&[
+        std::ffi::OsStr::new("--tls-cert"),
+        cert.as_os_str(),
+        std::ffi::OsStr::new("--tls-key"),
+        key.as_os_str(),
+    ]);
+    let port = hub.url.rsplit(':').next().unwrap().to_string();
+    hub.set_faults(&cas.faults(&format!(
+        r#""xet_forget": true, "xet_cas_host": "127.0.0.1:{port}""#
+    )));
+    let proxy = Proxy::start(&["--map", "hub.test=127.0.0.1"]);
+    let env = TestEnv::new();
+    let through_hub = format!("CONNECT hub.test:{port} HTTP/1.1");
+    let through_cas = format!("CONNECT 127.0.0.1:{port} HTTP/1.1");
+    for (name, no_proxy) in [
+        ("direct", Some("example.org, 127.0.0.1")),
+        ("proxied", None),
+    ] {
+        let output = env
+            .hf_relay()
+            .args(["init", &format!("alice/{name}")])
+            .args(["--endpoint", &format!("https://hub.test:{port}")])
+            .output()
+            .unwrap();
+        assert_success(&output);
+        let clone = env.path().join(name);
+        assert_success(&run_build(&env, &clone, &[friction(1).to_str().unwrap()]));
+        let posts_before = cas_requests(&hub)
+            .iter()
+            .filter(|(_, r)| r.starts_with("POST "))
+            .count();
+        proxy.clear();
+        let mut command = push_command(&env, &clone);
+        command
+            .env("REQUESTS_CA_BUNDLE", &ca)
+            .env("HTTPS_PROXY", &proxy.url);
+        if let Some(no_proxy) = no_proxy {
+            command.env("NO_PROXY", no_proxy);
+        }
+        let output = command.output().unwrap();
+        assert_success(&output);
+        let result: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+        assert_eq!(result["xet_objects_uploaded"], 1, "{name}: {result}");
+        let posts = cas_requests(&hub)
+            .iter()
+            .filter(|(_, r)| r.starts_with("POST "))
+            .count();
+        assert!(posts > posts_before, "{name}: nothing reached the CAS");
+        let lines = proxy.lines();
+        assert!(lines.contains(&through_hub), "{name}: {lines:#?}");
+        assert_eq!(
+            lines.contains(&through_cas),
+            no_proxy.is_none(),
+            "{name}: {lines:#?}"
+        );
+    }
+}
+
+/// A CAS whose certificate is not trusted (the Hub's is) ends the push at once, as on the LFS
+/// path: "not trusted", the CAS named, the variables that add a CA; no ref moved. (hf-xet
+/// alone retried the handshake for minutes and said only that the network failed.)
+#[test]
+fn an_untrusted_cas_certificate_fails_fast_with_the_hint() {
+    let cas = Cas::start();
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_ca(certs.path());
+    let hub = TestHub::start_with_args(&[
+        std::ffi::OsStr::new("--tls-cert"),
+        cert.as_os_str(),
+        std::ffi::OsStr::new("--tls-key"),
+        key.as_os_str(),
+    ]);
+    // The CAS answers on another server, with a certificate of another CA.
+    let other = tempfile::tempdir().unwrap();
+    let (_, other_cert, other_key) = make_ca(other.path());
+    let untrusted = TestHub::start_with_args(&[
+        std::ffi::OsStr::new("--tls-cert"),
+        other_cert.as_os_str(),
+        std::ffi::OsStr::new("--tls-key"),
+        other_key.as_os_str(),
+    ]);
+    let cas_host = untrusted.url.rsplit('/').next().unwrap().to_string();
+    hub.set_faults(&cas.faults(&format!(r#""xet_cas_host": "{cas_host}""#)));
+    let env = TestEnv::new();
+    let output = env
+        .hf_relay()
+        .args(["init", "alice/untrusted", "--endpoint", &hub.url])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let clone = env.path().join("untrusted");
+    assert_success(&run_build(&env, &clone, &[friction(1).to_str().unwrap()]));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = push_command(&env, &clone)
+        .env("REQUESTS_CA_BUNDLE", &ca)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.path().join("out")).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("err")).unwrap())
+        .spawn()
+        .unwrap();
+    let status = wait_bounded(&mut child, Duration::from_secs(60));
+    let err = std::fs::read_to_string(dir.path().join("err")).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("not trusted"), "{err}");
+    assert!(err.contains(&cas_host), "{err}");
+    assert!(err.contains("SSL_CERT_FILE"), "{err}");
+    let head = env
+        .git_out(&clone, &["rev-parse", "HEAD"])
+        .trim()
+        .to_string();
+    assert_ne!(
+        remote_main(&hub, "untrusted"),
+        Some(head),
+        "the Hub's main moved"
+    );
+    assert!(cas_requests(&hub).is_empty());
+}
+
 /// An expired CAS token is refreshed from the Hub's `xet-write-token` route with the Hub token;
 /// a refresh href on another host gets nothing (the Hub's own route is asked instead).
 #[test]
@@ -477,6 +606,58 @@ fn an_expired_cas_token_is_refreshed_on_the_hub_and_never_from_another_host() {
                 "GET /api/datasets/alice/{name}/xet-write-token/main 200"
             ))),
             "{log}"
+        );
+    }
+    assert_eq!(foreign.requests(), Vec::<(String, String)>::new());
+}
+
+/// The CAS token is refreshed for the ref the push goes to, not main (a token scoped to main
+/// may be refused to a pull request's author): through the Hub's href, which the batch's ref
+/// names, and through hf-relay's own route when the href is on another host. The routes are
+/// huggingface_hub's: a branch by its name, `refs/pr/N` quoted, `None?create_pr=1` for a pull
+/// request the push opens after the upload.
+#[test]
+fn the_cas_token_is_refreshed_for_the_branch_or_pull_request_pushed_to() {
+    let cas = Cas::start();
+    let hub = TestHub::start();
+    let foreign = hf_relay_test_support::ForeignServer::start();
+    let env = TestEnv::new();
+    for (name, href) in [("viahref", None), ("fallback", Some(&foreign.url))] {
+        let href = href.map_or(String::new(), |url| {
+            format!(r#", "xet_href": "{url}/api/datasets/alice/{name}/xet-write-token/main""#)
+        });
+        hub.set_faults(&cas.faults(&format!(
+            r#""xet_expired_token": true, "xet_forget": true{href}"#
+        )));
+        let clone = env.init_on(&hub.url, name);
+        let steps: [&[&str]; 4] = [
+            &[],
+            &["--branch", "review/v1.0"],
+            &["--create-pr"],
+            &["--pr", "1"],
+        ];
+        for (seed, args) in steps.into_iter().enumerate() {
+            // New rows each time: new shards to upload.
+            let input = random_rows(&env, "rows.jsonl", 20, seed as u64);
+            assert_success(&run_build(&env, &clone, &[input.to_str().unwrap()]));
+            let output = push_command(&env, &clone).args(args).output().unwrap();
+            assert_success(&output);
+        }
+        let log = std::fs::read_to_string(hub.root.path().join("requests.log")).unwrap();
+        let prefix = format!("GET /api/datasets/alice/{name}/xet-write-token/");
+        let routes: Vec<&str> = log
+            .lines()
+            .filter_map(|line| line.split_once(&prefix).map(|(_, rest)| rest))
+            .collect();
+        assert_eq!(
+            routes,
+            [
+                "main 200",
+                "review%2Fv1.0 200",
+                "None?create_pr=1 200",
+                "refs%2Fpr%2F1 200"
+            ],
+            "{name}: {log}"
         );
     }
     assert_eq!(foreign.requests(), Vec::<(String, String)>::new());

@@ -14,7 +14,7 @@ use git2::Oid;
 
 use super::Reporter;
 use crate::auth::Token;
-use crate::hub::{CreateOutcome, HubClient, LfsObject, UploadStats, YamlVerdict};
+use crate::hub::{CreateOutcome, HubClient, LfsObject, Revision, UploadStats, YamlVerdict};
 use crate::ids::short_hex;
 use crate::inspect::{self, Hashing};
 use crate::ops::{Hint, UserError};
@@ -126,8 +126,13 @@ pub fn push(
         .hint(Hint::CommitBeforePullRequest)
         .into());
     }
+    // The objects go to the ref pushed to: the Hub scopes Xet write tokens to it.
+    let revision = match options.to {
+        PushTo::NewPullRequest { .. } => Revision::NewPullRequest,
+        _ => Revision::Ref(destination.remote_ref.clone()),
+    };
     let transfer = upload(
-        clone, &client, &target, &repo, &hub_main, head, options, reporter,
+        clone, &client, &target, &repo, &hub_main, head, &revision, options, reporter,
     )?;
     let mut destination = destination;
     let mut pull_request = None;
@@ -585,6 +590,7 @@ fn upload(
     repo: &HubRepo,
     hub_main: &HubRefs,
     head: Oid,
+    revision: &Revision,
     options: &PushOptions,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<Transfer> {
@@ -593,7 +599,7 @@ fn upload(
     if options.dry_run {
         let wanted: Vec<LfsObject> = objects.iter().map(|(object, _)| object.clone()).collect();
         let missing = if repo.exists {
-            client.lfs_plan(&target.id, &wanted)?
+            client.lfs_plan(&target.id, revision, &wanted)?
         } else {
             wanted
         };
@@ -617,7 +623,7 @@ fn upload(
         return Ok(Transfer::default());
     }
     let bar = reporter.transfer("Uploading");
-    let stats = client.lfs_upload(&target.id, &objects, &*bar);
+    let stats = client.lfs_upload(&target.id, revision, &objects, &*bar);
     bar.finish();
     let stats = stats.context("cannot upload the LFS objects")?;
     reporter.status(&uploaded_line(&stats));
