@@ -20,6 +20,8 @@ use xet::xet_session::{
     HeaderMap, HeaderValue, Sha256Policy, XetConfig, XetSessionBuilder, XetUploadCommit,
 };
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
 use super::lfs::{BatchItem, LfsObject, Revision};
 use super::{HubClient, HubError, UploadReporter};
 
@@ -259,14 +261,13 @@ fn write_token_revision(revision: &Revision) -> String {
         Revision::Ref(name) => name.strip_prefix("refs/heads/").unwrap_or(name),
         Revision::NewPullRequest => return "None?create_pr=1".to_string(),
     };
-    name.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    // Python's `quote` keeps letters, digits and `_.-~`.
+    const QUOTED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'-')
+        .remove(b'~');
+    utf8_percent_encode(name, QUOTED).to_string()
 }
 
 /// The file the CAS took must be the object the pointer names.
