@@ -63,6 +63,19 @@ pub fn align(a: &[u128], b: &[u128]) -> Aligned {
     )
 }
 
+/// Where two runs of rows differ, past their unchanged start and end (all of it but the tail,
+/// after an append), at one comparison per row: the start, and the end in `old` and in `new`.
+fn differing(old: &[u128], new: &[u128]) -> (usize, usize, usize) {
+    let start = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let end = old[start..]
+        .iter()
+        .rev()
+        .zip(new[start..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    (start, old.len() - end, new.len() - end)
+}
+
 /// Rows added, removed and changed in one split between two builds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowDelta {
@@ -77,17 +90,8 @@ impl RowDelta {
     /// a key); when most rows differ, rows on one side only are paired as changed up to the
     /// smaller count.
     pub fn between(old: &[u128], new: &[u128]) -> RowDelta {
-        // The unchanged start and end (all of it but the tail, after an append) cost one
-        // comparison per row.
-        let start = old.iter().zip(new).take_while(|(a, b)| a == b).count();
-        let (old, new) = (&old[start..], &new[start..]);
-        let end = old
-            .iter()
-            .rev()
-            .zip(new.iter().rev())
-            .take_while(|(a, b)| a == b)
-            .count();
-        let (old, new) = (&old[..old.len() - end], &new[..new.len() - end]);
+        let (start, old_end, new_end) = differing(old, new);
+        let (old, new) = (&old[start..old_end], &new[start..new_end]);
         let mut delta = RowDelta::default();
         match align(old, new) {
             Aligned::Wholesale { removed, added } => {
@@ -119,16 +123,7 @@ impl RowDelta {
         new: &[u128],
         values: impl FnOnce(&[Range<usize>], &[Range<usize>]) -> Option<(Vec<u128>, Vec<u128>)>,
     ) -> Option<RowDelta> {
-        let start = old.iter().zip(new).take_while(|(a, b)| a == b).count();
-        let (old_rest, new_rest) = (&old[start..], &new[start..]);
-        let end = old_rest
-            .iter()
-            .rev()
-            .zip(new_rest.iter().rev())
-            .take_while(|(a, b)| a == b)
-            .count();
-        let old_end = old.len() - end;
-        let new_end = new.len() - end;
+        let (start, old_end, new_end) = differing(old, new);
         let mut delta = RowDelta::default();
         // Runs with rows on both sides, to be compared by value.
         let mut both: Vec<(Range<usize>, Range<usize>)> = Vec::new();

@@ -483,7 +483,13 @@ pub fn friction(n: usize) -> PathBuf {
 
 /// `hf-relay init alice/NAME --endpoint HUB` + a build of the friction example.
 pub fn prepared_clone(env: &TestEnv, hub: &TestHub, name: &str) -> PathBuf {
-    let clone = env.init_on(&hub.url, name);
+    prepared_clone_on(env, &hub.url, name)
+}
+
+/// [`prepared_clone`] for a Hub at `endpoint` (another name for the test Hub, e.g. behind a
+/// proxy).
+pub fn prepared_clone_on(env: &TestEnv, endpoint: &str, name: &str) -> PathBuf {
+    let clone = env.init_on(endpoint, name);
     let input = friction(1);
     assert_success(&run_build(env, &clone, &[input.to_str().unwrap()]));
     clone

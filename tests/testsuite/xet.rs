@@ -402,32 +402,32 @@ for blob in cert.cert_chain_pems:
     )
 }
 
-/// The Xet client obeys hf-relay's HTTP policy: the CA bundle named by requests' variable
-/// (not the one it reads itself) and `HTTPS_PROXY` for the CAS on an HTTPS Hub.
-#[test]
-fn xet_uploads_trust_requests_ca_bundle_and_go_through_https_proxy() {
-    let cas = Cas::start();
-    let certs = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = make_ca(certs.path());
+/// A test Hub over HTTPS with a certificate from a CA of its own (made in `dir`): the Hub and
+/// the CA's file.
+fn tls_hub(dir: &Path) -> (TestHub, PathBuf) {
+    let (ca, cert, key) = make_ca(dir);
     let hub = TestHub::start_with_args(&[
         std::ffi::OsStr::new("--tls-cert"),
         cert.as_os_str(),
         std::ffi::OsStr::new("--tls-key"),
         key.as_os_str(),
     ]);
+    (hub, ca)
+}
+
+/// The Xet client obeys hf-relay's HTTP policy: the CA bundle named by requests' variable
+/// (not the one it reads itself) and `HTTPS_PROXY` for the CAS on an HTTPS Hub.
+#[test]
+fn xet_uploads_trust_requests_ca_bundle_and_go_through_https_proxy() {
+    let cas = Cas::start();
+    let certs = tempfile::tempdir().unwrap();
+    let (hub, ca) = tls_hub(certs.path());
     hub.set_faults(&cas.faults(""));
     let port = hub.url.rsplit(':').next().unwrap().to_string();
     let endpoint = format!("https://hub.test:{port}");
     let proxy = Proxy::start(&["--map", "hub.test=127.0.0.1"]);
     let env = TestEnv::new();
-    let output = env
-        .hf_relay()
-        .args(["init", "alice/policy", "--endpoint", &endpoint])
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let clone = env.path().join("policy");
-    assert_success(&run_build(&env, &clone, &[friction(1).to_str().unwrap()]));
+    let clone = prepared_clone_on(&env, &endpoint, "policy");
 
     let output = push_command(&env, &clone)
         .env("REQUESTS_CA_BUNDLE", &ca)
@@ -461,13 +461,7 @@ fn xet_uploads_trust_requests_ca_bundle_and_go_through_https_proxy() {
 fn no_proxy_naming_the_cas_keeps_xet_uploads_off_the_proxy() {
     let cas = Cas::start();
     let certs = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = make_ca(certs.path());
-    let hub = TestHub::start_with_args(&[
-        std::ffi::OsStr::new("--tls-cert"),
-        cert.as_os_str(),
-        std::ffi::OsStr::new("--tls-key"),
-        key.as_os_str(),
-    ]);
+    let (hub, ca) = tls_hub(certs.path());
     let port = hub.url.rsplit(':').next().unwrap().to_string();
     hub.set_faults(&cas.faults(&format!(
         r#""xet_forget": true, "xet_cas_host": "127.0.0.1:{port}""#
@@ -480,15 +474,7 @@ fn no_proxy_naming_the_cas_keeps_xet_uploads_off_the_proxy() {
         ("direct", Some("example.org, 127.0.0.1")),
         ("proxied", None),
     ] {
-        let output = env
-            .hf_relay()
-            .args(["init", &format!("alice/{name}")])
-            .args(["--endpoint", &format!("https://hub.test:{port}")])
-            .output()
-            .unwrap();
-        assert_success(&output);
-        let clone = env.path().join(name);
-        assert_success(&run_build(&env, &clone, &[friction(1).to_str().unwrap()]));
+        let clone = prepared_clone_on(&env, &format!("https://hub.test:{port}"), name);
         let posts_before = cas_requests(&hub)
             .iter()
             .filter(|(_, r)| r.starts_with("POST "))
@@ -527,33 +513,14 @@ fn no_proxy_naming_the_cas_keeps_xet_uploads_off_the_proxy() {
 fn an_untrusted_cas_certificate_fails_fast_with_the_hint() {
     let cas = Cas::start();
     let certs = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = make_ca(certs.path());
-    let hub = TestHub::start_with_args(&[
-        std::ffi::OsStr::new("--tls-cert"),
-        cert.as_os_str(),
-        std::ffi::OsStr::new("--tls-key"),
-        key.as_os_str(),
-    ]);
+    let (hub, ca) = tls_hub(certs.path());
     // The CAS answers on another server, with a certificate of another CA.
     let other = tempfile::tempdir().unwrap();
-    let (_, other_cert, other_key) = make_ca(other.path());
-    let untrusted = TestHub::start_with_args(&[
-        std::ffi::OsStr::new("--tls-cert"),
-        other_cert.as_os_str(),
-        std::ffi::OsStr::new("--tls-key"),
-        other_key.as_os_str(),
-    ]);
+    let (untrusted, _) = tls_hub(other.path());
     let cas_host = untrusted.url.rsplit('/').next().unwrap().to_string();
     hub.set_faults(&cas.faults(&format!(r#""xet_cas_host": "{cas_host}""#)));
     let env = TestEnv::new();
-    let output = env
-        .hf_relay()
-        .args(["init", "alice/untrusted", "--endpoint", &hub.url])
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let clone = env.path().join("untrusted");
-    assert_success(&run_build(&env, &clone, &[friction(1).to_str().unwrap()]));
+    let clone = prepared_clone(&env, &hub, "untrusted");
 
     let dir = tempfile::tempdir().unwrap();
     let mut child = push_command(&env, &clone)
