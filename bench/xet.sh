@@ -18,8 +18,9 @@
 #      py   the same shard files through the Python hf_xet client, as huggingface_hub's
 #           `_upload_xet_files` calls it (session, token-refresh URL, known sha256): the
 #           upload alone (no git, no commit), timed inside the process
-#    Wall, user and sys CPU of the client (/usr/bin/time; rusage for py) and the CPU the
-#    store and the Hub spent (from /proc). Raw rows in results/xet-timing-latest.tsv,
+#    Wall, upload phase (for hf-relay: from the Hub's batch answer to the git push, from the
+#    Hub's requests.log; for py: its wall), user and sys CPU of the client (/usr/bin/time;
+#    rusage for py) and the CPU the store and the Hub spent (from /proc). Raw rows in results/xet-timing-latest.tsv,
 #    medians printed and in results/xet-timing-median.tsv.
 # 2. For each edit (append 1 %, delete one row at 50 %, insert 1,000 rows in the middle, edit
 #    one field in the middle): a copy of the base clone rebuilt with the edit and pushed over
@@ -100,6 +101,19 @@ start_stack() {
 # cpu_s PID: user + sys CPU seconds of PID and its reaped children so far.
 cpu_s() {
     awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) / hz }' "/proc/$1/stat"
+}
+# upload_span LOG: seconds from the Hub's batch answer to the git push that follows it in the
+# Hub's requests.log (a push's upload phase: LFS PUTs and verifies, or the whole Xet upload).
+upload_span() {
+    "$python" - "$1" <<'PY'
+import datetime, sys
+def at(line):
+    return datetime.datetime.strptime(line.split()[0], "%Y-%m-%dT%H:%M:%S.%fZ")
+lines = open(sys.argv[1]).read().splitlines()
+batch = next(at(l) for l in lines if "/info/lfs/objects/batch " in l)
+push = next(at(l) for l in lines if "service=git-receive-pack" in l and at(l) >= batch)
+print(f"{(push - batch).total_seconds():.2f}")
+PY
 }
 # stop_stack: prints "store_cpu_s hub_cpu_s", then ends both.
 stop_stack() {
@@ -182,7 +196,7 @@ peer() {
 # 1. First publish over LFS, over Xet, and the same bytes through hf_xet (Python).
 timing="$here/results/xet-timing-latest.tsv"
 {
-    printf 'round\tclient\twall_s\tuser_s\tsys_s\tbytes_sent\tstore_cpu_s\thub_cpu_s\n'
+    printf 'round\tclient\twall_s\tupload_s\tuser_s\tsys_s\tbytes_sent\tstore_cpu_s\thub_cpu_s\n'
     modes=(lfs xet py)
     for round in $(seq "$rounds"); do
         for i in 0 1 2; do
@@ -193,14 +207,16 @@ timing="$here/results/xet-timing-latest.tsv"
             start_stack "$stack"
             if [ "$mode" = py ]; then
                 read -r wall user sys sent _ < <(peer "first-$round-$mode")
+                upload="$wall"
             else
                 cp -a "$base" "$stack/clone"
                 read -r wall user sys sent lfs < <(publish "$mode" "first-$round-$mode" "$stack/clone")
                 [ "$mode" = lfs ] && sent="$lfs"
+                upload="$(upload_span "$stack/hub/requests.log")"
             fi
             read -r store_cpu hub_cpu < <(stop_stack)
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$mode" "$wall" "$user" "$sys" \
-                "$sent" "$store_cpu" "$hub_cpu"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$mode" "$wall" "$upload" \
+                "$user" "$sys" "$sent" "$store_cpu" "$hub_cpu"
             rm -rf "$stack"
         done
     done
@@ -208,7 +224,7 @@ timing="$here/results/xet-timing-latest.tsv"
 "$python" - "$timing" "$all_bytes" <<'PY' | tee "$here/results/xet-timing-median.tsv"
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-cols = ["wall_s", "user_s", "sys_s", "store_cpu_s", "hub_cpu_s"]
+cols = ["wall_s", "upload_s", "user_s", "sys_s", "store_cpu_s", "hub_cpu_s"]
 med = {}
 print("client\trounds\t" + "\t".join("median_" + c for c in cols) + "\tbytes_sent\tshard_bytes")
 for client in ("lfs", "xet", "py"):
@@ -218,7 +234,9 @@ for client in ("lfs", "xet", "py"):
     print(f"{client}\t{len(mine)}\t" + "\t".join(f"{med[client][c]:.2f}" for c in cols)
           + f"\t{','.join(sent)}\t{sys.argv[2]}")
 print(f"# wall: hf-relay xet / lfs {med['xet']['wall_s'] / med['lfs']['wall_s']:.2f}, "
-      f"hf-relay xet / hf_xet python {med['xet']['wall_s'] / med['py']['wall_s']:.2f}")
+      f"hf-relay xet / hf_xet python {med['xet']['wall_s'] / med['py']['wall_s']:.2f}; "
+      f"upload phase: xet / lfs {med['xet']['upload_s'] / med['lfs']['upload_s']:.2f}, "
+      f"xet / hf_xet python {med['xet']['upload_s'] / med['py']['upload_s']:.2f}")
 PY
 
 [ "${EDITS:-1}" = 0 ] && exit 0
