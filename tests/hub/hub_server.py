@@ -102,6 +102,10 @@ FAULT KEYS (faults.json; a missing file means no faults):
     xet_href: URL                the token-refresh href of a batch answer
     xet_cas_host: HOST:PORT      the CAS URL names this host (the Hub's own server under
                                  another name) instead of the one the client asked
+    xet_direct: true             the CAS URL of a batch answer (and of the token-refresh
+                                 href) is the store's own (xet.cas), not the recording
+                                 proxy: nothing is logged or checked on the way, for
+                                 bench/xet.sh's timings (the tests keep the proxy)
     validate_yaml_reject: TEXT   POST /api/validate-yaml -> 400 with this error, whatever
                                  the card (a Hub whose rules are ahead of our lists)
 
@@ -1093,10 +1097,14 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
 
     # ---- Xet (hub_xet.py)
     def xet_headers(self, base):
-        host = self.hub.faults().get("xet_cas_host")
+        faults = self.hub.faults()
+        host = faults.get("xet_cas_host")
         if host:
             base = f"{self.scheme}://{host}"
-        return {"X-Xet-Cas-Url": f"{base}/xet-cas",
+        cas_url = f"{base}/xet-cas"
+        if faults.get("xet_direct") and faults.get("xet"):
+            cas_url = faults["xet"]["cas"].rstrip("/")  # the store itself, no proxy
+        return {"X-Xet-Cas-Url": cas_url,
                 "X-Xet-Access-Token": self.hub.cas_token,
                 "X-Xet-Token-Expiration": str(int(time.time()) + 3600),
                 "X-Xet-Session-Id": secrets.token_hex(16)}
