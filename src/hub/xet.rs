@@ -24,6 +24,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::lfs::{BatchItem, LfsObject, Revision};
 use super::{HubClient, HubError, UploadReporter};
+use crate::net::agent::CONNECT_TIMEOUT;
 
 /// How often the watcher looks at Ctrl-C and at the commit's progress.
 const POLL: Duration = Duration::from_millis(50);
@@ -154,11 +155,17 @@ impl HubClient {
         let cache = crate::auth::hf_home_in(&crate::env::ProcessEnv)
             .map(|home| home.join("xet"))
             .unwrap_or_else(|| std::env::temp_dir().join("hf-relay-xet"));
-        // No telemetry POSTs to the CAS; connections give up as fast as hf-relay's own.
-        let connect = format!("{}s", crate::net::agent::CONNECT_TIMEOUT.as_secs());
+        // No telemetry POSTs to the CAS; connections give up as fast as hf-relay's own, and a
+        // failing store is retried as the Hub is (hf-xet's own policy: 3 s doubling, up to
+        // 6 min a wait, minutes in all).
+        let millis = |d: Duration| format!("{}ms", d.as_millis());
+        let policy = &self.http.policy;
         let config = XetConfig::new()
             .with_config("telemetry.enabled", false)
-            .and_then(|config| config.with_config("client.connect_timeout", connect))
+            .and_then(|c| c.with_config("client.connect_timeout", millis(CONNECT_TIMEOUT)))
+            .and_then(|c| c.with_config("client.retry_max_attempts", policy.max_retries))
+            .and_then(|c| c.with_config("client.retry_base_delay", millis(policy.base)))
+            .and_then(|c| c.with_config("client.retry_max_duration", millis(policy.max)))
             .map_err(|err| self.xet_error(&cas.url, XetError::Configuration(err.to_string())))?;
         let session = XetSessionBuilder::new_with_config(config)
             .with_cache_dir(cache)

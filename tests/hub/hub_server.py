@@ -97,6 +97,7 @@ FAULT KEYS (faults.json; a missing file means no faults):
     xet_forget: true             objects only the CAS holds are asked for again (a repo
                                  that lacks a file another repo put in the CAS)
     xet_slow_ms: M               the CAS proxy sleeps M ms before forwarding a POST
+    xet_cas_status: S            the CAS proxy answers every request with HTTP status S
     xet_expired_token: true      the CAS token of a batch answer has already expired (the
                                  client must ask the token-refresh href for a new one)
     xet_href: URL                the token-refresh href of a batch answer
@@ -1135,6 +1136,9 @@ class Handler(DiscussionsApi, BaseHTTPRequestHandler):
         slow = self.hub.faults().get("xet_slow_ms")
         if slow and self.command == "POST":
             time.sleep(slow / 1000)
+        failing = self.hub.faults().get("xet_cas_status")
+        if failing:
+            return self.send_text(failing, "the CAS is failing (test fault)")
         target = urllib.parse.urlsplit(xet["cas"])
         conn = http.client.HTTPConnection(target.hostname, target.port, timeout=300)
         try:

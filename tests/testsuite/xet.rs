@@ -380,6 +380,34 @@ fn ctrl_c_during_a_xet_upload_exits_130_and_moves_no_ref() {
     assert_eq!(remote_main(&hub, "sigint"), before, "the Hub's main moved");
 }
 
+/// A store that answers every upload with 500 is retried as hf-relay retries the Hub (about
+/// 25 s of backoff, see `hub::http::RetryPolicy`), not for hf-xet's own minutes; the push
+/// then fails, naming the store and the status, and no ref moves.
+#[test]
+fn a_failing_cas_ends_the_push_after_hf_relays_retries() {
+    let cas = Cas::start();
+    let hub = TestHub::start();
+    hub.set_faults(&cas.faults(r#""xet_cas_status": 500"#));
+    let env = TestEnv::new();
+    let clone = prepared_clone(&env, &hub, "failing");
+    hub.create_dataset("alice", "failing", false);
+    let before = remote_main(&hub, "failing");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = push_command(&env, &clone)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.path().join("out")).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("err")).unwrap())
+        .spawn()
+        .unwrap();
+    let status = wait_bounded(&mut child, Duration::from_secs(75));
+    let err = std::fs::read_to_string(dir.path().join("err")).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("Xet upload"), "{err}");
+    assert!(err.contains("500"), "{err}");
+    assert_eq!(remote_main(&hub, "failing"), before, "the Hub's main moved");
+}
+
 /// A CA (`ca.pem`) and a certificate for `hub.test` and `127.0.0.1` (`cert.pem`, `key.pem`)
 /// made by trustme.
 fn make_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
