@@ -393,16 +393,9 @@ fn a_failing_cas_ends_the_push_after_hf_relays_retries() {
     hub.create_dataset("alice", "failing", false);
     let before = remote_main(&hub, "failing");
 
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = push_command(&env, &clone)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(dir.path().join("out")).unwrap())
-        .stderr(std::fs::File::create(dir.path().join("err")).unwrap())
-        .spawn()
-        .unwrap();
-    let status = wait_bounded(&mut child, Duration::from_secs(75));
-    let err = std::fs::read_to_string(dir.path().join("err")).unwrap();
-    assert_eq!(status.code(), Some(1), "{err}");
+    let (output, _) = run_bounded(&mut push_command(&env, &clone), Duration::from_secs(75));
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(err.contains("Xet upload"), "{err}");
     assert!(err.contains("500"), "{err}");
     assert_eq!(remote_main(&hub, "failing"), before, "the Hub's main moved");
@@ -550,17 +543,11 @@ fn an_untrusted_cas_certificate_fails_fast_with_the_hint() {
     let env = TestEnv::new();
     let clone = prepared_clone(&env, &hub, "untrusted");
 
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = push_command(&env, &clone)
-        .env("REQUESTS_CA_BUNDLE", &ca)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(dir.path().join("out")).unwrap())
-        .stderr(std::fs::File::create(dir.path().join("err")).unwrap())
-        .spawn()
-        .unwrap();
-    let status = wait_bounded(&mut child, Duration::from_secs(60));
-    let err = std::fs::read_to_string(dir.path().join("err")).unwrap();
-    assert_eq!(status.code(), Some(1), "{err}");
+    let mut push = push_command(&env, &clone);
+    push.env("REQUESTS_CA_BUNDLE", &ca);
+    let (output, _) = run_bounded(&mut push, Duration::from_secs(60));
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(err.contains("not trusted"), "{err}");
     assert!(err.contains(&cas_host), "{err}");
     assert!(err.contains("SSL_CERT_FILE"), "{err}");
