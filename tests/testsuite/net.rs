@@ -4,7 +4,7 @@
 //! on loopback (`tests/hub/connect_proxy.py`) that logs each request line it gets.
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use crate::support::*;
@@ -14,28 +14,6 @@ fn friction(n: usize) -> String {
     repo_path(&format!("examples/friction/dialogues-0{n}.jsonl"))
         .display()
         .to_string()
-}
-
-/// A CA (`ca.pem`) and a certificate for 127.0.0.1 and localhost (`cert.pem`, `key.pem`)
-/// made by trustme in `dir`.
-fn make_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let script = r#"
-import sys, trustme
-out = sys.argv[1]
-ca = trustme.CA()
-cert = ca.issue_cert("127.0.0.1", "localhost")
-ca.cert_pem.write_to_path(out + "/ca.pem")
-cert.private_key_pem.write_to_path(out + "/key.pem")
-for blob in cert.cert_chain_pems:
-    blob.write_to_path(out + "/cert.pem", append=True)
-"#;
-    let output = python().arg("-c").arg(script).arg(dir).output().unwrap();
-    assert_success(&output);
-    (
-        dir.join("ca.pem"),
-        dir.join("cert.pem"),
-        dir.join("key.pem"),
-    )
 }
 
 fn tls_hub(cert: &Path, key: &Path) -> TestHub {
@@ -93,7 +71,7 @@ fn build_and_push(env: &TestEnv, clone: &Path, vars: &[(&str, &str)]) -> Output 
 fn an_https_hub_on_a_private_ca_works_with_ssl_cert_file_and_fails_clearly_without_it() {
     let env = TestEnv::new();
     let certs = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = make_ca(certs.path());
+    let (ca, cert, key) = make_ca(certs.path(), &["127.0.0.1", "localhost"]);
     let hub = tls_hub(&cert, &key);
     let ca = ca.display().to_string();
 
@@ -223,7 +201,7 @@ fn every_request_of_publish_push_and_clone_goes_through_the_proxy_unless_no_prox
 fn an_https_hub_is_reached_through_https_proxy_and_proxy_credentials_are_never_shown() {
     let env = TestEnv::new();
     let certs = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = make_ca(certs.path());
+    let (ca, cert, key) = make_ca(certs.path(), &["127.0.0.1", "localhost"]);
     let hub = tls_hub(&cert, &key);
     let ca = ca.display().to_string();
     let proxy = Proxy::start(&["--user", "bob", "--password", "pw-s3cret-9"]);

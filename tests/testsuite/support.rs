@@ -713,3 +713,31 @@ pub fn lfs_objects(clone: &Path) -> Vec<(String, PathBuf)> {
     found.sort();
     found
 }
+
+/// A CA (`ca.pem`) and a certificate for `hosts` (`cert.pem`, `key.pem`), made by trustme in
+/// `dir`.
+pub fn make_ca(dir: &Path, hosts: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
+    let script = r#"
+import sys, trustme
+out = sys.argv[1]
+ca = trustme.CA()
+cert = ca.issue_cert(*sys.argv[2:])
+ca.cert_pem.write_to_path(out + "/ca.pem")
+cert.private_key_pem.write_to_path(out + "/key.pem")
+for blob in cert.cert_chain_pems:
+    blob.write_to_path(out + "/cert.pem", append=True)
+"#;
+    let output = python()
+        .arg("-c")
+        .arg(script)
+        .arg(dir)
+        .args(hosts)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    )
+}

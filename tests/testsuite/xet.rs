@@ -401,32 +401,10 @@ fn a_failing_cas_ends_the_push_after_hf_relays_retries() {
     assert_eq!(remote_main(&hub, "failing"), before, "the Hub's main moved");
 }
 
-/// A CA (`ca.pem`) and a certificate for `hub.test` and `127.0.0.1` (`cert.pem`, `key.pem`)
-/// made by trustme.
-fn make_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let script = r#"
-import sys, trustme
-out = sys.argv[1]
-ca = trustme.CA()
-cert = ca.issue_cert("hub.test", "127.0.0.1")
-ca.cert_pem.write_to_path(out + "/ca.pem")
-cert.private_key_pem.write_to_path(out + "/key.pem")
-for blob in cert.cert_chain_pems:
-    blob.write_to_path(out + "/cert.pem", append=True)
-"#;
-    let output = python().arg("-c").arg(script).arg(dir).output().unwrap();
-    assert_success(&output);
-    (
-        dir.join("ca.pem"),
-        dir.join("cert.pem"),
-        dir.join("key.pem"),
-    )
-}
-
-/// A test Hub over HTTPS with a certificate from a CA of its own (made in `dir`): the Hub and
-/// the CA's file.
+/// A test Hub over HTTPS for `hub.test` and `127.0.0.1`, with a certificate from a CA of its
+/// own (made in `dir`): the Hub and the CA's file.
 fn tls_hub(dir: &Path) -> (TestHub, PathBuf) {
-    let (ca, cert, key) = make_ca(dir);
+    let (ca, cert, key) = make_ca(dir, &["hub.test", "127.0.0.1"]);
     let hub = TestHub::start_with_args(&[
         std::ffi::OsStr::new("--tls-cert"),
         cert.as_os_str(),
