@@ -21,6 +21,7 @@
 //! hashes of the same kind; a file that is missing, stale, truncated or of another kind means
 //! the delta is not known, and the build's message says nothing of it.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -28,8 +29,6 @@ use sha2::{Digest, Sha256};
 use super::head::HeadState;
 use super::next_state::{SplitSummary, shard_files_of};
 use super::plan::BuildPlan;
-use std::ops::Range;
-
 use crate::convert::{Converted, row_hash};
 use crate::inspect::align::RowDelta;
 use crate::repo::LocalClone;
