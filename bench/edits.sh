@@ -36,37 +36,7 @@ if [ -z "$new_bin" ]; then
 fi
 
 # The edited inputs, each one edit away from the base.
-python3 - "$input" "$work" <<'EOF'
-import json, re, sys
-src, out = sys.argv[1], sys.argv[2]
-lines = open(src, "rb").read().split(b"\n")
-if lines[-1] == b"":
-    lines.pop()
-n = len(lines)
-def write(name, rows):
-    with open(f"{out}/{name}.jsonl", "wb") as f:
-        f.write(b"\n".join(rows) + b"\n")
-def renamed(rows, prefix):
-    """Copies of rows with a new id, so that no copy equals a row already in the input."""
-    out = [re.sub(rb'^\{"id": ?"', lambda m: m.group(0) + prefix, l, count=1) for l in rows]
-    assert all(a != b for a, b in zip(out, rows))
-    return out
-extra = renamed(lines[: n // 100], b"app-")
-write("append-1pct", lines + extra)
-for pct in (10, 50, 90):
-    at = n * pct // 100
-    write(f"delete-{pct}pct", lines[:at] + lines[at + 1 :])
-mid = n // 2
-write("insert-1000-middle", lines[:mid] + renamed(lines[1000:2000], b"ins-") + lines[mid:])
-row = json.loads(lines[mid])
-key = next(k for k, v in row.items() if isinstance(v, str))
-row[key] = row[key] + " (edited)"
-write("edit-one-field-middle", lines[:mid] + [json.dumps(row, ensure_ascii=False).encode()] + lines[mid + 1 :])
-def with_column(l):
-    assert l.endswith(b"}")
-    return l[:-1] + b', "bench_extra": 1}'
-write("add-column", [with_column(l) for l in lines])
-EOF
+python3 "$here/make_edits.py" "$input" "$work"
 # The edited inputs (7 GB) were just written: let their writeback finish before any timing
 # (it ran into the first rebuilds, up to +1 s each).
 sync

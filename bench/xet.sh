@@ -135,27 +135,8 @@ relay() {
 field() { "$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
 # The edited inputs, each one edit away from the base (as bench/edits.sh makes them).
-"$python" - "$input" "$work" <<'PY'
-import json, re, sys
-src, out = sys.argv[1], sys.argv[2]
-lines = open(src, "rb").read().split(b"\n")
-if lines[-1] == b"":
-    lines.pop()
-n = len(lines)
-def write(name, rows):
-    with open(f"{out}/{name}.jsonl", "wb") as f:
-        f.write(b"\n".join(rows) + b"\n")
-def renamed(rows, prefix):
-    return [re.sub(rb'^\{"id": ?"', lambda m: m.group(0) + prefix, l, count=1) for l in rows]
-write("append-1pct", lines + renamed(lines[: n // 100], b"app-"))
-at = n // 2
-write("delete-50pct", lines[:at] + lines[at + 1 :])
-write("insert-1000-middle", lines[:at] + renamed(lines[1000:2000], b"ins-") + lines[at:])
-row = json.loads(lines[at])
-key = next(k for k, v in row.items() if isinstance(v, str))
-row[key] = row[key] + " (edited)"
-write("edit-one-field-middle", lines[:at] + [json.dumps(row, ensure_ascii=False).encode()] + lines[at + 1 :])
-PY
+"$python" "$here/make_edits.py" "$input" "$work" append-1pct delete-50pct \
+    insert-1000-middle edit-one-field-middle
 sync
 
 new_home "$home"
