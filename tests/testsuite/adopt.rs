@@ -7,17 +7,6 @@ use std::path::{Path, PathBuf};
 
 use crate::support::*;
 
-/// Runs a Python script (the test venv: duckdb, polars, pyarrow) in the test's folder.
-fn run_python(env: &TestEnv, script: &str) {
-    let output = python()
-        .arg("-c")
-        .arg(script)
-        .current_dir(env.path())
-        .output()
-        .unwrap();
-    assert_success(&output);
-}
-
 /// The LFS pointers committed under `data/`, in name order: (path, oid, size).
 fn committed_pointers(env: &TestEnv, clone: &Path) -> Vec<(String, String, u64)> {
     let listing = env.git_out(clone, &["ls-tree", "--name-only", "HEAD", "data/"]);

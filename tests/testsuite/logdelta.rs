@@ -382,13 +382,7 @@ pq.write_table(pa.table({{"id": ids, "text": text}}), "rows.parquet")
 "#,
         edited = edited.map_or("None".to_string(), |e| e.to_string())
     );
-    let output = python()
-        .arg("-c")
-        .arg(script)
-        .current_dir(env.path())
-        .output()
-        .unwrap();
-    assert_success(&output);
+    run_python(env, &script);
     env.path().join("rows.parquet")
 }
 

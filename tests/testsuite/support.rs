@@ -714,6 +714,18 @@ pub fn lfs_objects(clone: &Path) -> Vec<(String, PathBuf)> {
     found
 }
 
+/// Runs a Python script (the test venv: duckdb, polars, pyarrow) in the test's folder, which
+/// must succeed.
+pub fn run_python(env: &TestEnv, script: &str) {
+    let output = python()
+        .arg("-c")
+        .arg(script)
+        .current_dir(env.path())
+        .output()
+        .unwrap();
+    assert_success(&output);
+}
+
 /// A CA (`ca.pem`) and a certificate for `hosts` (`cert.pem`, `key.pem`), made by trustme in
 /// `dir`.
 pub fn make_ca(dir: &Path, hosts: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
